@@ -1,0 +1,60 @@
+import { subtask } from 'hardhat/config';
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from 'hardhat/builtin-tasks/task-names';
+import type { HardhatUserConfig, NetworkUserConfig } from 'hardhat/config';
+import '@nomicfoundation/hardhat-toolbox';
+
+/** Must equal the exact version of the npm package `solc` (checked below). */
+const SOLC_VERSION = '0.8.28';
+
+// Hardhat 2 downloads solc from the internet; this machine has none. Hand it the solcjs (wasm) build
+// shipped in the npm package "solc" instead, and refuse any other version loudly.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async (args: { solcVersion: string }) => {
+  if (args.solcVersion !== SOLC_VERSION) {
+    throw new Error(`solc ${args.solcVersion} requested, but only ${SOLC_VERSION} (npm package solc) is available offline`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solc = require('solc') as { version(): string };
+  const long = solc.version(); // "0.8.28+commit.7893614a.Emscripten.clang"
+  if (!long.startsWith(`${SOLC_VERSION}+`)) throw new Error(`npm solc is ${long}, config expects ${SOLC_VERSION}`);
+  return {
+    compilerPath: require.resolve('solc/soljson.js'),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: long.replace(/\.Emscripten\.clang$/, ''),
+  };
+});
+
+/** Environment read once: a permissioned chain given by RPC_URL (+ DEPLOYER_KEY), gas price may be zero. */
+const env = {
+  rpcUrl: process.env.RPC_URL,
+  deployerKey: process.env.DEPLOYER_KEY,
+  gasPrice: process.env.GAS_PRICE,
+  reportGas: process.env.REPORT_GAS === 'true',
+};
+
+const networks: Record<string, NetworkUserConfig> = {
+  localhost: { url: 'http://127.0.0.1:8545' },
+  anvil: { url: 'http://127.0.0.1:8546' },
+};
+if (env.rpcUrl) {
+  networks.permissioned = {
+    url: env.rpcUrl,
+    accounts: env.deployerKey ? [env.deployerKey] : 'remote',
+    // Besu/Quorum consortium chains commonly run with a zero gas price.
+    gasPrice: env.gasPrice !== undefined ? Number(env.gasPrice) : 'auto',
+  };
+}
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun' },
+  },
+  networks,
+  gasReporter: { enabled: env.reportGas, offline: true, currency: 'USD' },
+  typechain: { outDir: 'typechain-types', target: 'ethers-v6' },
+  paths: { tests: 'test/contracts' },
+  mocha: { timeout: 120_000 },
+};
+
+export default config;
