@@ -9,6 +9,8 @@ pragma solidity ^0.8.20;
  */
 interface INotaryRegistry {
     /// @notice What the registry knows about an anchored root.
+    /// @dev Field order is normative (ABI); the implementation stores a packed copy, so this layout costs no gas.
+    // solhint-disable-next-line gas-struct-packing
     struct Anchor {
         uint64 timestamp; // block timestamp of the anchoring transaction; 0 means the root was never anchored
         uint64 blockNumber; // block number of the anchoring transaction
