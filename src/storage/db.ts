@@ -1,0 +1,250 @@
+import 'reflect-metadata';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DataSource } from 'typeorm';
+import type { Database as SqliteHandle, Statement } from 'better-sqlite3';
+import type { PoolClient, Pool } from 'pg';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * The SQL surface the repositories use. Statements are written once with `?` placeholders and
+ * run on both databases (PostgreSQL gets `$n`).
+ */
+export interface Sql {
+  readonly dialect: Dialect;
+  /** Rows of a SELECT (or of a statement with RETURNING). */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a statement and returns the number of rows it changed. */
+  exec(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… ; when unset, SQLite at `sqlitePath`. */
+  url?: string;
+  /** SQLite file (":memory:" for tests). */
+  sqlitePath?: string;
+  /** Run pending migrations at open (default true). */
+  migrate?: boolean;
+  logging?: boolean;
+  poolSize?: number;
+}
+
+/** Rewrites `?` placeholders (outside quotes) to PostgreSQL's `$1, $2, …`. */
+export function toPgPlaceholders(sql: string): string {
+  let n = 0;
+  let out = '';
+  let quote: string | null = null;
+  for (const ch of sql) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      out += ch;
+    } else if (ch === '?') {
+      out += `$${++n}`;
+    } else out += ch;
+  }
+  return out;
+}
+
+/** True for a unique-constraint violation on either database. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  const code = e?.code ?? e?.driverError?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** A promise-chain mutex: SQLite has one connection, so transactions must not interleave on it. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+class SqliteSql implements Sql {
+  readonly dialect = 'sqlite' as const;
+  private readonly cache = new Map<string, Statement>();
+  constructor(readonly handle: SqliteHandle) {}
+  stmt(sql: string): Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.handle.prepare(sql);
+      if (this.cache.size > 500) this.cache.clear();
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.stmt(sql).all(...params) as T[];
+  }
+  async exec(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.stmt(sql).run(...params).changes;
+  }
+}
+
+class PgSql implements Sql {
+  readonly dialect = 'postgres' as const;
+  private readonly texts = new Map<string, string>();
+  constructor(private readonly client: Pick<PoolClient, 'query'>) {}
+  private text(sql: string): string {
+    let t = this.texts.get(sql);
+    if (t === undefined) {
+      t = toPgPlaceholders(sql);
+      this.texts.set(sql, t);
+    }
+    return t;
+  }
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    const res = await this.client.query(this.text(sql), params as unknown[]);
+    return res.rows as T[];
+  }
+  async exec(sql: string, params: readonly unknown[] = []): Promise<number> {
+    const res = await this.client.query(this.text(sql), params as unknown[]);
+    return res.rowCount ?? 0;
+  }
+}
+
+/**
+ * The storage handle: a typeorm DataSource (entity mappings, migrations, schema checks) plus a
+ * small transactional SQL runner the repositories use for every read and write.
+ * - SQLite (default): better-sqlite3 in WAL mode; one connection, transactions serialized.
+ * - PostgreSQL (`url`): typeorm's pg pool; each transaction on its own pooled client.
+ */
+export class Database {
+  private readonly mutex = new Mutex();
+  private sqlite?: SqliteSql;
+
+  private constructor(
+    readonly dataSource: DataSource,
+    readonly dialect: Dialect,
+  ) {}
+
+  static async open(opts: DatabaseOptions): Promise<Database> {
+    const common = {
+      entities: ENTITIES,
+      migrations: MIGRATIONS,
+      synchronize: false,
+      migrationsRun: false,
+      logging: opts.logging ?? false,
+    };
+    let ds: DataSource;
+    if (opts.url) {
+      ds = new DataSource({ ...common, type: 'postgres', url: opts.url, poolSize: opts.poolSize ?? 10 });
+    } else {
+      const file = opts.sqlitePath ?? ':memory:';
+      if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      ds = new DataSource({
+        ...common,
+        type: 'better-sqlite3',
+        database: file,
+        prepareDatabase: (db: SqliteHandle) => {
+          db.pragma('journal_mode = WAL');
+          db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes
+          db.pragma('busy_timeout = 5000');
+          db.pragma('foreign_keys = ON');
+        },
+      });
+    }
+    await ds.initialize();
+    const db = new Database(ds, opts.url ? 'postgres' : 'sqlite');
+    if (db.dialect === 'sqlite') {
+      db.sqlite = new SqliteSql((ds.driver as unknown as { databaseConnection: SqliteHandle }).databaseConnection);
+    }
+    if (opts.migrate !== false) await db.migrate();
+    return db;
+  }
+
+  /** Runs pending migrations (never `synchronize`). */
+  async migrate(): Promise<void> {
+    await this.mutex.run(async () => {
+      if (this.dialect === 'postgres') {
+        // Several processes may start together on one PostgreSQL: serialize their migrations.
+        const qr = this.dataSource.createQueryRunner();
+        await qr.connect();
+        try {
+          await qr.query('SELECT pg_advisory_lock(7412001)');
+          await this.dataSource.runMigrations({ transaction: 'each' });
+        } finally {
+          await qr.query('SELECT pg_advisory_unlock(7412001)').catch(() => undefined);
+          await qr.release();
+        }
+      } else {
+        await this.dataSource.runMigrations({ transaction: 'each' });
+      }
+    });
+  }
+
+  /** SQL statements the entity mappings would still need (empty when migrations match the mappings). */
+  async schemaDrift(): Promise<string[]> {
+    const log = await this.dataSource.driver.createSchemaBuilder().log();
+    return log.upQueries.map((q) => q.query);
+  }
+
+  /** The raw better-sqlite3 handle (SQLite only), for the bulk-ingest fast path inside `tx`. */
+  get sqliteHandle(): SqliteHandle | undefined {
+    return this.sqlite?.handle;
+  }
+
+  /** Runs `fn` in one transaction; rolls back if it throws. */
+  async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    if (this.sqlite) {
+      const s = this.sqlite;
+      return this.mutex.run(async () => {
+        s.handle.exec('BEGIN IMMEDIATE');
+        try {
+          const out = await fn(s);
+          s.handle.exec('COMMIT');
+          return out;
+        } catch (err) {
+          if (s.handle.inTransaction) s.handle.exec('ROLLBACK');
+          throw err;
+        }
+      });
+    }
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(new PgSql(client));
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs read-only statements outside an explicit transaction. */
+  async read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    if (this.sqlite) {
+      const s = this.sqlite;
+      return this.mutex.run(() => fn(s));
+    }
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    return fn(new PgSql(pool));
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.read((sql) => sql.query('SELECT 1 AS ok'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.run(async () => {
+      if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    });
+  }
+}

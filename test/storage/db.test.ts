@@ -1,0 +1,73 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DB_KINDS, isPgReachable } from '../helpers/db';
+import { Database, toPgPlaceholders, isUniqueViolation } from '../../src/storage/db';
+
+describe('toPgPlaceholders', () => {
+  it('numbers ? outside quotes only', () => {
+    assert.equal(toPgPlaceholders("SELECT ? , '?' , \"a?\", ?"), "SELECT $1 , '?' , \"a?\", $2");
+  });
+});
+
+for (const kind of DB_KINDS) {
+  describe(`Database on ${kind.name}`, async () => {
+    const skip = kind.name === 'postgres' && !(await isPgReachable());
+    let db: Database;
+    let close: () => Promise<void>;
+    before(async () => {
+      if (skip) return;
+      ({ db, close } = await kind.open());
+    });
+    after(async () => close?.());
+
+    it('runs the committed migrations and the mappings match them (no drift)', { skip }, async () => {
+      assert.deepEqual(await db.schemaDrift(), []);
+      const done = await db.dataSource.query('SELECT name FROM migrations');
+      assert.deepEqual(
+        done.map((r: { name: string }) => r.name),
+        ['Init1764000000000'],
+      );
+    });
+
+    it('rolls a failed transaction back', { skip }, async () => {
+      await assert.rejects(
+        db.tx(async (sql) => {
+          await sql.exec('INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)', ['a', 'h', 1]);
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      const rows = await db.read((sql) => sql.query('SELECT * FROM leases'));
+      assert.equal(rows.length, 0);
+    });
+
+    it('reports unique violations the same way on both databases', { skip }, async () => {
+      await db.tx((sql) => sql.exec('INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)', ['u', 'h', 1]));
+      const err = await db
+        .tx((sql) => sql.exec('INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)', ['u', 'h', 1]))
+        .catch((e: unknown) => e);
+      assert.ok(isUniqueViolation(err), String(err));
+    });
+
+    it('serializes concurrent transactions without losing writes', { skip }, async () => {
+      await db.tx((sql) =>
+        sql.exec('INSERT INTO chain_accounts (address, org_id, next_nonce) VALUES (?, ?, ?)', ['0xabc', 'o', 0]),
+      );
+      const got = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          db.tx(async (sql) => {
+            const [row] = await sql.query<{ n: number }>(
+              'UPDATE chain_accounts SET next_nonce = next_nonce + 1 WHERE address = ? RETURNING next_nonce - 1 AS n',
+              ['0xabc'],
+            );
+            return Number(row!.n);
+          }),
+        ),
+      );
+      assert.deepEqual(
+        [...got].sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+    });
+  });
+}
