@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import jcs from 'canonicalize';
 import { DomainError } from './errors';
 import { sha256Hex } from './hashing';
-import type { Hex32 } from './hex';
+import { isWellFormed, type Hex32 } from './hex';
 
 /** Deepest nesting accepted, so hostile input cannot exhaust the stack of the recursive serializer. */
 export const MAX_CANONICAL_DEPTH = 256;
@@ -25,7 +25,7 @@ function reject(path: string, why: string): never {
 function check(value: unknown, path: string, depth: number, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
-      if (!value.isWellFormed()) reject(path, 'string contains a lone surrogate');
+      if (!isWellFormed(value)) reject(path, 'string contains a lone surrogate');
       return;
     case 'boolean':
       return;
@@ -54,7 +54,7 @@ function check(value: unknown, path: string, depth: number, seen: Set<object>): 
     if (Object.getOwnPropertySymbols(value).length > 0) reject(path, 'symbol-keyed property');
     for (const key of Object.keys(value)) {
       const p = childPath(path, key);
-      if (!key.isWellFormed()) reject(p, 'key contains a lone surrogate');
+      if (!isWellFormed(key)) reject(p, 'key contains a lone surrogate');
       check((value as Record<string, unknown>)[key], p, depth + 1, seen);
     }
   }
@@ -76,7 +76,7 @@ export function canonicalize(value: unknown): string {
 
 /** DESIGN §2.1 digest of an already canonical JSON text: SHA-256 of its UTF-8 bytes. */
 export function digestCanonical(canonicalJson: string): Hex32 {
-  if (typeof canonicalJson !== 'string' || !canonicalJson.isWellFormed()) {
+  if (typeof canonicalJson !== 'string' || !isWellFormed(canonicalJson)) {
     throw new DomainError({
       code: 'DIGEST_NOT_CANONICALIZABLE',
       message: 'canonical JSON must be a well-formed string',

@@ -1,6 +1,6 @@
 import { DomainError } from './errors';
 import { keccak256Bytes } from './hashing';
-import { assertHex32, bytesToHex32, isRecordId, writeHex32, type Hex32 } from './hex';
+import { assertHex32, bytesToHex32, isRecordId, isWellFormed, writeHex32, type Hex32 } from './hex';
 
 /** The fields a commitment binds (DESIGN §2.2). */
 export interface CommitmentInput {
@@ -19,7 +19,7 @@ export const MAX_PARENTS = 1024;
 let scratch = Buffer.allocUnsafe(4096);
 
 function assertText(x: unknown, field: string): asserts x is string {
-  if (typeof x !== 'string' || x.length === 0 || x.length > MAX_ID_LENGTH || !x.isWellFormed()) {
+  if (typeof x !== 'string' || x.length === 0 || x.length > MAX_ID_LENGTH || !isWellFormed(x)) {
     throw new DomainError({
       code: 'INVALID_ARGUMENT',
       message: `${field} must be a non-empty well-formed string of at most ${MAX_ID_LENGTH} UTF-16 units`,

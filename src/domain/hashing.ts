@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { keccak256 as ethersKeccak256 } from 'ethers/crypto';
+import { keccak256 as ethersKeccak256 } from 'ethers';
 import { createKeccak, type IHasher } from 'hash-wasm';
 
 // Keccak-256 has two engines behind one synchronous function:

@@ -56,3 +56,8 @@ export function writeHex32(hex: Hex32, target: Buffer, offset: number): void {
 export function hex32ToBytes(hex: Hex32): Uint8Array {
   return new Uint8Array(Buffer.from(hex.slice(2), 'hex'));
 }
+
+/** `String.prototype.isWellFormed` (ES2024, Node 20+): false if `s` holds a lone UTF-16 surrogate. */
+export function isWellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}

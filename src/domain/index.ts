@@ -10,7 +10,7 @@ export {
   UUID_PATTERN,
 } from './hex';
 export { initHashing, isFastHashingReady } from './hashing';
-export { canonicalize, digestCanonical, digestPayload, newSalt } from './canonicalize';
+export { canonicalize, digestCanonical, digestPayload, newSalt, MAX_CANONICAL_DEPTH } from './canonicalize';
 export { computeCommitment, encodeCommitmentInput, type CommitmentInput } from './commitment';
 export {
   buildMerkleTree,
@@ -20,3 +20,24 @@ export {
   verifyProof,
   type MerkleTree,
 } from './merkle';
+export { ReceiptV1Schema, type ReceiptV1, assertReceipt, isReceipt, receiptErrors, MAX_PROOF_LENGTH } from './receipt';
+export {
+  RECORD_TYPES,
+  type RecordType,
+  isRecordType,
+  PAYLOAD_SCHEMAS,
+  validatePayload,
+  assertPayload,
+  invoiceIdentity,
+  type InvoiceIdentity,
+  type PayloadValidation,
+  type SecurityIssuancePayload,
+  type InvoiceIssuedPayload,
+  type ExpenseClaimPayload,
+  DecimalSchema,
+  AmountSchema,
+  PositiveDecimalSchema,
+  CurrencySchema,
+} from './record-types';
+export { allowedParentTypes, parentArity, checkLineage, type LineageCheck, type LineageCode } from './lineage';
+export { invoiceKey } from './invoice-key';
