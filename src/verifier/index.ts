@@ -1,0 +1,10 @@
+export { verifyReceipt } from './verifier';
+export type { Verdict, Check, CheckName, CheckStatus, VerifyReceiptOptions } from './verifier';
+export { verifyBundle } from './bundle';
+export type { LineageBundle, BundleVerdict, LinkStatus } from './bundle';
+export { MemoryRootSource } from './root-source';
+export type { RootSource, AnchorRecord, AnchorRef, AnchorTransaction } from './root-source';
+export { ChainRootSource, NOTARY_REGISTRY_READ_ABI } from './chain-root-source';
+export type { ChainRootSourceOptions } from './chain-root-source';
+export { VerifierError } from './errors';
+export type { VerifierErrorCode } from './errors';

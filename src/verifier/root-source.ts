@@ -1,0 +1,72 @@
+import type { Hex32 } from '../domain';
+
+/** Which anchor to look up: a root on one registry of one chain. */
+export interface AnchorRef {
+  chainId: number;
+  registry: string;
+  root: Hex32;
+}
+
+/** The registry's `anchorOf(root)` record (DESIGN §3), as plain numbers. */
+export interface AnchorRecord {
+  timestamp: number;
+  blockNumber: number;
+  submitter: string;
+  seq: number;
+  prev: Hex32;
+  leafCount: number;
+}
+
+/** What a transaction says about anchoring: its inclusion and the roots it anchored on the registry. */
+export interface AnchorTransaction {
+  blockNumber: number;
+  status: number; // 1 = success
+  /** Roots of the `Anchored` events the registry emitted in this transaction (lowercase). */
+  roots: Hex32[];
+}
+
+/**
+ * Port: where the verifier learns what was anchored. Trust material comes in as this object, never imported.
+ * `getAnchor` returns null (or a record with timestamp 0) when the root was never anchored; it throws on failure.
+ */
+export interface RootSource {
+  getAnchor(ref: AnchorRef): Promise<AnchorRecord | null>;
+  /** Optional: lets the verifier also check the receipt's `txHash` (null: no such transaction). */
+  getAnchorTransaction?(ref: { chainId: number; registry: string; txHash: Hex32 }): Promise<AnchorTransaction | null>;
+}
+
+const key = (chainId: number, registry: string, x: string) => `${chainId}:${registry.toLowerCase()}:${x.toLowerCase()}`;
+
+/** In-memory {@link RootSource} for tests and offline checks. */
+export class MemoryRootSource implements RootSource {
+  private readonly anchors = new Map<string, AnchorRecord>();
+  private readonly txs = new Map<string, AnchorTransaction>();
+
+  set(ref: AnchorRef, record: AnchorRecord): this {
+    this.anchors.set(key(ref.chainId, ref.registry, ref.root), { ...record });
+    return this;
+  }
+
+  get(ref: AnchorRef): AnchorRecord | null {
+    const r = this.anchors.get(key(ref.chainId, ref.registry, ref.root));
+    return r === undefined ? null : { ...r };
+  }
+
+  setTransaction(ref: { chainId: number; registry: string; txHash: Hex32 }, tx: AnchorTransaction): this {
+    this.txs.set(key(ref.chainId, ref.registry, ref.txHash), { ...tx, roots: [...tx.roots] });
+    return this;
+  }
+
+  async getAnchor(ref: AnchorRef): Promise<AnchorRecord | null> {
+    return this.get(ref);
+  }
+
+  async getAnchorTransaction(ref: {
+    chainId: number;
+    registry: string;
+    txHash: Hex32;
+  }): Promise<AnchorTransaction | null> {
+    const tx = this.txs.get(key(ref.chainId, ref.registry, ref.txHash));
+    return tx === undefined ? null : { ...tx, roots: [...tx.roots] };
+  }
+}

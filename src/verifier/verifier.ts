@@ -1,0 +1,194 @@
+import {
+  assertReceipt,
+  computeCommitment,
+  digestPayload,
+  DomainError,
+  verifyProof,
+  type Hex32,
+  type ReceiptV1,
+} from '../domain';
+import type { AnchorRecord, RootSource } from './root-source';
+
+export type CheckName = 'schema' | 'digest' | 'commitment' | 'merkle' | 'anchor' | 'submitter' | 'timestamp';
+export type CheckStatus = 'passed' | 'failed' | 'skipped';
+
+export interface Check {
+  name: CheckName;
+  status: CheckStatus;
+  reason?: string;
+}
+
+export interface Verdict {
+  /** True iff no check failed and every check except `digest` (skipped without a payload) passed. */
+  valid: boolean;
+  /** In DESIGN §2.4 order: schema, digest, commitment, merkle, anchor, submitter, timestamp. */
+  checks: Check[];
+  /** Identifying fields, present when the receipt passed the schema check. */
+  receipt?: { recordId: string; orgId: string; type: string; root: Hex32; chainId: number; registry: string };
+}
+
+export interface VerifyReceiptOptions {
+  /** The original payload; when given its digest must equal `record.digest`. */
+  payload?: unknown;
+  /** Where anchors are read from (trust input). */
+  rootSource: RootSource;
+  /** Registry addresses the auditor accepts (any case); unset: the one named by the receipt. */
+  trustedRegistries?: string[];
+}
+
+const ORDER: CheckName[] = ['schema', 'digest', 'commitment', 'merkle', 'anchor', 'submitter', 'timestamp'];
+
+function describe(err: unknown): string {
+  if (err instanceof DomainError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return `${(err as { code?: unknown }).code ?? err.name}: ${err.message}`;
+  return String(err);
+}
+
+function finish(checks: Map<CheckName, Check>, receipt?: Verdict['receipt']): Verdict {
+  const list = ORDER.map((name) => checks.get(name) ?? { name, status: 'skipped' as const });
+  const valid = list.every((c) => c.status === 'passed' || (c.name === 'digest' && c.status === 'skipped'));
+  return receipt === undefined ? { valid, checks: list } : { valid, checks: list, receipt };
+}
+
+/**
+ * Verifies a DESIGN §2.4 receipt: digest of the payload (when given) → commitment recomputed from the record →
+ * Merkle path to the root → the registry on that chain anchored the root at that block, with that sequence
+ * number (and, when the root source can read transactions, in `txHash`) → by that submitter → at that time.
+ * Checks are independent: each one looks only at its own inputs, so one tampered field fails the checks that
+ * use it (see test/verifier/tamper.test.ts). A schema failure skips all others. Never throws.
+ */
+export async function verifyReceipt(receipt: unknown, opts: VerifyReceiptOptions): Promise<Verdict> {
+  const checks = new Map<CheckName, Check>();
+  const put = (name: CheckName, ok: boolean, reason?: string) =>
+    checks.set(
+      name,
+      ok ? { name, status: 'passed' } : { name, status: 'failed', reason: reason ?? `${name} mismatch` },
+    );
+  const attempt = (name: CheckName, fn: () => boolean | string) => {
+    try {
+      const r = fn();
+      put(name, r === true, typeof r === 'string' ? r : undefined);
+    } catch (err) {
+      put(name, false, describe(err));
+    }
+  };
+
+  try {
+    assertReceipt(receipt);
+  } catch (err) {
+    const fields = err instanceof DomainError && err.fields ? ` (${err.fields.join(', ')})` : '';
+    checks.set('schema', { name: 'schema', status: 'failed', reason: `${describe(err)}${fields}` });
+    return finish(checks);
+  }
+  checks.set('schema', { name: 'schema', status: 'passed' });
+  const r: ReceiptV1 = receipt;
+  const { record, proof, anchor } = r;
+  const summary = {
+    recordId: record.id,
+    orgId: record.orgId,
+    type: record.type,
+    root: proof.root,
+    chainId: anchor.chainId,
+    registry: anchor.registry,
+  };
+
+  try {
+    if ('payload' in opts && opts.payload !== undefined) {
+      attempt(
+        'digest',
+        () => digestPayload(opts.payload) === record.digest || 'payload digest differs from record.digest',
+      );
+    }
+    attempt(
+      'commitment',
+      () =>
+        computeCommitment({
+          recordId: record.id,
+          orgId: record.orgId,
+          type: record.type,
+          digest: record.digest,
+          salt: record.salt,
+          parents: record.parents,
+        }) === r.commitment || 'commitment does not match the record fields',
+    );
+    attempt(
+      'merkle',
+      () => verifyProof(proof.root, r.commitment, proof.path) || 'proof path does not lead to the root',
+    );
+
+    let found: AnchorRecord | null = null;
+    const trusted = opts.trustedRegistries?.map((a) => String(a).toLowerCase());
+    if (trusted && !trusted.includes(anchor.registry.toLowerCase())) {
+      put('anchor', false, `registry ${anchor.registry} is not trusted`);
+    } else {
+      try {
+        found = await opts.rootSource.getAnchor({
+          chainId: anchor.chainId,
+          registry: anchor.registry,
+          root: proof.root,
+        });
+        if (found === null || !(found.timestamp > 0)) {
+          found = null;
+          put(
+            'anchor',
+            false,
+            `root ${proof.root} is not anchored on registry ${anchor.registry} (chain ${anchor.chainId})`,
+          );
+        } else {
+          const problems: string[] = [];
+          if (found.blockNumber !== anchor.blockNumber) {
+            problems.push(`anchored in block ${found.blockNumber}, receipt says ${anchor.blockNumber}`);
+          }
+          if (found.seq !== anchor.seq) problems.push(`anchored as seq ${found.seq}, receipt says ${anchor.seq}`);
+          let note: string | undefined;
+          const source = opts.rootSource;
+          if (typeof source.getAnchorTransaction === 'function') {
+            const tx = await source.getAnchorTransaction({
+              chainId: anchor.chainId,
+              registry: anchor.registry,
+              txHash: anchor.txHash,
+            });
+            if (tx === null) problems.push(`transaction ${anchor.txHash} not found`);
+            else {
+              if (tx.status !== 1) problems.push(`transaction ${anchor.txHash} reverted`);
+              if (tx.blockNumber !== anchor.blockNumber) problems.push(`transaction is in block ${tx.blockNumber}`);
+              if (!tx.roots.map((x) => x.toLowerCase()).includes(proof.root)) {
+                problems.push(`transaction ${anchor.txHash} did not anchor this root`);
+              }
+            }
+          } else {
+            note = 'txHash not checked: the root source cannot read transactions';
+          }
+          if (problems.length > 0) put('anchor', false, problems.join('; '));
+          else
+            checks.set(
+              'anchor',
+              note ? { name: 'anchor', status: 'passed', reason: note } : { name: 'anchor', status: 'passed' },
+            );
+        }
+      } catch (err) {
+        found = null;
+        put('anchor', false, `root source failed: ${describe(err)}`);
+      }
+    }
+
+    if (found !== null) {
+      const a = found;
+      attempt(
+        'submitter',
+        () =>
+          String(a.submitter).toLowerCase() === anchor.submitter.toLowerCase() ||
+          `anchored by ${a.submitter}, receipt says ${anchor.submitter}`,
+      );
+      attempt(
+        'timestamp',
+        () =>
+          a.timestamp === anchor.blockTimestamp || `anchored at ${a.timestamp}, receipt says ${anchor.blockTimestamp}`,
+      );
+    }
+  } catch (err) {
+    // Defensive: nothing above should throw, but a hostile root source or payload must not escape.
+    for (const name of ORDER) if (!checks.has(name)) put(name, false, describe(err));
+  }
+  return finish(checks, summary);
+}
