@@ -388,6 +388,31 @@ describe('ClaimRegistry', function () {
     });
   });
 
+  describe('gas', function () {
+    it('grows linearly with the number of keys, for consume and for release', async function () {
+      const { registry, claimant } = await loadFixture(deployFixture);
+      const sizes = [1, 2, 4, 8, MAX_KEYS];
+      const consumeGas: bigint[] = [];
+      const releaseGas: bigint[] = [];
+      for (const n of sizes) {
+        const keys = Array.from({ length: n }, (_, i) => key(`gas-${n}-${i}`));
+        const consumed = await (await registry.connect(claimant).consume(keys, claim(`gas-${n}`))).wait();
+        const released = await (await registry.connect(claimant).release(claim(`gas-${n}`))).wait();
+        consumeGas.push(consumed!.gasUsed);
+        releaseGas.push(released!.gasUsed);
+      }
+      console.log(`      keys:    ${sizes.join(' / ')}`);
+      console.log(`      consume: ${consumeGas.join(' / ')}`);
+      console.log(`      release: ${releaseGas.join(' / ')}`);
+      // Cost per added key stays the same (no quadratic duplicate check): compare 1->8 with 8->64.
+      const perKeySmall = Number(consumeGas[3] - consumeGas[0]) / 7;
+      const perKeyLarge = Number(consumeGas[4] - consumeGas[3]) / (MAX_KEYS - 8);
+      expect(perKeyLarge / perKeySmall).to.be.within(0.97, 1.05);
+      // A full call fits comfortably in a block on a permissioned chain.
+      expect(consumeGas[4]).to.be.lessThan(3_500_000n);
+    });
+  });
+
   describe('invariant: consumptionOf and keysOf follow an in-memory model', function () {
     // Model of the registry: which claim holds each key, and per claim its consumer and current keys.
     interface ModelClaim {
