@@ -68,6 +68,14 @@ export function freePort(): Promise<number> {
   });
 }
 
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 function installExitHook(): void {
@@ -82,6 +90,14 @@ function installExitHook(): void {
 /** Spawns the anvil binary directly and resolves once it answers JSON-RPC. */
 export async function startAnvil(opts: AnvilOptions = {}): Promise<AnvilHandle> {
   const port = opts.port ?? (await freePort());
+  // Check first: otherwise the readiness probe could reach the OTHER node on that port before anvil exits.
+  if (!(await isPortFree(port))) {
+    throw new ChainError({
+      code: 'CHAIN_UNREACHABLE',
+      message: `cannot start anvil: 127.0.0.1:${port} address already in use (another node still running?)`,
+      details: { port },
+    });
+  }
   const chainId = opts.chainId ?? 31337;
   const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId)];
   if (opts.stateFile) args.push('--state', opts.stateFile, '--state-interval', '1');
