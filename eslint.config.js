@@ -1,0 +1,41 @@
+// ESLint 9 flat config (CommonJS): typescript-eslint recommended over all TypeScript and JavaScript sources.
+const eslint = require('@eslint/js');
+const tseslint = require('typescript-eslint');
+
+module.exports = tseslint.config(
+  {
+    ignores: [
+      'node_modules/**',
+      'artifacts/**',
+      'cache/**',
+      'typechain-types/**',
+      'coverage/**',
+      'dist/**',
+      'data/**',
+      'deployments/**',
+    ],
+  },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      // chai assertions such as `expect(x).to.be.true` are expressions
+      '@typescript-eslint/no-unused-expressions': 'off',
+    },
+  },
+);
