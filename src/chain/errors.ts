@@ -1,4 +1,4 @@
-import { ErrorDescription, Interface, getAddress, isError, isHexString } from 'ethers';
+import { AbiCoder, ErrorDescription, Interface, dataSlice, getAddress, isError, isHexString } from 'ethers';
 import { ClaimRegistry__factory, NotaryRegistry__factory } from '../../typechain-types';
 
 /**
@@ -134,17 +134,17 @@ export function decodeRevert(data: string | undefined, cause?: unknown): ChainEr
   const selector = data.slice(0, 10).toLowerCase();
   if (selector === ERROR_STRING || selector === PANIC) {
     try {
-      const desc = new Interface(['error Error(string reason)', 'error Panic(uint256 code)']).parseError(data);
-      if (desc) {
-        const details = detailsOf(desc);
-        return new ChainError({
-          code: 'TX_REVERTED',
-          message: `transaction reverted: ${desc.name}(${JSON.stringify(Object.values(details)[0])})`,
-          details,
-          errorName: desc.name,
-          cause,
-        });
-      }
+      const isPanic = selector === PANIC;
+      const [value] = AbiCoder.defaultAbiCoder().decode([isPanic ? 'uint256' : 'string'], dataSlice(data, 4));
+      const details = isPanic ? { code: toJson(value, 'uint256') } : { reason: String(value) };
+      const errorName = isPanic ? 'Panic' : 'Error';
+      return new ChainError({
+        code: 'TX_REVERTED',
+        message: `transaction reverted: ${errorName}(${JSON.stringify(Object.values(details)[0])})`,
+        details,
+        errorName,
+        cause,
+      });
     } catch {
       /* fall through: malformed payload */
     }
