@@ -136,7 +136,9 @@ export function decodeRevert(data: string | undefined, cause?: unknown): ChainEr
     try {
       const isPanic = selector === PANIC;
       const [value] = AbiCoder.defaultAbiCoder().decode([isPanic ? 'uint256' : 'string'], dataSlice(data, 4));
-      const details = isPanic ? { code: toJson(value, 'uint256') } : { reason: String(value) };
+      const details: Record<string, JsonValue> = isPanic
+        ? { code: toJson(value, 'uint256') }
+        : { reason: String(value) };
       const errorName = isPanic ? 'Panic' : 'Error';
       return new ChainError({
         code: 'TX_REVERTED',
