@@ -45,7 +45,8 @@ const targets: Target[] = [
     open: async () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const hre = require('hardhat') as typeof import('hardhat');
-      return hre.ethers.provider as unknown as ChainProvider;
+      const provider: ChainProvider = hre.ethers.provider; // HardhatEthersProvider satisfies ChainProvider as is
+      return provider;
     },
     close: async () => undefined,
   },
