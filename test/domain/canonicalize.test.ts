@@ -68,6 +68,7 @@ describe('canonicalize', () => {
       ['a symbol', { s: Symbol('x') }, '$.s'],
       ['a Date', { d: new Date(0) }, '$.d'],
       ['a Map', { m: new Map() }, '$.m'],
+      // eslint-disable-next-line no-sparse-arrays -- the hole is the point of this case
       ['a sparse array', { a: [1, , 3] }, '$.a[1]'],
       ['a key with spaces holding NaN', { 'a b': NaN }, '$["a b"]'],
       ['undefined at the root', undefined, '$'],
