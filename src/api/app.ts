@@ -1,0 +1,192 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { createHash } from 'node:crypto';
+import type { RootSource } from '../verifier';
+import { AdminService, type AccountProvisioner } from '../service/admin';
+import type { AnchorService } from '../service/anchoring';
+import { AuthService } from '../service/auth';
+import type { ChainPort } from '../service/chain-port';
+import { ServiceError, problemOf, type ErrorCode } from '../service/errors';
+import type { Store } from '../service/ports';
+import { QueryService } from '../service/queries';
+import { RecordService } from '../service/records';
+import type { AppContext } from './context';
+import { Metrics } from './metrics';
+import { adminRoutes } from './routes/admin';
+import { opsRoutes } from './routes/ops';
+import { recordRoutes } from './routes/records';
+import { verifyRoutes } from './routes/verify';
+import { Problem } from './schemas';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../../package.json') as { version: string };
+
+export interface AppDeps {
+  store: Store;
+  chain?: ChainPort;
+  anchor?: AnchorService;
+  rootSource?: RootSource;
+  provisionAccount?: AccountProvisioner;
+  /** RPC URL auditors may use directly (shown at /v1/info). */
+  publicRpcUrl?: string;
+  /** Extra route plugins (e.g. claims, trace) registered with the same context. */
+  plugins?: ((app: FastifyInstance, ctx: AppContext) => Promise<void>)[];
+}
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+  bodyLimit?: number;
+  rateLimitMax?: number;
+  /** Serve the auditor web page at / (default true). */
+  web?: boolean;
+}
+
+/** Maps fastify's own errors to our catalogue. */
+function fastifyErrorCode(err: FastifyError): ErrorCode | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'BODY_TOO_LARGE';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'MALFORMED_JSON';
+    default:
+      break;
+  }
+  if (err.validation) return 'VALIDATION_FAILED';
+  if (err instanceof SyntaxError) return 'MALFORMED_JSON';
+  if (err.statusCode === 429) return 'RATE_LIMITED';
+  if (err.statusCode === 404) return 'NOT_FOUND';
+  if (err.statusCode === 413) return 'BODY_TOO_LARGE';
+  if (err.statusCode === 415) return 'UNSUPPORTED_MEDIA_TYPE';
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return 'VALIDATION_FAILED';
+  return null;
+}
+
+/** Builds the HTTP API (DESIGN §5) around the use cases; the caller owns listen/close. */
+export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
+    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false } },
+    return503OnClosing: true,
+  });
+
+  const metrics = new Metrics();
+  metrics.counter('notary_http_requests_total', 'HTTP requests by route and status');
+  metrics.counter('notary_records_submitted_total', 'Records accepted by the API');
+  metrics.counter('notary_verifications_total', 'Receipt verifications served');
+
+  const ctx: AppContext = {
+    store: deps.store,
+    chain: deps.chain,
+    anchor: deps.anchor,
+    rootSource: deps.rootSource,
+    auth: new AuthService(deps.store),
+    records: new RecordService(deps.store),
+    queries: new QueryService(deps.store, deps.chain),
+    admin: new AdminService(deps.store, deps.provisionAccount),
+    metrics,
+    info: {
+      version,
+      chainId: deps.chain?.chainId ?? null,
+      registry: deps.chain?.registry ?? null,
+      claimRegistry: deps.chain?.claimRegistry ?? null,
+      rpcUrl: deps.publicRpcUrl ?? null,
+    },
+  };
+
+  app.addSchema(Problem);
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let se: ServiceError;
+    if (err instanceof ServiceError) se = err;
+    else {
+      const code = fastifyErrorCode(err);
+      if (code === 'VALIDATION_FAILED' && err.validation) {
+        se = new ServiceError(code, `Invalid request ${err.validationContext ?? ''}`.trim(), {
+          errors: err.validation.slice(0, 20).map((v) => ({ path: v.instancePath, message: v.message ?? 'invalid' })),
+        });
+      } else if (code) se = new ServiceError(code, code === 'VALIDATION_FAILED' ? err.message : undefined);
+      else {
+        req.log.error({ err }, 'unhandled error');
+        se = new ServiceError('INTERNAL', 'Internal Server Error');
+      }
+    }
+    if (se.code === 'CHAIN_UNAVAILABLE') reply.header('retry-after', '5');
+    return reply.code(se.status).type('application/problem+json').send({ ...problemOf(se), instance: req.url.split('?')[0] });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const se = new ServiceError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`);
+    return reply.code(404).type('application/problem+json').send(problemOf(se));
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.inc('notary_http_requests_total', {
+      method: req.method,
+      route: req.routeOptions.url ?? 'unknown',
+      status: reply.statusCode,
+    });
+  });
+
+  await app.register(helmet, {
+    // The web page and Swagger UI load only same-origin scripts and styles.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", ...(deps.publicRpcUrl ? [new URL(deps.publicRpcUrl).origin] : [])],
+      },
+    },
+  });
+  await app.register(rateLimit, {
+    max: opts.rateLimitMax ?? 6000,
+    timeWindow: '1 minute',
+    // Per API key when one is sent (hashed: never keep keys in memory maps), else per client address.
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization;
+      return auth ? createHash('sha256').update(auth).digest('hex').slice(0, 32) : req.ip;
+    },
+    errorResponseBuilder: (_req, c) => new ServiceError('RATE_LIMITED', `Rate limit exceeded, retry in ${Math.ceil(c.ttl / 1000)} s`),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Ledger Notary API',
+        version,
+        description:
+          'Notarization of business records on a permissioned EVM chain. Formats (digest, commitment, Merkle tree, receipt) are normative: see DESIGN.md §2. Errors are RFC 9457 problem details with a stable `code`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (scope) => {
+    await recordRoutes(scope, ctx);
+    await verifyRoutes(scope, ctx);
+    await adminRoutes(scope, ctx);
+    await opsRoutes(scope, ctx);
+    for (const p of deps.plugins ?? []) await p(scope, ctx);
+  });
+
+  if (opts.web !== false) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { webPlugin } = require('./web') as { webPlugin: (a: FastifyInstance) => Promise<void> };
+      await app.register(webPlugin);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+  }
+  return app;
+}

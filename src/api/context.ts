@@ -1,0 +1,38 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RootSource } from '../verifier';
+import type { AdminService } from '../service/admin';
+import type { AnchorService } from '../service/anchoring';
+import { AuthService, type Principal } from '../service/auth';
+import type { ChainPort } from '../service/chain-port';
+import type { Scope, Store } from '../service/ports';
+import type { QueryService } from '../service/queries';
+import type { RecordService } from '../service/records';
+import type { Metrics } from './metrics';
+
+/** Everything the routes use, built once by `buildApp`. */
+export interface AppContext {
+  store: Store;
+  chain?: ChainPort;
+  anchor?: AnchorService;
+  rootSource?: RootSource;
+  auth: AuthService;
+  records: RecordService;
+  queries: QueryService;
+  admin: AdminService;
+  metrics: Metrics;
+  info: { version: string; chainId: number | null; registry: string | null; claimRegistry: string | null; rpcUrl: string | null };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** preHandler factory: authenticates the Bearer key and requires one of `scopes` (none: any valid key). */
+export function authenticate(ctx: AppContext, ...scopes: Scope[]) {
+  return async (req: FastifyRequest, _reply: FastifyReply) => {
+    req.principal = await ctx.auth.authenticate(req.headers.authorization);
+    if (scopes.length) AuthService.require(req.principal, ...scopes);
+  };
+}

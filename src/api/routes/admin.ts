@@ -1,0 +1,143 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ApiKeyInfo, Org } from '../../service/ports';
+import { authenticate, type AppContext } from '../context';
+import { ApiKeyView, OrgId, OrgView, Scope, Uuid, errors } from '../schemas';
+
+const orgView = (o: Org) => ({ ...o, createdAt: new Date(o.createdAt).toISOString() });
+const keyView = (k: ApiKeyInfo) => ({
+  ...k,
+  createdAt: new Date(k.createdAt).toISOString(),
+  revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+});
+
+/** Organisations, chain accounts, API keys and audit grants: admin scope only. */
+export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const admin = authenticate(ctx, 'admin');
+  const security = [{ bearer: [] }];
+
+  r.post(
+    '/v1/orgs',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Create an organisation (members get their own chain account with the registry roles)',
+        security,
+        body: Type.Object(
+          {
+            id: OrgId,
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            kind: Type.Optional(Type.Union([Type.Literal('member'), Type.Literal('auditor'), Type.Literal('operator')])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: OrgView, ...errors(400, 401, 403, 409, 429, 503) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(orgView(await ctx.admin.createOrg(req.body))),
+  );
+
+  r.get(
+    '/v1/orgs',
+    {
+      preHandler: admin,
+      schema: { tags: ['admin'], summary: 'List organisations', security, response: { 200: Type.Array(OrgView), ...errors(401, 403) } },
+    },
+    async () => (await ctx.admin.listOrgs()).map(orgView),
+  );
+
+  r.get(
+    '/v1/orgs/:id',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'One organisation',
+        security,
+        params: Type.Object({ id: OrgId }),
+        response: { 200: OrgView, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => orgView(await ctx.admin.getOrg(req.params.id)),
+  );
+
+  r.post(
+    '/v1/orgs/:id/keys',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Create an API key (the key is shown once)',
+        security,
+        params: Type.Object({ id: OrgId }),
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            scopes: Type.Array(Scope, { minItems: 1, maxItems: 3, uniqueItems: true }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ key: Type.String(), info: ApiKeyView }), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const { key, info } = await ctx.admin.createKey(req.params.id, req.body.name, req.body.scopes);
+      return reply.code(201).send({ key, info: keyView(info) });
+    },
+  );
+
+  r.get(
+    '/v1/orgs/:id/keys',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'List API keys (never the secrets)',
+        security,
+        params: Type.Object({ id: OrgId }),
+        response: { 200: Type.Array(ApiKeyView), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => (await ctx.admin.listKeys(req.params.id)).map(keyView),
+  );
+
+  r.delete(
+    '/v1/orgs/:id/keys/:keyId',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Revoke an API key (effective immediately)',
+        security,
+        params: Type.Object({ id: OrgId, keyId: Uuid }),
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      await ctx.admin.revokeKey(req.params.id, req.params.keyId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  r.post(
+    '/v1/orgs/:id/grants',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Let an auditor organisation read this organisation’s records',
+        security,
+        params: Type.Object({ id: OrgId }),
+        body: Type.Object({ auditorOrgId: OrgId }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      await ctx.admin.grant(req.params.id, req.body.auditorOrgId);
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { ServiceError, problemOf } from '../../service/errors';
+import type { BatchItemResult, RecordInput as RecordInputT } from '../../service/records';
+import { authenticate, type AppContext } from '../context';
+import {
+  BatchSubmitBody,
+  BatchSubmitResult,
+  Receipt,
+  RecordInput,
+  RecordView,
+  SubmitResult,
+  Uuid,
+  errors,
+} from '../schemas';
+
+const recordInputCheck = Compile(RecordInput);
+
+/** Per-item validation of a batch: a malformed item is rejected alone, the others go on. */
+function checkItem(item: unknown): ServiceError | null {
+  if (recordInputCheck.Check(item)) return null;
+  const errs = recordInputCheck.Errors(item).slice(0, 10).map((e) => ({ path: e.instancePath, message: e.message }));
+  return new ServiceError('VALIDATION_FAILED', 'Record input does not match the schema', { errors: errs });
+}
+
+export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post(
+    '/v1/records',
+    {
+      preHandler: authenticate(ctx, 'submit'),
+      schema: {
+        tags: ['records'],
+        summary: 'Submit one record',
+        description:
+          'Hashes (RFC 8785 + SHA-256), commits and queues the record for anchoring. The same record again returns the existing one (200, duplicate: true); the same externalId with another payload is 409.',
+        security: [{ bearer: [] }],
+        body: RecordInput,
+        response: { 202: SubmitResult, 200: SubmitResult, ...errors(400, 401, 403, 409, 413, 415, 422, 429) },
+      },
+    },
+    async (req, reply) => {
+      const res = await ctx.records.submitOne(req.principal!.org.id, req.body as RecordInputT);
+      ctx.metrics.inc('notary_records_submitted_total', { duplicate: String(res.duplicate) });
+      return reply.code(res.duplicate ? 200 : 202).send(res);
+    },
+  );
+
+  r.post(
+    '/v1/records/batch',
+    {
+      preHandler: authenticate(ctx, 'submit'),
+      bodyLimit: undefined,
+      schema: {
+        tags: ['records'],
+        summary: 'Submit up to 10,000 records in one request',
+        description:
+          'One transaction for the whole request. Each item is accepted or rejected on its own; results come back in request order.',
+        security: [{ bearer: [] }],
+        body: BatchSubmitBody,
+        response: { 200: BatchSubmitResult, ...errors(400, 401, 403, 413, 415, 429) },
+      },
+    },
+    async (req) => {
+      const items = req.body.records;
+      const valid: RecordInputT[] = [];
+      const slots: (ServiceError | number)[] = items.map((item) => {
+        const err = checkItem(item);
+        if (err) return err;
+        valid.push(item as RecordInputT);
+        return valid.length - 1;
+      });
+      const results = valid.length ? await ctx.records.submit(req.principal!.org.id, valid) : [];
+      const out: BatchItemResult[] = slots.map((s) => (typeof s === 'number' ? results[s]! : { error: problemOf(s) }));
+      const rejected = out.filter((x) => 'error' in x).length;
+      ctx.metrics.inc('notary_records_submitted_total', { duplicate: 'batch' }, out.length - rejected);
+      return { records: out, accepted: out.length - rejected, rejected };
+    },
+  );
+
+  r.get(
+    '/v1/records/:id',
+    {
+      preHandler: authenticate(ctx),
+      schema: {
+        tags: ['records'],
+        summary: 'A record: metadata, status and (for its owner or a granted auditor) the payload',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Uuid }),
+        response: { 200: RecordView, ...errors(400, 401, 403, 404, 429) },
+      },
+    },
+    async (req) => {
+      const readable = await ctx.auth.readableOrgs(req.principal!);
+      return ctx.queries.view(req.params.id, readable, true);
+    },
+  );
+
+  r.get(
+    '/v1/records/:id/receipt',
+    {
+      preHandler: authenticate(ctx),
+      schema: {
+        tags: ['records'],
+        summary: 'The receipt (DESIGN §2.4) once the record is anchored',
+        description: '409 RECEIPT_NOT_READY while the record is pending.',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Uuid }),
+        response: { 200: Receipt, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (req) => {
+      const readable = await ctx.auth.readableOrgs(req.principal!);
+      return ctx.queries.receipt(req.params.id, readable);
+    },
+  );
+}

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { verifyReceipt } from '../../verifier';
+import type { RootSource } from '../../verifier';
+import { ServiceError } from '../../service/errors';
+import { authenticate, type AppContext } from '../context';
+import { BatchView, Hex32, Verdict, VerifyBody, errors } from '../schemas';
+
+/** A root source that answers for no chain (when the service runs without one). */
+const NO_CHAIN: RootSource = {
+  async getAnchor() {
+    throw new Error('CHAIN_UNAVAILABLE: this service has no chain connection');
+  },
+};
+
+export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post(
+    '/v1/verify',
+    {
+      schema: {
+        tags: ['verify'],
+        summary: 'Verify a receipt (and optionally its payload) against the chain',
+        description:
+          'Anyone may call it. Checks, in order: schema, digest (when a payload is given), commitment, merkle, anchor, submitter, timestamp. Always 200 with a verdict for a well-formed request body.',
+        body: VerifyBody,
+        response: { 200: Verdict, ...errors(400, 413, 415, 429) },
+      },
+    },
+    async (req) => {
+      const body = req.body as { receipt: unknown; payload?: unknown };
+      const verdict = await verifyReceipt(body.receipt, {
+        payload: 'payload' in body ? body.payload : undefined,
+        rootSource: ctx.rootSource ?? NO_CHAIN,
+        trustedRegistries: ctx.info.registry ? [ctx.info.registry] : undefined,
+      });
+      ctx.metrics.inc('notary_verifications_total', { valid: String(verdict.valid) });
+      return verdict;
+    },
+  );
+
+  r.get(
+    '/v1/batches/:root',
+    {
+      preHandler: authenticate(ctx),
+      schema: {
+        tags: ['batches'],
+        summary: 'A batch by its Merkle root: submitter, leaf count, anchor, confirmations',
+        security: [{ bearer: [] }],
+        params: Type.Object({ root: Hex32 }),
+        response: { 200: BatchView, ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (req) => ctx.queries.batch(req.params.root),
+  );
+
+  r.get(
+    '/v1/info',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Chain and registry this service anchors to',
+        response: {
+          200: Type.Object({
+            version: Type.String(),
+            chainId: Type.Union([Type.Integer(), Type.Null()]),
+            registry: Type.Union([Type.String(), Type.Null()]),
+            claimRegistry: Type.Union([Type.String(), Type.Null()]),
+            rpcUrl: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async () => ctx.info,
+  );
+
+  // Unused import guard for ServiceError in future routes.
+  void ServiceError;
+}

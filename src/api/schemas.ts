@@ -1,0 +1,183 @@
+import { Type, type TSchema } from 'typebox';
+
+/** Shared primitives (DESIGN §2 shapes). */
+export const Hex32 = Type.String({ pattern: '^0x[0-9a-f]{64}$', description: '0x + 64 lowercase hex' });
+export const Address = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' });
+export const Uuid = Type.String({
+  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+  description: 'lowercase hyphenated UUID',
+});
+export const OrgId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', description: 'organisation id (slug)' });
+export const RecordStatus = Type.Union([Type.Literal('pending'), Type.Literal('anchored'), Type.Literal('confirmed')]);
+export const Scope = Type.Union([Type.Literal('submit'), Type.Literal('audit'), Type.Literal('admin')]);
+
+/** RFC 9457 problem details with our stable `code`; extensions allowed. */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+  },
+  { additionalProperties: true, $id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' },
+);
+export const ProblemRef = Type.Ref('Problem');
+
+/** Standard error responses for the OpenAPI document. */
+export const errors = (...statuses: number[]): Record<number, TSchema> =>
+  Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
+
+export const RecordInput = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 40, description: 'record type, e.g. invoice.issued' }),
+    externalId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the submitter’s own id' })),
+    payload: Type.Unknown({ description: 'the business document (JSON); amounts as decimal strings' }),
+    parents: Type.Optional(Type.Array(Uuid, { maxItems: 64, uniqueItems: true, description: 'parent record ids' })),
+    supersedes: Type.Optional(Uuid),
+  },
+  { additionalProperties: false },
+);
+
+export const SubmitResult = Type.Object({
+  id: Uuid,
+  digest: Hex32,
+  commitment: Hex32,
+  status: RecordStatus,
+  duplicate: Type.Boolean({ description: 'true when the same record existed already (idempotent replay)' }),
+});
+
+export const BatchSubmitBody = Type.Object(
+  {
+    records: Type.Array(Type.Unknown(), {
+      minItems: 1,
+      maxItems: 10_000,
+      description: 'each item is a record input; items are accepted or rejected on their own',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchSubmitResult = Type.Object({
+  records: Type.Array(Type.Union([SubmitResult, Type.Object({ error: ProblemRef })])),
+  accepted: Type.Integer(),
+  rejected: Type.Integer(),
+});
+
+export const RecordView = Type.Object({
+  id: Uuid,
+  orgId: Type.String(),
+  type: Type.String(),
+  externalId: Type.Union([Type.String(), Type.Null()]),
+  digest: Hex32,
+  commitment: Hex32,
+  parents: Type.Array(Uuid),
+  supersedes: Type.Union([Uuid, Type.Null()]),
+  status: RecordStatus,
+  acceptedAt: Type.String({ format: 'date-time' }),
+  batch: Type.Union([
+    Type.Object({
+      id: Uuid,
+      root: Hex32,
+      seq: Type.Integer(),
+      txHash: Type.Union([Hex32, Type.Null()]),
+      blockNumber: Type.Union([Type.Integer(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+  payload: Type.Optional(Type.Unknown()),
+});
+
+export const Receipt = Type.Object(
+  {
+    version: Type.Literal(1),
+    record: Type.Object({
+      id: Uuid,
+      orgId: Type.String(),
+      type: Type.String(),
+      digest: Hex32,
+      salt: Hex32,
+      parents: Type.Array(Hex32),
+    }),
+    commitment: Hex32,
+    proof: Type.Object({ root: Hex32, path: Type.Array(Hex32) }),
+    anchor: Type.Object({
+      chainId: Type.Integer(),
+      registry: Address,
+      txHash: Hex32,
+      blockNumber: Type.Integer(),
+      blockTimestamp: Type.Integer(),
+      submitter: Address,
+      seq: Type.Integer(),
+    }),
+  },
+  { description: 'DESIGN §2.4 receipt, version 1' },
+);
+
+export const Verdict = Type.Object({
+  valid: Type.Boolean(),
+  checks: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      status: Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('skipped')]),
+      reason: Type.Optional(Type.String()),
+    }),
+  ),
+  receipt: Type.Optional(
+    Type.Object({
+      recordId: Type.String(),
+      orgId: Type.String(),
+      type: Type.String(),
+      root: Type.String(),
+      chainId: Type.Integer(),
+      registry: Type.String(),
+    }),
+  ),
+});
+
+export const VerifyBody = Type.Object(
+  {
+    receipt: Type.Unknown({ description: 'a receipt (checked field by field, never rejected as a whole by the schema)' }),
+    payload: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchView = Type.Object({
+  id: Uuid,
+  orgId: Type.String(),
+  seq: Type.Integer(),
+  root: Hex32,
+  prev: Hex32,
+  leafCount: Type.Integer(),
+  status: Type.String(),
+  submitter: Address,
+  anchor: Type.Object({
+    chainId: Type.Integer(),
+    registry: Address,
+    txHash: Type.Union([Hex32, Type.Null()]),
+    blockNumber: Type.Union([Type.Integer(), Type.Null()]),
+    blockTimestamp: Type.Union([Type.Integer(), Type.Null()]),
+    seq: Type.Union([Type.Integer(), Type.Null()]),
+  }),
+  confirmations: Type.Integer(),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const OrgView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: Type.String(),
+  address: Type.Union([Address, Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const ApiKeyView = Type.Object({
+  id: Uuid,
+  orgId: Type.String(),
+  name: Type.String(),
+  prefix: Type.String(),
+  scopes: Type.Array(Scope),
+  createdAt: Type.String({ format: 'date-time' }),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});

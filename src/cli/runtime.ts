@@ -1,0 +1,242 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Contract, Wallet, getAddress, parseEther } from 'ethers';
+import type { FastifyInstance } from 'fastify';
+import { initHashing } from '../domain/hashing';
+import { ChainRootSource } from '../verifier';
+import type { Config } from '../config';
+import { Database } from '../storage/db';
+import { SqlStore } from '../storage/sql-repo';
+import { startAnvil, type AnvilHandle } from '../chain/anvil';
+import { makeProvider, fetchChainId, type ChainProvider } from '../chain/provider';
+import { FileKeystore } from '../chain/keystore';
+import { resolveFeePolicy } from '../chain/tx';
+import { setBalance } from '../chain/dev-rpc';
+import { ChainGateway } from '../chain/gateway';
+import { AnchorService } from '../service/anchoring';
+import { AdminService } from '../service/admin';
+import { createApiKey } from '../service/auth';
+import { buildApp, type AppDeps } from '../api/app';
+import { ANCHORER_ROLE, CLAIMANT_ROLE, deployRegistries, type Deployment } from '../../scripts/lib/deploy-registries';
+
+/** anvil's first default account: a public dev key, used only to deploy on the embedded chain. */
+const EMBEDDED_DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+const ROLE_ABI = ['function grantRole(bytes32 role, address account)', 'function hasRole(bytes32 role, address account) view returns (bool)'];
+
+export interface DemoFile {
+  apiUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  registry: string;
+  claimRegistry: string;
+  admin: { apiKey: string };
+  auditor: { apiKey: string };
+  orgs: { id: string; name: string; apiKey: string; address: string }[];
+}
+
+export interface Runtime {
+  config: Config;
+  app: FastifyInstance;
+  store: SqlStore;
+  gateway: ChainGateway;
+  anchor?: AnchorService;
+  anvil?: AnvilHandle;
+  provider: ChainProvider;
+  deployment: Deployment;
+  apiUrl: string;
+  rpcUrl: string;
+  demo?: DemoFile;
+  /** Drains HTTP, finishes the anchoring tick in progress, closes the database and the embedded chain. */
+  stop(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  log?: (msg: string) => void;
+  /** Fastify logger option. */
+  logger?: boolean | object;
+  /** Embedded chain block time in seconds (default 1; 0 = mine on every transaction). */
+  blockTime?: number;
+}
+
+const DEMO_ORGS = [
+  { id: 'bank', name: 'Northbridge Bank (securities issuance)' },
+  { id: 'aerospace', name: 'Aerostar Group (e-invoices)' },
+  { id: 'employer', name: 'Chatwave Ltd (expense reimbursement)' },
+];
+
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+function writeJson(file: string, value: unknown, mode = 0o644): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Starts the whole service: chain (embedded anvil with a state file, or RPC_URL), registries (deployed
+ * once), database (migrated), demo organisations (embedded only), anchoring worker and HTTP API.
+ */
+export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const log = opts.log ?? (() => undefined);
+  await initHashing();
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const embedded = !config.rpcUrl;
+
+  // ---- chain ----------------------------------------------------------------------------
+  let anvil: AnvilHandle | undefined;
+  let rpcUrl = config.rpcUrl;
+  if (embedded) {
+    const stateFile = path.join(config.dataDir, 'chain', 'anvil-state.json');
+    fs.mkdirSync(path.dirname(stateFile), { recursive: true });
+    anvil = await startAnvil({ port: config.chainPort, stateFile, blockTime: opts.blockTime ?? 1, chainId: 31337 });
+    rpcUrl = anvil.rpcUrl;
+    log(`embedded chain (anvil) on ${rpcUrl}, state in ${stateFile}`);
+  }
+  const stopAnvil = async () => anvil?.stop();
+  try {
+    const chainId = await fetchChainId(rpcUrl!, 5000);
+    const provider = makeProvider(rpcUrl!, { chainId, timeoutMs: 5000 });
+    const keystore = new FileKeystore(config.keystoreDir, config.keystorePassword);
+
+    // ---- registries -----------------------------------------------------------------------
+    const deploymentFile = config.deploymentFile ?? path.join(config.dataDir, 'deployment.json');
+    let deployment = readJson<Deployment>(deploymentFile);
+    const deployer = embedded ? new Wallet(EMBEDDED_DEPLOYER_KEY, provider) : process.env.DEPLOYER_KEY ? new Wallet(process.env.DEPLOYER_KEY, provider) : null;
+    const codeMissing = deployment ? (await provider.getCode(deployment.notaryRegistry.address)) === '0x' : true;
+    if (!deployment || codeMissing || deployment.chainId !== chainId) {
+      if (!embedded) throw new Error(`no registries found: run scripts/deploy.ts and set DEPLOYMENT_FILE (looked at ${deploymentFile})`);
+      if (deployment && codeMissing) log('registries missing on the embedded chain (state lost?): deploying again');
+      deployment = await deployRegistries(deployer!, { adminDelay: 0, pausers: [deployer!.address] });
+      writeJson(deploymentFile, deployment);
+      log(`registries deployed: NotaryRegistry ${deployment.notaryRegistry.address}, ClaimRegistry ${deployment.claimRegistry.address}`);
+    }
+
+    // ---- database -------------------------------------------------------------------------
+    const db = await Database.open(config.databaseUrl ? { url: config.databaseUrl } : { sqlitePath: path.join(config.dataDir, 'notary.db') });
+    const store = new SqlStore(db);
+
+    const fee = await resolveFeePolicy(provider, { gasPrice: config.gasPrice });
+    const gateway = new ChainGateway({
+      provider,
+      chainId,
+      registry: deployment.notaryRegistry.address,
+      claimRegistry: deployment.claimRegistry.address,
+      keystore,
+      fee,
+      fromBlock: deployment.notaryRegistry.block,
+    });
+
+    // A member's own chain account: created in the keystore, funded on dev chains, granted its roles.
+    const notaryAdmin = deployer ? new Contract(deployment.notaryRegistry.address, ROLE_ABI, deployer) : null;
+    const claimAdmin = deployer ? new Contract(deployment.claimRegistry.address, ROLE_ABI, deployer) : null;
+    const ensureRoles = async (address: string) => {
+      if (!notaryAdmin || !claimAdmin) return;
+      if (embedded) await setBalance(provider, address, parseEther('1000'));
+      if (!(await notaryAdmin.hasRole(ANCHORER_ROLE, address))) await (await notaryAdmin.grantRole(ANCHORER_ROLE, address)).wait();
+      if (!(await claimAdmin.hasRole(CLAIMANT_ROLE, address))) await (await claimAdmin.grantRole(CLAIMANT_ROLE, address)).wait();
+    };
+    const provisionAccount = async (orgId: string) => {
+      const { address } = await keystore.create(orgId);
+      await ensureRoles(address);
+      return getAddress(address);
+    };
+
+    // ---- demo organisations (embedded default) ----------------------------------------------
+    let demo: DemoFile | undefined;
+    const secretsFile = path.join(config.dataDir, 'demo-secrets.json');
+    if (embedded) {
+      let secrets = readJson<{ admin: string; auditor: string; orgs: Record<string, string> }>(secretsFile);
+      const admin = new AdminService(store, provisionAccount);
+      if (!secrets) {
+        const orgs = await store.read((r) => r.listOrgs());
+        if (orgs.length) throw new Error(`${secretsFile} is missing but the database has organisations: cannot print demo keys`);
+        await admin.createOrg({ id: 'operator', name: 'Notary operator', kind: 'operator' });
+        await admin.createOrg({ id: 'auditor', name: 'Consortium auditor', kind: 'auditor' });
+        const s = { admin: '', auditor: '', orgs: {} as Record<string, string> };
+        s.admin = (await admin.createKey('operator', 'demo admin', ['admin'])).key;
+        s.auditor = (await admin.createKey('auditor', 'demo auditor', ['audit'])).key;
+        for (const o of DEMO_ORGS) {
+          await admin.createOrg({ id: o.id, name: o.name, kind: 'member' });
+          s.orgs[o.id] = (await store.tx((r) => createApiKey(r, o.id, 'demo submitter', ['submit', 'audit']))).key;
+          await admin.grant(o.id, 'auditor');
+        }
+        writeJson(secretsFile, s, 0o600);
+        secrets = s;
+      }
+      // Chain state may be new (deleted or lost): make sure every member account still holds its roles.
+      for (const o of await store.read((r) => r.listOrgs())) if (o.address) await ensureRoles(o.address);
+      demo = {
+        apiUrl: '',
+        rpcUrl: rpcUrl!,
+        chainId,
+        registry: deployment.notaryRegistry.address,
+        claimRegistry: deployment.claimRegistry.address,
+        admin: { apiKey: secrets.admin },
+        auditor: { apiKey: secrets.auditor },
+        orgs: [],
+      };
+      for (const o of await store.read((r) => r.listOrgs())) {
+        if (secrets.orgs[o.id]) demo.orgs.push({ id: o.id, name: o.name, apiKey: secrets.orgs[o.id]!, address: o.address! });
+      }
+    } else if (!(await store.read((r) => r.listOrgs())).length) {
+      const admin = new AdminService(store, provisionAccount);
+      await admin.createOrg({ id: 'operator', name: 'Notary operator', kind: 'operator' });
+      const { key } = await admin.createKey('operator', 'bootstrap admin', ['admin']);
+      log(`bootstrap admin API key (shown once, store it now): ${key}`);
+    }
+
+    // ---- worker and API ---------------------------------------------------------------------
+    const anchor = config.worker
+      ? new AnchorService(store, gateway, {
+          intervalMs: config.anchorIntervalMs,
+          maxLeaves: config.anchorMaxLeaves,
+          confirmations: config.confirmations,
+          log: {
+            info: () => undefined,
+            warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
+            error: (o: unknown, m?: string) => log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
+          } as unknown as Pick<Console, 'info' | 'warn' | 'error'>,
+        })
+      : undefined;
+    const deps: AppDeps = {
+      store,
+      chain: gateway,
+      anchor,
+      rootSource: new ChainRootSource({ provider }, { trustedRegistries: [deployment.notaryRegistry.address] }),
+      provisionAccount,
+      publicRpcUrl: rpcUrl,
+    };
+    const app = await buildApp(deps, { logger: opts.logger ?? false, bodyLimit: config.bodyLimit, rateLimitMax: config.rateLimitMax });
+    const address = await app.listen({ port: config.port, host: config.host });
+    const apiUrl = address.replace('[::1]', '127.0.0.1');
+    anchor?.start();
+
+    if (demo) {
+      demo.apiUrl = apiUrl;
+      writeJson(path.join(config.dataDir, 'demo.json'), demo, 0o600);
+    }
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        await app.close();
+        await anchor?.stop().catch(() => undefined);
+        await store.close();
+        provider.destroy?.();
+        await stopAnvil();
+      })());
+
+    return { config, app, store, gateway, anchor, anvil, provider, deployment, apiUrl, rpcUrl: rpcUrl!, demo, stop };
+  } catch (err) {
+    await stopAnvil();
+    throw err;
+  }
+}

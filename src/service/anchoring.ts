@@ -1,0 +1,420 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { buildMerkleTree } from '../domain/merkle';
+import { ZERO_HEX32 } from '../domain/hex';
+import type { ChainPort } from './chain-port';
+import type { BatchInfo, Org, OutboxTx, Repo, Store } from './ports';
+
+export interface AnchorOptions {
+  /** Anchor an org's pending records at least this often. */
+  intervalMs: number;
+  /** …or as soon as this many are waiting; also the largest batch. */
+  maxLeaves: number;
+  /** Blocks (including the anchoring one) before a batch is confirmed. */
+  confirmations: number;
+  /** Rebroadcast a sent transaction that is still not mined after this long. */
+  rebroadcastMs?: number;
+  /** Lease time of "exactly one worker per organisation". */
+  leaseMs?: number;
+  /** How often the loop wakes up. */
+  tickMs?: number;
+  log?: Pick<Console, 'info' | 'warn' | 'error'>;
+  /** Test hook: called at each named step of the state machine (a crash test throws here). */
+  onStep?: (step: AnchorStep, batch: BatchInfo) => void | Promise<void>;
+}
+
+export type AnchorStep = 'built' | 'broadcast' | 'mined' | 'confirmed';
+
+const silent = { info() {}, warn() {}, error() {} };
+
+/**
+ * The anchoring worker (DESIGN §4): per organisation, take pending records, build the tree, persist
+ * batch + leaf positions + the SIGNED transaction in one DB transaction, then broadcast, then confirm.
+ *
+ * State machine of a batch: signed → sent → anchored (mined) → confirmed, or failed (records released).
+ * Every step is idempotent and driven only by what is stored, so after a crash at any point the next
+ * tick resumes: a stored signed tx is rebroadcast (same hash: never a second anchor), a batch is never
+ * rebuilt while one is unfinished, and acknowledged records stay in the table until anchored.
+ */
+export class AnchorService {
+  readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = true;
+  private readonly log: Pick<Console, 'info' | 'warn' | 'error'>;
+  private readonly opts: Required<Omit<AnchorOptions, 'log' | 'onStep'>> & Pick<AnchorOptions, 'onStep'>;
+  /** Last error per org (for readiness and metrics). */
+  readonly lastError = new Map<string, string>();
+  chainHealthy = true;
+  readonly stats = { batches: 0, leaves: 0, confirmed: 0 };
+  private readonly wake = new Set<() => void>();
+  private readonly reconciled = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly chain: ChainPort,
+    opts: AnchorOptions,
+  ) {
+    this.log = opts.log ?? silent;
+    this.opts = {
+      intervalMs: opts.intervalMs,
+      maxLeaves: opts.maxLeaves,
+      confirmations: opts.confirmations,
+      rebroadcastMs: opts.rebroadcastMs ?? 5_000,
+      leaseMs: opts.leaseMs ?? 30_000,
+      tickMs: opts.tickMs ?? Math.min(250, opts.intervalMs),
+      onStep: opts.onStep,
+    };
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const loop = async () => {
+      if (this.stopped) return;
+      this.running = this.tick().catch((err) => this.log.error({ err }, 'anchor tick failed'));
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs);
+    };
+    void loop();
+  }
+
+  /** Finishes the tick in progress, then stops (SIGTERM drain). Leases are dropped so another worker takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    const orgs = await this.store.read((r) => r.listOrgs());
+    await this.store.tx(async (r) => {
+      for (const o of orgs) await r.dropLease(`anchor:${o.id}`, this.holder);
+    });
+  }
+
+  /** One pass over every organisation with a chain account. */
+  async tick(): Promise<void> {
+    const [orgs, pending] = await this.store.read(async (r) => [await r.listOrgs(), await r.orgsWithPending()] as const);
+    const waiting = new Map(pending.map((p) => [p.orgId, p]));
+    for (const org of orgs) {
+      if (!org.address) continue;
+      const unfinished = await this.store.read((r) => r.unfinishedBatches(org.id));
+      const w = waiting.get(org.id);
+      if (!unfinished.length && !w) continue;
+      const now = Date.now();
+      const leased = await this.store.tx((r) => r.tryLease(`anchor:${org.id}`, this.holder, this.opts.leaseMs, now));
+      if (!leased) continue;
+      try {
+        await this.processOrg(org, w);
+        this.lastError.delete(org.id);
+        this.chainHealthy = true;
+      } catch (err) {
+        const failure = this.chain.failureOf(err);
+        if (failure?.code === 'CHAIN_UNREACHABLE') this.chainHealthy = false;
+        this.lastError.set(org.id, failure ? `${failure.code}: ${failure.message}` : String(err));
+        this.log.warn({ org: org.id, err: failure ?? String(err) }, 'anchoring paused for organisation');
+      }
+    }
+    for (const fn of this.wake) fn();
+  }
+
+  /** Resolves after the next completed tick (tests and `drain`). */
+  nextTick(): Promise<void> {
+    return new Promise((resolve) => {
+      const fn = () => {
+        this.wake.delete(fn);
+        resolve();
+      };
+      this.wake.add(fn);
+    });
+  }
+
+  private async processOrg(org: Org, waiting?: { count: number; oldest: number }): Promise<void> {
+    const address = org.address!;
+    if (!this.reconciled.has(org.id)) {
+      await this.reconcile(org);
+      this.reconciled.add(org.id);
+    }
+    // 1. Finish what is in flight, oldest first; at most one batch per org is unfinished.
+    for (const b of await this.store.read((r) => r.unfinishedBatches(org.id))) {
+      const done = await this.advance(b);
+      if (!done) return;
+    }
+    // 2. Build a new batch when enough is waiting or the oldest waited long enough.
+    if (!waiting) return;
+    if (waiting.count < this.opts.maxLeaves && Date.now() - waiting.oldest < this.opts.intervalMs) return;
+    const b = await this.build(org, address);
+    if (b) await this.advance(b);
+  }
+
+  private async build(org: Org, address: string): Promise<BatchInfo | null> {
+    const pending = await this.store.read((r) => r.pendingCommitments(org.id, this.opts.maxLeaves));
+    if (!pending.length) return null;
+    const tree = await buildMerkleTree(pending.map((p) => p.commitment));
+    const { offsets, path } = tree.proofsAllFlat();
+    const hex = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString('hex');
+    const leaves = pending.map((p, i) => {
+      const proof: string[] = [];
+      for (let j = offsets[i]!; j < offsets[i + 1]!; j++) proof.push('0x' + hex.slice(j * 64, j * 64 + 64));
+      return { id: p.id, leafIndex: tree.leafIndexOf(i), proof };
+    });
+    const chainNonce = await this.chain.pendingNonce(address);
+    const batch = await this.store.tx(async (r) => {
+      const last = await r.lastBatch(org.id);
+      const prevBatch = await this.lastLiveBatch(r, org.id);
+      const nonce = await this.nextNonce(r, org, address, chainNonce);
+      const id = randomUUID();
+      const signed = await this.chain.signAnchor(address, { root: tree.root, prev: prevBatch?.root ?? ZERO_HEX32, leafCount: tree.length }, nonce);
+      const now = Date.now();
+      const txId = randomUUID();
+      const b: BatchInfo = {
+        id,
+        orgId: org.id,
+        seq: (last?.seq ?? 0) + 1,
+        root: tree.root,
+        prev: prevBatch?.root ?? ZERO_HEX32,
+        leafCount: tree.length,
+        status: 'signed',
+        txId,
+        txHash: signed.hash,
+        blockNumber: null,
+        blockHash: null,
+        blockTimestamp: null,
+        chainSeq: null,
+        chainId: this.chain.chainId,
+        registry: this.chain.registry,
+        submitter: address,
+        error: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await r.insertBatch(b);
+      await r.insertOutbox(this.outboxRow(txId, org.id, address, nonce, 'anchor', id, signed, now));
+      const assigned = await r.assignBatch(id, leaves);
+      // Fencing: if another worker batched any of these records meanwhile, roll back (nothing signed escapes).
+      if (assigned !== leaves.length) throw new Error(`batch raced: ${assigned}/${leaves.length} records still pending`);
+      return b;
+    });
+    this.stats.batches++;
+    this.stats.leaves += batch.leafCount;
+    this.log.info({ org: org.id, batch: batch.id, root: batch.root, leaves: batch.leafCount, seq: batch.seq }, 'batch built and signed');
+    await this.opts.onStep?.('built', batch);
+    return batch;
+  }
+
+  /** The last batch that is or will be on chain (its root is the next batch's `prev`). */
+  private lastLiveBatch(r: Repo, orgId: string): Promise<BatchInfo | null> {
+    return r.lastBatch(orgId, true);
+  }
+
+  /**
+   * Once per organisation and process (and after a revert): batches the database holds as anchored
+   * but the chain does not know (chain state lost, deep reorg) are signed again, oldest first, with
+   * their stored `prev`, so the hash-linked chain on the registry is rebuilt without gaps.
+   */
+  private async reconcile(org: Org): Promise<void> {
+    const batches = await this.store.read((r) => r.batchesOf(org.id));
+    const missing: BatchInfo[] = [];
+    for (let i = batches.length - 1; i >= 0; i--) {
+      const b = batches[i]!;
+      if (b.status !== 'anchored' && b.status !== 'confirmed') continue;
+      const a = await this.chain.anchorOf(b.root);
+      if (a.timestamp !== 0) break;
+      missing.unshift(b);
+    }
+    for (const b of missing) {
+      this.log.warn({ org: org.id, batch: b.id, root: b.root }, 'batch missing on chain: anchoring it again');
+      await this.store.tx(async (r) => {
+        await r.setBatchRecordsStatus(b.id, 'pending');
+        await r.updateBatch(b.id, { blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null });
+      });
+      await this.resign({ ...b, blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null }, 'missing on chain');
+    }
+  }
+
+  /**
+   * Allocates the account's next nonce in the database (the API's claim transactions share the account).
+   * With nothing of ours in flight, the chain's pending nonce is the truth (it may have moved on, e.g. deploys).
+   */
+  private async nextNonce(r: Repo, org: Org, address: string, chainNonce: number): Promise<number> {
+    await r.ensureAccount(address, org.id, chainNonce);
+    const stored = await r.getAccountNonce(address);
+    const open = await r.openOutbox(address);
+    if (!open.length && stored !== chainNonce) await r.setAccountNonce(address, chainNonce);
+    return r.allocateNonce(address);
+  }
+
+  private outboxRow(
+    id: string,
+    orgId: string,
+    address: string,
+    nonce: number,
+    kind: OutboxTx['kind'],
+    refId: string,
+    signed: { raw: string; hash: string },
+    now: number,
+  ): OutboxTx {
+    return {
+      id,
+      orgId,
+      address,
+      nonce,
+      kind,
+      refId,
+      raw: signed.raw,
+      txHash: signed.hash,
+      status: 'signed',
+      blockNumber: null,
+      blockHash: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  /** Moves one batch forward as far as the chain allows now; true when it is confirmed or failed. */
+  private async advance(b: BatchInfo): Promise<boolean> {
+    for (;;) {
+      switch (b.status) {
+        case 'signed': {
+          const tx = (await this.store.read((r) => r.getOutbox(b.txId!)))!;
+          await this.chain.broadcast(tx.raw);
+          const now = Date.now();
+          await this.store.tx(async (r) => {
+            await r.updateOutbox(tx.id, { status: 'sent', updatedAt: now });
+            await r.updateBatch(b.id, { status: 'sent', updatedAt: now });
+          });
+          b = { ...b, status: 'sent', updatedAt: now };
+          await this.opts.onStep?.('broadcast', b);
+          continue;
+        }
+        case 'sent': {
+          const receipt = await this.chain.receipt(b.txHash!);
+          if (!receipt) {
+            if (Date.now() - b.updatedAt > this.opts.rebroadcastMs) {
+              b = await this.rebroadcast(b);
+              if (b.status !== 'sent') continue;
+            }
+            return false;
+          }
+          if (receipt.status === 0) {
+            b = await this.onReverted(b);
+            if (b.status === 'failed') return true;
+            continue;
+          }
+          const anchor = await this.chain.anchorOf(b.root);
+          if (anchor.timestamp === 0) return false; // node lags behind its own receipt: next tick
+          b = await this.markAnchored(b, receipt.blockNumber, receipt.blockHash, anchor.timestamp, anchor.seq);
+          await this.opts.onStep?.('mined', b);
+          continue;
+        }
+        case 'anchored': {
+          const head = await this.chain.blockNumber();
+          if (head - b.blockNumber! + 1 < this.opts.confirmations) return false;
+          // Reorg check: the anchoring block must still be canonical.
+          const hash = await this.chain.blockHashAt(b.blockNumber!);
+          if (hash?.toLowerCase() !== b.blockHash) {
+            this.log.warn({ batch: b.id, block: b.blockNumber }, 'anchoring block reorged away; re-checking the transaction');
+            const now = Date.now();
+            await this.store.tx(async (r) => {
+              await r.updateBatch(b.id, { status: 'sent', blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null, updatedAt: 0 });
+              await r.updateOutbox(b.txId!, { status: 'sent', blockNumber: null, blockHash: null, updatedAt: now });
+              await r.setBatchRecordsStatus(b.id, 'pending');
+            });
+            b = { ...b, status: 'sent', blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null, updatedAt: 0 };
+            continue;
+          }
+          const now = Date.now();
+          await this.store.tx(async (r) => {
+            await r.updateBatch(b.id, { status: 'confirmed', updatedAt: now });
+            await r.setBatchRecordsStatus(b.id, 'confirmed');
+          });
+          b = { ...b, status: 'confirmed' };
+          this.stats.confirmed++;
+          await this.opts.onStep?.('confirmed', b);
+          return true;
+        }
+        default:
+          return true;
+      }
+    }
+  }
+
+  private async markAnchored(b: BatchInfo, blockNumber: number, blockHash: string, timestamp: number, chainSeq: number) {
+    const now = Date.now();
+    const patch = { status: 'anchored' as const, blockNumber, blockHash: blockHash.toLowerCase(), blockTimestamp: timestamp, chainSeq, updatedAt: now };
+    await this.store.tx(async (r) => {
+      await r.updateBatch(b.id, patch);
+      await r.updateOutbox(b.txId!, { status: 'mined', blockNumber, blockHash: patch.blockHash, updatedAt: now });
+      await r.setBatchRecordsStatus(b.id, 'anchored');
+    });
+    this.log.info({ org: b.orgId, batch: b.id, block: blockNumber, seq: chainSeq }, 'batch anchored');
+    return { ...b, ...patch };
+  }
+
+  /**
+   * A sent transaction is not mined after a while: broadcast the same raw transaction again (same hash).
+   * If the node says its nonce is used, our transaction is gone for good: if the root is on chain anyway
+   * (an earlier attempt), adopt that anchor; otherwise sign again with a fresh nonce.
+   */
+  private async rebroadcast(b: BatchInfo): Promise<BatchInfo> {
+    const tx = (await this.store.read((r) => r.getOutbox(b.txId!)))!;
+    try {
+      await this.chain.broadcast(tx.raw);
+      await this.store.tx((r) => r.updateBatch(b.id, { updatedAt: Date.now() }));
+      return { ...b, updatedAt: Date.now() };
+    } catch (err) {
+      const f = this.chain.failureOf(err);
+      if (f?.code !== 'NONCE_TOO_LOW') throw err;
+    }
+    const adopted = await this.adoptExisting(b);
+    if (adopted) return adopted;
+    return this.resign(b, 'nonce used by another transaction');
+  }
+
+  /** If `b.root` is already anchored by us (e.g. a previous attempt), record that anchor. */
+  private async adoptExisting(b: BatchInfo): Promise<BatchInfo | null> {
+    const ev = await this.chain.findAnchored(b.root);
+    if (!ev || ev.submitter.toLowerCase() !== b.submitter.toLowerCase()) return null;
+    const anchor = await this.chain.anchorOf(b.root);
+    const now = Date.now();
+    await this.store.tx((r) => r.updateBatch(b.id, { txHash: ev.transactionHash, updatedAt: now }));
+    return this.markAnchored({ ...b, txHash: ev.transactionHash }, ev.blockNumber, ev.blockHash, anchor.timestamp, ev.seq);
+  }
+
+  private async resign(b: BatchInfo, why: string): Promise<BatchInfo> {
+    const org = (await this.store.read((r) => r.getOrg(b.orgId)))!;
+    const chainNonce = await this.chain.pendingNonce(b.submitter);
+    return this.store.tx(async (r) => {
+      await r.updateOutbox(b.txId!, { status: 'replaced', error: why, updatedAt: Date.now() });
+      const nonce = await this.nextNonce(r, org, b.submitter, chainNonce);
+      const signed = await this.chain.signAnchor(b.submitter, { root: b.root, prev: b.prev, leafCount: b.leafCount }, nonce);
+      const txId = randomUUID();
+      const now = Date.now();
+      await r.insertOutbox(this.outboxRow(txId, b.orgId, b.submitter, nonce, 'anchor', b.id, signed, now));
+      await r.updateBatch(b.id, { status: 'signed', txId, txHash: signed.hash, updatedAt: now });
+      this.log.warn({ batch: b.id, why }, 'anchor transaction signed again');
+      return { ...b, status: 'signed' as const, txId, txHash: signed.hash, updatedAt: now };
+    });
+  }
+
+  /** The anchor transaction was mined but reverted. */
+  private async onReverted(b: BatchInfo): Promise<BatchInfo> {
+    const reason = await this.chain.revertReason(b.txHash!);
+    if (reason?.code === 'ROOT_ALREADY_ANCHORED') {
+      const adopted = await this.adoptExisting(b);
+      if (adopted) return adopted;
+    }
+    // Anything else (wrong prev after a lost batch, paused registry, missing role): fail the batch
+    // and release its records; they go into the next batch with the chain's view of `prev`.
+    const why = reason ? `${reason.code}: ${reason.message}` : 'reverted';
+    this.log.error({ batch: b.id, why }, 'anchor transaction reverted; batch failed, records released');
+    const now = Date.now();
+    await this.store.tx(async (r) => {
+      await r.updateOutbox(b.txId!, { status: 'failed', error: why, updatedAt: now });
+      await r.updateBatch(b.id, { status: 'failed', error: why, updatedAt: now });
+      await r.releaseBatchRecords(b.id);
+    });
+    this.lastError.set(b.orgId, why);
+    this.reconciled.delete(b.orgId);
+    return { ...b, status: 'failed', error: why };
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The error catalogue of the use cases: every code a client can see, with its HTTP status.
+ * Codes are stable API: add new ones, never rename. Grouped by area (fastify `lib/errors.js` style).
+ */
+export const ERROR_CATALOGUE = {
+  /** Request shape */
+  VALIDATION_FAILED: { status: 400, title: 'Request failed validation' },
+  MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  BATCH_TOO_LARGE: { status: 413, title: 'Too many records in one batch' },
+
+  /** Authentication and authorisation */
+  UNAUTHORIZED: { status: 401, title: 'Missing or invalid API key' },
+  API_KEY_REVOKED: { status: 401, title: 'API key revoked' },
+  FORBIDDEN: { status: 403, title: 'Not allowed for this API key' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+
+  /** Lookups */
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  RECORD_NOT_FOUND: { status: 404, title: 'Record not found' },
+  BATCH_NOT_FOUND: { status: 404, title: 'Batch not found' },
+  ORG_NOT_FOUND: { status: 404, title: 'Organisation not found' },
+  API_KEY_NOT_FOUND: { status: 404, title: 'API key not found' },
+
+  /** Records */
+  UNKNOWN_RECORD_TYPE: { status: 422, title: 'Unknown record type' },
+  PAYLOAD_INVALID: { status: 422, title: 'Payload does not match its record type' },
+  PAYLOAD_NOT_CANONICALIZABLE: { status: 422, title: 'Payload cannot be canonicalized (RFC 8785)' },
+  PARENT_NOT_FOUND: { status: 422, title: 'Parent record not found' },
+  LINEAGE_VIOLATION: { status: 422, title: 'Parents break the lineage rules' },
+  CLAIMS_ENDPOINT_REQUIRED: { status: 422, title: 'Expense claims go through POST /v1/claims' },
+  EXTERNAL_ID_CONFLICT: { status: 409, title: 'externalId already used for a different payload' },
+  RECEIPT_NOT_READY: { status: 409, title: 'Record not anchored yet' },
+
+  /** Administration */
+  ORG_EXISTS: { status: 409, title: 'Organisation already exists' },
+
+  /** Dependencies */
+  CHAIN_UNAVAILABLE: { status: 503, title: 'Chain unavailable' },
+  INTERNAL: { status: 500, title: 'Internal Server Error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** A failure the client caused or can act on: carries a stable code; its status comes from the catalogue. */
+export class ServiceError extends Error {
+  override name = 'ServiceError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? ERROR_CATALOGUE[code].title);
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.details = details;
+  }
+}
+
+/** RFC 9457 problem details body. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  [extension: string]: unknown;
+}
+
+export function problemOf(err: ServiceError): Problem {
+  return {
+    type: `urn:ledger-notary:problem:${err.code.toLowerCase().replace(/_/g, '-')}`,
+    title: ERROR_CATALOGUE[err.code].title,
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    ...(err.details ?? {}),
+  };
+}

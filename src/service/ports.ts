@@ -1,0 +1,174 @@
+/**
+ * Ports the use cases need from storage (implemented by src/storage/sql-repo.ts) and from the
+ * chain (implemented with src/chain). Plain data in, plain data out.
+ */
+
+export type RecordStatus = 'pending' | 'anchored' | 'confirmed';
+export type Scope = 'submit' | 'audit' | 'admin';
+export type OrgKind = 'member' | 'auditor' | 'operator';
+
+export interface Org {
+  id: string;
+  name: string;
+  kind: OrgKind;
+  address: string | null;
+  createdAt: number;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  orgId: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface RecordMeta {
+  id: string;
+  orgId: string;
+  type: string;
+  externalId: string | null;
+  digest: string;
+  salt: string;
+  commitment: string;
+  /** Parent record ids. */
+  parents: string[];
+  status: RecordStatus;
+  batchId: string | null;
+  leafIndex: number | null;
+  supersedes: string | null;
+  acceptedAt: number;
+}
+
+export interface RecordFull extends RecordMeta {
+  /** Canonical JSON of the payload. */
+  payload: string;
+  /** Merkle path (hex32[]) once batched. */
+  proof: string[] | null;
+}
+
+export interface NewRecord {
+  id: string;
+  orgId: string;
+  type: string;
+  externalId: string | null;
+  digest: string;
+  salt: string;
+  commitment: string;
+  parents: string[];
+  payload: string;
+  supersedes: string | null;
+  acceptedAt: number;
+}
+
+export type BatchStatus = 'signed' | 'sent' | 'anchored' | 'confirmed' | 'failed';
+
+export interface BatchInfo {
+  id: string;
+  orgId: string;
+  seq: number;
+  root: string;
+  prev: string;
+  leafCount: number;
+  status: BatchStatus;
+  txId: string | null;
+  txHash: string | null;
+  blockNumber: number | null;
+  blockHash: string | null;
+  blockTimestamp: number | null;
+  chainSeq: number | null;
+  chainId: number;
+  registry: string;
+  submitter: string;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type OutboxStatus = 'signed' | 'sent' | 'mined' | 'failed' | 'replaced';
+
+export interface OutboxTx {
+  id: string;
+  orgId: string;
+  address: string;
+  nonce: number;
+  kind: 'anchor' | 'consume' | 'release';
+  refId: string;
+  raw: string;
+  txHash: string;
+  status: OutboxStatus;
+  blockNumber: number | null;
+  blockHash: string | null;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Repository operations, all inside the caller's transaction. */
+export interface Repo {
+  // organisations and keys
+  insertOrg(org: Org): Promise<void>;
+  getOrg(id: string): Promise<Org | null>;
+  listOrgs(): Promise<Org[]>;
+  insertApiKey(k: ApiKeyInfo & { keyHash: string }): Promise<void>;
+  findApiKeyByHash(hash: string): Promise<(ApiKeyInfo & { org: Org }) | null>;
+  listApiKeys(orgId: string): Promise<ApiKeyInfo[]>;
+  revokeApiKey(orgId: string, keyId: string, at: number): Promise<boolean>;
+  insertGrant(granteeOrgId: string, orgId: string, at: number): Promise<void>;
+  grantsOf(granteeOrgId: string): Promise<string[]>;
+
+  // records
+  findByExternalIds(orgId: string, keys: { type: string; externalId: string }[]): Promise<RecordMeta[]>;
+  findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]>;
+  getRecordsMeta(ids: string[]): Promise<RecordMeta[]>;
+  getRecord(id: string): Promise<RecordFull | null>;
+  insertRecords(rows: NewRecord[]): Promise<void>;
+  childrenOf(ids: string[]): Promise<{ parentId: string; childId: string }[]>;
+  pendingCommitments(orgId: string, limit: number): Promise<{ id: string; commitment: string }[]>;
+  orgsWithPending(): Promise<{ orgId: string; count: number; oldest: number }[]>;
+  assignBatch(batchId: string, leaves: { id: string; leafIndex: number; proof: string[] }[]): Promise<number>;
+  setBatchRecordsStatus(batchId: string, status: RecordStatus): Promise<void>;
+  releaseBatchRecords(batchId: string): Promise<void>;
+  recordsOfBatch(batchId: string, limit: number, offset: number): Promise<string[]>;
+
+  // batches
+  insertBatch(b: BatchInfo): Promise<void>;
+  getBatch(id: string): Promise<BatchInfo | null>;
+  getBatchByRoot(root: string): Promise<BatchInfo | null>;
+  /** Highest-seq batch of the org; `live` skips failed ones (their root never counts as `prev`). */
+  lastBatch(orgId: string, live?: boolean): Promise<BatchInfo | null>;
+  unfinishedBatches(orgId?: string): Promise<BatchInfo[]>;
+  batchesOf(orgId: string): Promise<BatchInfo[]>;
+  updateBatch(id: string, patch: Partial<BatchInfo>): Promise<void>;
+  deleteBatch(id: string): Promise<void>;
+
+  // transactions (outbox) and nonces
+  ensureAccount(address: string, orgId: string, nextNonce: number): Promise<void>;
+  getAccountNonce(address: string): Promise<number | null>;
+  setAccountNonce(address: string, nextNonce: number): Promise<void>;
+  allocateNonce(address: string): Promise<number>;
+  insertOutbox(tx: OutboxTx): Promise<void>;
+  getOutbox(id: string): Promise<OutboxTx | null>;
+  updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void>;
+  openOutbox(address: string): Promise<OutboxTx[]>;
+
+  // leases
+  tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  dropLease(name: string, holder: string): Promise<void>;
+}
+
+/** Transactions over the repository. */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  tx<T>(fn: (r: Repo) => Promise<T>): Promise<T>;
+  read<T>(fn: (r: Repo) => Promise<T>): Promise<T>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Thrown by `Store.tx` when a unique constraint fails (a concurrent writer won a race): retry the use case. */
+export class StoreConflictError extends Error {
+  override name = 'StoreConflictError';
+}

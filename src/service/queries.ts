@@ -1,0 +1,155 @@
+import type { ReceiptV1 } from '../domain/receipt';
+import { ServiceError } from './errors';
+import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
+import type { ChainPort } from './chain-port';
+
+export interface RecordView {
+  id: string;
+  orgId: string;
+  type: string;
+  externalId: string | null;
+  digest: string;
+  commitment: string;
+  parents: string[];
+  supersedes: string | null;
+  status: RecordMeta['status'];
+  acceptedAt: string;
+  batch: { id: string; root: string; seq: number; txHash: string | null; blockNumber: number | null } | null;
+  payload?: unknown;
+}
+
+export interface BatchView {
+  id: string;
+  orgId: string;
+  seq: number;
+  root: string;
+  prev: string;
+  leafCount: number;
+  status: BatchInfo['status'];
+  submitter: string;
+  anchor: {
+    chainId: number;
+    registry: string;
+    txHash: string | null;
+    blockNumber: number | null;
+    blockTimestamp: number | null;
+    seq: number | null;
+  };
+  confirmations: number;
+  error: string | null;
+}
+
+/** Reads served from what is stored: receipts need no tree rebuild (each record keeps its path). */
+export class QueryService {
+  constructor(
+    private readonly store: Store,
+    private readonly chain?: ChainPort,
+  ) {}
+
+  /** The record if `readable` contains its org; 404 otherwise (existence is not leaked). */
+  async record(id: string, readable: Set<string>): Promise<{ rec: RecordFull; batch: BatchInfo | null }> {
+    const found = await this.store.read(async (r) => {
+      const rec = await r.getRecord(id);
+      if (!rec || !readable.has(rec.orgId)) return null;
+      const batch = rec.batchId ? await r.getBatch(rec.batchId) : null;
+      return { rec, batch };
+    });
+    if (!found) throw new ServiceError('RECORD_NOT_FOUND', `Record ${id} not found`);
+    return found;
+  }
+
+  async view(id: string, readable: Set<string>, withPayload: boolean): Promise<RecordView> {
+    const { rec, batch } = await this.record(id, readable);
+    return toView(rec, batch, withPayload);
+  }
+
+  /** DESIGN §2.4 receipt, once the record's batch is mined. */
+  async receipt(id: string, readable: Set<string>): Promise<ReceiptV1> {
+    const { rec, batch } = await this.record(id, readable);
+    if (!batch || (batch.status !== 'anchored' && batch.status !== 'confirmed') || rec.proof === null) {
+      throw new ServiceError('RECEIPT_NOT_READY', `Record ${id} is ${rec.status}; its receipt exists once its batch is anchored`, {
+        recordStatus: rec.status,
+      });
+    }
+    const parents = rec.parents.length
+      ? (await this.store.read((r) => r.getRecordsMeta(rec.parents))).map((m) => m.commitment).sort()
+      : [];
+    return buildReceipt(rec, batch, parents);
+  }
+
+  async batch(root: string): Promise<BatchView> {
+    const b = await this.store.read((r) => r.getBatchByRoot(root.toLowerCase()));
+    if (!b) throw new ServiceError('BATCH_NOT_FOUND', `No batch with root ${root}`);
+    let confirmations = 0;
+    if (b.blockNumber !== null && this.chain) {
+      try {
+        confirmations = Math.max(0, (await this.chain.blockNumber()) - b.blockNumber + 1);
+      } catch {
+        confirmations = 0;
+      }
+    }
+    return {
+      id: b.id,
+      orgId: b.orgId,
+      seq: b.seq,
+      root: b.root,
+      prev: b.prev,
+      leafCount: b.leafCount,
+      status: b.status,
+      submitter: b.submitter,
+      anchor: {
+        chainId: b.chainId,
+        registry: b.registry,
+        txHash: b.txHash,
+        blockNumber: b.blockNumber,
+        blockTimestamp: b.blockTimestamp,
+        seq: b.chainSeq,
+      },
+      confirmations,
+      error: b.error,
+    };
+  }
+}
+
+export function buildReceipt(rec: RecordFull, batch: BatchInfo, parentCommitments: string[]): ReceiptV1 {
+  return {
+    version: 1,
+    record: {
+      id: rec.id,
+      orgId: rec.orgId,
+      type: rec.type,
+      digest: rec.digest,
+      salt: rec.salt,
+      parents: parentCommitments,
+    },
+    commitment: rec.commitment,
+    proof: { root: batch.root, path: rec.proof ?? [] },
+    anchor: {
+      chainId: batch.chainId,
+      registry: batch.registry,
+      txHash: batch.txHash!,
+      blockNumber: batch.blockNumber!,
+      blockTimestamp: batch.blockTimestamp!,
+      submitter: batch.submitter,
+      seq: batch.chainSeq!,
+    },
+  };
+}
+
+export function toView(rec: RecordFull, batch: BatchInfo | null, withPayload: boolean): RecordView {
+  const v: RecordView = {
+    id: rec.id,
+    orgId: rec.orgId,
+    type: rec.type,
+    externalId: rec.externalId,
+    digest: rec.digest,
+    commitment: rec.commitment,
+    parents: rec.parents,
+    supersedes: rec.supersedes,
+    status: rec.status,
+    acceptedAt: new Date(rec.acceptedAt).toISOString(),
+    batch: batch ? { id: batch.id, root: batch.root, seq: batch.seq, txHash: batch.txHash, blockNumber: batch.blockNumber } : null,
+  };
+  if (withPayload) v.payload = JSON.parse(rec.payload);
+  return v;
+}

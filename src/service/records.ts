@@ -1,0 +1,241 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { canonicalize, digestCanonical } from '../domain/canonicalize';
+import { computeCommitment } from '../domain/commitment';
+import { DomainError } from '../domain/errors';
+import { checkLineage } from '../domain/lineage';
+import { isRecordType, validatePayload, type RecordType } from '../domain/record-types';
+import { ServiceError, problemOf, type Problem } from './errors';
+import type { NewRecord, RecordMeta, RecordStatus, Repo, Store } from './ports';
+import { StoreConflictError } from './ports';
+
+/** One record as a client submits it (DESIGN §5). */
+export interface RecordInput {
+  type: string;
+  externalId?: string;
+  payload: unknown;
+  /** Parent record ids. */
+  parents?: string[];
+  /** Id of an earlier record of the same org that this one corrects. */
+  supersedes?: string;
+}
+
+export interface SubmitResult {
+  id: string;
+  digest: string;
+  commitment: string;
+  status: RecordStatus;
+  /** True when the record existed already (idempotent replay). */
+  duplicate: boolean;
+}
+
+export type BatchItemResult = SubmitResult | { error: Problem };
+
+/** Extra lineage/lifecycle checks a caller (e.g. the claims use case) layers on top of DESIGN §6. */
+export type ParentPolicy = (ctx: { type: RecordType; orgId: string; parents: RecordMeta[] }) => ServiceError | null;
+
+interface Prepared {
+  input: RecordInput;
+  type: RecordType;
+  canonical: string;
+  digest: string;
+  parents: string[];
+}
+
+/** Types that only dedicated use cases may create (they have on-chain side effects). */
+const RESERVED_TYPES = new Set(['expense.claim']);
+
+/** Validation, canonicalization and hashing: pure CPU work done before the transaction opens. */
+function prepare(input: RecordInput, allowReserved: boolean): Prepared | ServiceError {
+  if (!isRecordType(input.type)) {
+    return new ServiceError('UNKNOWN_RECORD_TYPE', `Unknown record type "${String(input.type)}"`);
+  }
+  if (RESERVED_TYPES.has(input.type) && !allowReserved) {
+    return new ServiceError('CLAIMS_ENDPOINT_REQUIRED', 'expense.claim records are created by POST /v1/claims, which consumes the invoices on chain');
+  }
+  const v = validatePayload(input.type, input.payload);
+  if (!v.ok) {
+    return new ServiceError('PAYLOAD_INVALID', `Invalid ${input.type} payload`, { errors: v.errors.slice(0, 20) });
+  }
+  let canonical: string;
+  try {
+    canonical = canonicalize(input.payload);
+  } catch (err) {
+    if (err instanceof DomainError) return new ServiceError('PAYLOAD_NOT_CANONICALIZABLE', err.message);
+    throw err;
+  }
+  return {
+    input,
+    type: input.type,
+    canonical,
+    digest: digestCanonical(canonical),
+    parents: [...new Set(input.parents ?? [])],
+  };
+}
+
+const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
+
+/**
+ * Submission use case: records in, commitments out, idempotently, in ONE transaction per request
+ * with a constant number of queries (no per-record round trips).
+ */
+export class RecordService {
+  constructor(private readonly store: Store) {}
+
+  async submitOne(orgId: string, input: RecordInput, policy?: ParentPolicy): Promise<SubmitResult> {
+    const [r] = await this.submit(orgId, [input], { policy });
+    if (r && 'error' in r) {
+      const p = r.error;
+      const { code, detail, type: _t, title: _ti, status: _s, ...rest } = p;
+      throw new ServiceError(code, detail, rest);
+    }
+    return r as SubmitResult;
+  }
+
+  async submit(
+    orgId: string,
+    inputs: RecordInput[],
+    opts: { policy?: ParentPolicy; allowReserved?: boolean; idFor?: (i: number) => string; saltFor?: (i: number) => string } = {},
+  ): Promise<BatchItemResult[]> {
+    const prepared = inputs.map((i) => prepare(i, opts.allowReserved ?? false));
+    // Two attempts: on PostgreSQL a concurrent request may insert the same externalId between our
+    // lookup and our insert; the second attempt then finds it and answers idempotently.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.store.tx((repo) => this.submitInTx(repo, orgId, prepared, opts));
+      } catch (err) {
+        if (err instanceof StoreConflictError && attempt < 2) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async submitInTx(
+    repo: Repo,
+    orgId: string,
+    prepared: (Prepared | ServiceError)[],
+    opts: { policy?: ParentPolicy; idFor?: (i: number) => string; saltFor?: (i: number) => string },
+  ): Promise<BatchItemResult[]> {
+    const ok = prepared.filter((p): p is Prepared => !(p instanceof ServiceError));
+    const withExt = ok.filter((p) => p.input.externalId !== undefined);
+    const withoutExt = ok.filter((p) => p.input.externalId === undefined);
+
+    // Constant number of lookups for the whole request.
+    const byExternal = new Map<string, RecordMeta>();
+    for (const m of withExt.length
+      ? await repo.findByExternalIds(orgId, withExt.map((p) => ({ type: p.type, externalId: p.input.externalId! })))
+      : []) {
+      byExternal.set(`${m.type}\u0000${m.externalId}`, m);
+    }
+    const byDigest = new Map<string, RecordMeta[]>();
+    for (const m of withoutExt.length ? await repo.findByDigests(orgId, withoutExt.map((p) => p.digest)) : []) {
+      if (m.externalId !== null) continue;
+      const list = byDigest.get(m.digest) ?? [];
+      list.push(m);
+      byDigest.set(m.digest, list);
+    }
+    const wantedParents = new Set<string>();
+    for (const p of ok) for (const id of p.parents) wantedParents.add(id);
+    if (ok.some((p) => p.input.supersedes)) for (const p of ok) if (p.input.supersedes) wantedParents.add(p.input.supersedes);
+    const known = new Map<string, RecordMeta>();
+    if (wantedParents.size) for (const m of await repo.getRecordsMeta([...wantedParents])) known.set(m.id, m);
+
+    const salts = randomBytes(32 * prepared.length);
+    const now = Date.now();
+    const rows: NewRecord[] = [];
+    const out: BatchItemResult[] = [];
+
+    for (const [i, p] of prepared.entries()) {
+      if (p instanceof ServiceError) {
+        out.push({ error: problemOf(p) });
+        continue;
+      }
+      const ext = p.input.externalId;
+      if (ext !== undefined) {
+        const existing = byExternal.get(`${p.type}\u0000${ext}`);
+        if (existing) {
+          out.push(
+            existing.digest === p.digest
+              ? { id: existing.id, digest: existing.digest, commitment: existing.commitment, status: existing.status, duplicate: true }
+              : {
+                  error: problemOf(
+                    new ServiceError('EXTERNAL_ID_CONFLICT', `externalId "${ext}" already names record ${existing.id} with a different payload`, {
+                      existingId: existing.id,
+                      existingDigest: existing.digest,
+                    }),
+                  ),
+                },
+          );
+          continue;
+        }
+      } else {
+        const same = (byDigest.get(p.digest) ?? []).find((m) => m.type === p.type && sameSet(m.parents, p.parents));
+        if (same) {
+          out.push({ id: same.id, digest: same.digest, commitment: same.commitment, status: same.status, duplicate: true });
+          continue;
+        }
+      }
+
+      // Parents: must exist and belong to this organisation (records of others are invisible here).
+      const parents: RecordMeta[] = [];
+      let error: ServiceError | null = null;
+      for (const id of p.parents) {
+        const m = known.get(id);
+        if (!m || (m.orgId !== orgId && !(opts.policy && p.type === 'expense.claim'))) {
+          error = new ServiceError('PARENT_NOT_FOUND', `Parent record ${id} not found`, { parent: id });
+          break;
+        }
+        parents.push(m);
+      }
+      if (!error) {
+        const lineage = checkLineage(
+          p.type,
+          parents.map((m) => ({ type: m.type as RecordType, id: m.id })),
+        );
+        if (!lineage.ok) error = new ServiceError('LINEAGE_VIOLATION', lineage.message, { rule: lineage.code });
+      }
+      if (!error && p.input.supersedes) {
+        const s = known.get(p.input.supersedes);
+        if (!s || s.orgId !== orgId) error = new ServiceError('RECORD_NOT_FOUND', `Superseded record ${p.input.supersedes} not found`);
+        else if (s.type !== p.type) error = new ServiceError('LINEAGE_VIOLATION', `A ${p.type} cannot supersede a ${s.type}`, { rule: 'SUPERSEDE_TYPE' });
+      }
+      if (!error && opts.policy) error = opts.policy({ type: p.type, orgId, parents });
+      if (error) {
+        out.push({ error: problemOf(error) });
+        continue;
+      }
+
+      const id = opts.idFor?.(i) ?? randomUUID();
+      const salt = opts.saltFor?.(i) ?? '0x' + salts.toString('hex', i * 32, i * 32 + 32);
+      const commitment = computeCommitment({
+        recordId: id,
+        orgId,
+        type: p.type,
+        digest: p.digest,
+        salt,
+        parents: parents.map((m) => m.commitment),
+      });
+      const row: NewRecord = {
+        id,
+        orgId,
+        type: p.type,
+        externalId: ext ?? null,
+        digest: p.digest,
+        salt,
+        commitment,
+        parents: p.parents,
+        payload: p.canonical,
+        supersedes: p.input.supersedes ?? null,
+        acceptedAt: now,
+      };
+      rows.push(row);
+      const meta: RecordMeta = { ...row, status: 'pending', batchId: null, leafIndex: null };
+      // Later items of the same request see this one (idempotency and parents).
+      if (ext !== undefined) byExternal.set(`${p.type}\u0000${ext}`, meta);
+      else byDigest.set(p.digest, [...(byDigest.get(p.digest) ?? []), meta]);
+      known.set(id, meta);
+      out.push({ id, digest: p.digest, commitment, status: 'pending', duplicate: false });
+    }
+    await repo.insertRecords(rows);
+    return out;
+  }
+}

@@ -1,0 +1,499 @@
+import type {
+  ApiKeyInfo,
+  BatchInfo,
+  NewRecord,
+  Org,
+  OutboxTx,
+  RecordFull,
+  RecordMeta,
+  RecordStatus,
+  Repo,
+  Scope,
+  Store,
+} from '../service/ports';
+import { Database, isUniqueViolation, type Sql } from './db';
+import { StoreConflictError } from '../service/ports';
+
+type Row = Record<string, unknown>;
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** `(?, ?, ?)` */
+const marks = (n: number) => `(${Array(n).fill('?').join(', ')})`;
+/** `?, ?, ?` for IN lists */
+const list = (n: number) => Array(n).fill('?').join(', ');
+/** Splits long IN lists / multi-row inserts to stay under parameter limits. */
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const RECORD_META_COLS =
+  'id, org_id, type, external_id, digest, salt, commitment, parents, status, batch_id, leaf_index, supersedes, accepted_at';
+
+function toOrg(r: Row): Org {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    kind: r.kind as Org['kind'],
+    address: strOrNull(r.address),
+    createdAt: num(r.created_at),
+  };
+}
+
+function toKey(r: Row): ApiKeyInfo {
+  return {
+    id: String(r.id),
+    orgId: String(r.org_id),
+    name: String(r.name),
+    prefix: String(r.prefix),
+    scopes: String(r.scopes).split(',').filter(Boolean) as Scope[],
+    createdAt: num(r.created_at),
+    revokedAt: numOrNull(r.revoked_at),
+  };
+}
+
+function toMeta(r: Row): RecordMeta {
+  return {
+    id: String(r.id),
+    orgId: String(r.org_id),
+    type: String(r.type),
+    externalId: strOrNull(r.external_id),
+    digest: String(r.digest),
+    salt: String(r.salt),
+    commitment: String(r.commitment),
+    parents: JSON.parse(String(r.parents)) as string[],
+    status: r.status as RecordStatus,
+    batchId: strOrNull(r.batch_id),
+    leafIndex: numOrNull(r.leaf_index),
+    supersedes: strOrNull(r.supersedes),
+    acceptedAt: num(r.accepted_at),
+  };
+}
+
+function toBatch(r: Row): BatchInfo {
+  return {
+    id: String(r.id),
+    orgId: String(r.org_id),
+    seq: num(r.seq),
+    root: String(r.root),
+    prev: String(r.prev),
+    leafCount: num(r.leaf_count),
+    status: r.status as BatchInfo['status'],
+    txId: strOrNull(r.tx_id),
+    txHash: strOrNull(r.tx_hash),
+    blockNumber: numOrNull(r.block_number),
+    blockHash: strOrNull(r.block_hash),
+    blockTimestamp: numOrNull(r.block_timestamp),
+    chainSeq: numOrNull(r.chain_seq),
+    chainId: num(r.chain_id),
+    registry: String(r.registry),
+    submitter: String(r.submitter),
+    error: strOrNull(r.error),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toOutbox(r: Row): OutboxTx {
+  return {
+    id: String(r.id),
+    orgId: String(r.org_id),
+    address: String(r.address),
+    nonce: num(r.nonce),
+    kind: r.kind as OutboxTx['kind'],
+    refId: String(r.ref_id),
+    raw: String(r.raw),
+    txHash: String(r.tx_hash),
+    status: r.status as OutboxTx['status'],
+    blockNumber: numOrNull(r.block_number),
+    blockHash: strOrNull(r.block_hash),
+    error: strOrNull(r.error),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+const BATCH_COLUMNS: Record<keyof BatchInfo, string> = {
+  id: 'id',
+  orgId: 'org_id',
+  seq: 'seq',
+  root: 'root',
+  prev: 'prev',
+  leafCount: 'leaf_count',
+  status: 'status',
+  txId: 'tx_id',
+  txHash: 'tx_hash',
+  blockNumber: 'block_number',
+  blockHash: 'block_hash',
+  blockTimestamp: 'block_timestamp',
+  chainSeq: 'chain_seq',
+  chainId: 'chain_id',
+  registry: 'registry',
+  submitter: 'submitter',
+  error: 'error',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+
+const OUTBOX_COLUMNS: Record<keyof OutboxTx, string> = {
+  id: 'id',
+  orgId: 'org_id',
+  address: 'address',
+  nonce: 'nonce',
+  kind: 'kind',
+  refId: 'ref_id',
+  raw: 'raw',
+  txHash: 'tx_hash',
+  status: 'status',
+  blockNumber: 'block_number',
+  blockHash: 'block_hash',
+  error: 'error',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+
+function insertSql<T extends object>(table: string, cols: Record<keyof T, string>, row: T): [string, unknown[]] {
+  const keys = Object.keys(cols) as (keyof T)[];
+  return [
+    `INSERT INTO ${table} (${keys.map((k) => cols[k]).join(', ')}) VALUES ${marks(keys.length)}`,
+    keys.map((k) => row[k] ?? null),
+  ];
+}
+
+function updateSql<T extends object>(table: string, cols: Record<keyof T, string>, id: string, patch: Partial<T>) {
+  const keys = (Object.keys(patch) as (keyof T)[]).filter((k) => k !== 'id' && patch[k] !== undefined);
+  return [
+    `UPDATE ${table} SET ${keys.map((k) => `${cols[k]} = ?`).join(', ')} WHERE id = ?`,
+    [...keys.map((k) => patch[k] ?? null), id],
+  ] as const;
+}
+
+/** The repository over one SQL session (a transaction, or the pool for reads). */
+export class SqlRepo implements Repo {
+  constructor(private readonly sql: Sql) {}
+
+  // ---- organisations and keys -------------------------------------------------------------
+  async insertOrg(o: Org): Promise<void> {
+    await this.sql.exec('INSERT INTO organisations (id, name, kind, address, created_at) VALUES (?, ?, ?, ?, ?)', [
+      o.id,
+      o.name,
+      o.kind,
+      o.address,
+      o.createdAt,
+    ]);
+  }
+  async getOrg(id: string): Promise<Org | null> {
+    const [r] = await this.sql.query('SELECT * FROM organisations WHERE id = ?', [id]);
+    return r ? toOrg(r) : null;
+  }
+  async listOrgs(): Promise<Org[]> {
+    return (await this.sql.query('SELECT * FROM organisations ORDER BY created_at, id')).map(toOrg);
+  }
+  async insertApiKey(k: ApiKeyInfo & { keyHash: string }): Promise<void> {
+    await this.sql.exec(
+      'INSERT INTO api_keys (id, org_id, name, prefix, key_hash, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [k.id, k.orgId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt, k.revokedAt],
+    );
+  }
+  async findApiKeyByHash(hash: string): Promise<(ApiKeyInfo & { org: Org }) | null> {
+    const [r] = await this.sql.query(
+      `SELECT k.*, o.name AS o_name, o.kind AS o_kind, o.address AS o_address, o.created_at AS o_created_at
+         FROM api_keys k JOIN organisations o ON o.id = k.org_id WHERE k.key_hash = ?`,
+      [hash],
+    );
+    if (!r) return null;
+    return {
+      ...toKey(r),
+      org: toOrg({ id: r.org_id, name: r.o_name, kind: r.o_kind, address: r.o_address, created_at: r.o_created_at }),
+    };
+  }
+  async listApiKeys(orgId: string): Promise<ApiKeyInfo[]> {
+    return (await this.sql.query('SELECT * FROM api_keys WHERE org_id = ? ORDER BY created_at, id', [orgId])).map(toKey);
+  }
+  async revokeApiKey(orgId: string, keyId: string, at: number): Promise<boolean> {
+    const n = await this.sql.exec(
+      'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL',
+      [at, keyId, orgId],
+    );
+    return n > 0;
+  }
+  async insertGrant(granteeOrgId: string, orgId: string, at: number): Promise<void> {
+    const exists = await this.sql.query('SELECT 1 FROM audit_grants WHERE grantee_org_id = ? AND org_id = ?', [
+      granteeOrgId,
+      orgId,
+    ]);
+    if (exists.length) return;
+    await this.sql.exec('INSERT INTO audit_grants (grantee_org_id, org_id, created_at) VALUES (?, ?, ?)', [
+      granteeOrgId,
+      orgId,
+      at,
+    ]);
+  }
+  async grantsOf(granteeOrgId: string): Promise<string[]> {
+    const rows = await this.sql.query('SELECT org_id FROM audit_grants WHERE grantee_org_id = ?', [granteeOrgId]);
+    return rows.map((r) => String(r.org_id));
+  }
+
+  // ---- records ---------------------------------------------------------------------------
+  async findByExternalIds(orgId: string, keys: { type: string; externalId: string }[]): Promise<RecordMeta[]> {
+    const out: RecordMeta[] = [];
+    for (const part of chunks(keys, 500)) {
+      const ids = [...new Set(part.map((k) => k.externalId))];
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND external_id IN (${list(ids.length)})`,
+        [orgId, ...ids],
+      );
+      out.push(...rows.map(toMeta));
+    }
+    return out;
+  }
+  async findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]> {
+    const out: RecordMeta[] = [];
+    for (const part of chunks([...new Set(digests)], 500)) {
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND digest IN (${list(part.length)})`,
+        [orgId, ...part],
+      );
+      out.push(...rows.map(toMeta));
+    }
+    return out;
+  }
+  async getRecordsMeta(ids: string[]): Promise<RecordMeta[]> {
+    const out: RecordMeta[] = [];
+    for (const part of chunks([...new Set(ids)], 500)) {
+      const rows = await this.sql.query(`SELECT ${RECORD_META_COLS} FROM records WHERE id IN (${list(part.length)})`, part);
+      out.push(...rows.map(toMeta));
+    }
+    return out;
+  }
+  async getRecord(id: string): Promise<RecordFull | null> {
+    const [r] = await this.sql.query(`SELECT ${RECORD_META_COLS}, payload, proof FROM records WHERE id = ?`, [id]);
+    if (!r) return null;
+    return { ...toMeta(r), payload: String(r.payload), proof: r.proof ? (JSON.parse(String(r.proof)) as string[]) : null };
+  }
+  async insertRecords(rows: NewRecord[]): Promise<void> {
+    if (!rows.length) return;
+    const cols =
+      'id, org_id, type, external_id, digest, salt, commitment, parents, payload, status, supersedes, accepted_at';
+    const values = (r: NewRecord) => [
+      r.id,
+      r.orgId,
+      r.type,
+      r.externalId,
+      r.digest,
+      r.salt,
+      r.commitment,
+      JSON.stringify(r.parents),
+      r.payload,
+      'pending',
+      r.supersedes,
+      r.acceptedAt,
+    ];
+    const links = rows.flatMap((r) => r.parents.map((p) => [r.id, p]));
+    if (this.sql.dialect === 'sqlite') {
+      // better-sqlite3: a cached prepared statement per row inside the transaction is the fastest path.
+      const one = `INSERT INTO records (${cols}) VALUES ${marks(12)}`;
+      for (const r of rows) await this.sql.exec(one, values(r));
+      for (const l of links) await this.sql.exec('INSERT INTO record_links (child_id, parent_id) VALUES (?, ?)', l);
+      return;
+    }
+    // PostgreSQL: multi-row inserts, one round trip per 1,000 rows.
+    for (const part of chunks(rows, 1000)) {
+      await this.sql.exec(
+        `INSERT INTO records (${cols}) VALUES ${part.map(() => marks(12)).join(', ')}`,
+        part.flatMap(values),
+      );
+    }
+    for (const part of chunks(links, 5000)) {
+      await this.sql.exec(
+        `INSERT INTO record_links (child_id, parent_id) VALUES ${part.map(() => '(?, ?)').join(', ')}`,
+        part.flat(),
+      );
+    }
+  }
+  async childrenOf(ids: string[]): Promise<{ parentId: string; childId: string }[]> {
+    if (!ids.length) return [];
+    const rows = await this.sql.query(
+      `SELECT parent_id, child_id FROM record_links WHERE parent_id IN (${list(ids.length)})`,
+      ids,
+    );
+    return rows.map((r) => ({ parentId: String(r.parent_id), childId: String(r.child_id) }));
+  }
+  async pendingCommitments(orgId: string, limit: number): Promise<{ id: string; commitment: string }[]> {
+    const rows = await this.sql.query(
+      'SELECT id, commitment FROM records WHERE org_id = ? AND batch_id IS NULL ORDER BY accepted_at, id LIMIT ?',
+      [orgId, limit],
+    );
+    return rows.map((r) => ({ id: String(r.id), commitment: String(r.commitment) }));
+  }
+  async orgsWithPending(): Promise<{ orgId: string; count: number; oldest: number }[]> {
+    const rows = await this.sql.query(
+      'SELECT org_id, COUNT(*) AS n, MIN(accepted_at) AS oldest FROM records WHERE batch_id IS NULL GROUP BY org_id',
+    );
+    return rows.map((r) => ({ orgId: String(r.org_id), count: num(r.n), oldest: num(r.oldest) }));
+  }
+  async assignBatch(batchId: string, leaves: { id: string; leafIndex: number; proof: string[] }[]): Promise<number> {
+    let changed = 0;
+    if (this.sql.dialect === 'sqlite') {
+      const one = 'UPDATE records SET batch_id = ?, leaf_index = ?, proof = ? WHERE id = ? AND batch_id IS NULL';
+      for (const l of leaves) changed += await this.sql.exec(one, [batchId, l.leafIndex, JSON.stringify(l.proof), l.id]);
+      return changed;
+    }
+    for (const part of chunks(leaves, 5000)) {
+      changed += await this.sql.exec(
+        `UPDATE records AS r SET batch_id = ?, leaf_index = v.li, proof = v.proof
+           FROM (SELECT unnest(?::text[]) AS id, unnest(?::int[]) AS li, unnest(?::text[]) AS proof) AS v
+          WHERE r.id = v.id AND r.batch_id IS NULL`,
+        [batchId, part.map((l) => l.id), part.map((l) => l.leafIndex), part.map((l) => JSON.stringify(l.proof))],
+      );
+    }
+    return changed;
+  }
+  async setBatchRecordsStatus(batchId: string, status: RecordStatus): Promise<void> {
+    await this.sql.exec('UPDATE records SET status = ? WHERE batch_id = ?', [status, batchId]);
+  }
+  async releaseBatchRecords(batchId: string): Promise<void> {
+    await this.sql.exec(
+      "UPDATE records SET batch_id = NULL, leaf_index = NULL, proof = NULL, status = 'pending' WHERE batch_id = ?",
+      [batchId],
+    );
+  }
+  async recordsOfBatch(batchId: string, limit: number, offset: number): Promise<string[]> {
+    const rows = await this.sql.query('SELECT id FROM records WHERE batch_id = ? ORDER BY leaf_index LIMIT ? OFFSET ?', [
+      batchId,
+      limit,
+      offset,
+    ]);
+    return rows.map((r) => String(r.id));
+  }
+
+  // ---- batches -----------------------------------------------------------------------------
+  async insertBatch(b: BatchInfo): Promise<void> {
+    const [sql, params] = insertSql('batches', BATCH_COLUMNS, b);
+    await this.sql.exec(sql, params);
+  }
+  async getBatch(id: string): Promise<BatchInfo | null> {
+    const [r] = await this.sql.query('SELECT * FROM batches WHERE id = ?', [id]);
+    return r ? toBatch(r) : null;
+  }
+  async getBatchByRoot(root: string): Promise<BatchInfo | null> {
+    const [r] = await this.sql.query('SELECT * FROM batches WHERE root = ?', [root]);
+    return r ? toBatch(r) : null;
+  }
+  async lastBatch(orgId: string, live = false): Promise<BatchInfo | null> {
+    const where = live ? "org_id = ? AND status <> 'failed'" : 'org_id = ?';
+    const [r] = await this.sql.query(`SELECT * FROM batches WHERE ${where} ORDER BY seq DESC LIMIT 1`, [orgId]);
+    return r ? toBatch(r) : null;
+  }
+  async unfinishedBatches(orgId?: string): Promise<BatchInfo[]> {
+    const where = "status IN ('signed', 'sent', 'anchored')";
+    const rows = orgId
+      ? await this.sql.query(`SELECT * FROM batches WHERE ${where} AND org_id = ? ORDER BY seq`, [orgId])
+      : await this.sql.query(`SELECT * FROM batches WHERE ${where} ORDER BY org_id, seq`);
+    return rows.map(toBatch);
+  }
+  async batchesOf(orgId: string): Promise<BatchInfo[]> {
+    return (await this.sql.query('SELECT * FROM batches WHERE org_id = ? ORDER BY seq', [orgId])).map(toBatch);
+  }
+  async updateBatch(id: string, patch: Partial<BatchInfo>): Promise<void> {
+    const [sql, params] = updateSql('batches', BATCH_COLUMNS, id, patch);
+    await this.sql.exec(sql, params);
+  }
+  async deleteBatch(id: string): Promise<void> {
+    await this.sql.exec('DELETE FROM batches WHERE id = ?', [id]);
+  }
+
+  // ---- outbox and nonces -------------------------------------------------------------------
+  async ensureAccount(address: string, orgId: string, nextNonce: number): Promise<void> {
+    const [r] = await this.sql.query('SELECT next_nonce FROM chain_accounts WHERE address = ?', [address]);
+    if (!r) {
+      await this.sql.exec('INSERT INTO chain_accounts (address, org_id, next_nonce) VALUES (?, ?, ?)', [
+        address,
+        orgId,
+        nextNonce,
+      ]);
+    }
+  }
+  async getAccountNonce(address: string): Promise<number | null> {
+    const [r] = await this.sql.query('SELECT next_nonce FROM chain_accounts WHERE address = ?', [address]);
+    return r ? num(r.next_nonce) : null;
+  }
+  async setAccountNonce(address: string, nextNonce: number): Promise<void> {
+    await this.sql.exec('UPDATE chain_accounts SET next_nonce = ? WHERE address = ?', [nextNonce, address]);
+  }
+  async allocateNonce(address: string): Promise<number> {
+    const [r] = await this.sql.query(
+      'UPDATE chain_accounts SET next_nonce = next_nonce + 1 WHERE address = ? RETURNING next_nonce - 1 AS n',
+      [address],
+    );
+    if (!r) throw new Error(`no chain account ${address}`);
+    return num(r.n);
+  }
+  async insertOutbox(tx: OutboxTx): Promise<void> {
+    const [sql, params] = insertSql('tx_outbox', OUTBOX_COLUMNS, tx);
+    await this.sql.exec(sql, params);
+  }
+  async getOutbox(id: string): Promise<OutboxTx | null> {
+    const [r] = await this.sql.query('SELECT * FROM tx_outbox WHERE id = ?', [id]);
+    return r ? toOutbox(r) : null;
+  }
+  async updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void> {
+    const [sql, params] = updateSql('tx_outbox', OUTBOX_COLUMNS, id, patch);
+    await this.sql.exec(sql, params);
+  }
+  async openOutbox(address: string): Promise<OutboxTx[]> {
+    const rows = await this.sql.query(
+      "SELECT * FROM tx_outbox WHERE address = ? AND status IN ('signed', 'sent') ORDER BY nonce",
+      [address],
+    );
+    return rows.map(toOutbox);
+  }
+
+  // ---- leases ------------------------------------------------------------------------------
+  async tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const n = await this.sql.exec('UPDATE leases SET holder = ?, expires_at = ? WHERE name = ? AND (holder = ? OR expires_at < ?)', [
+      holder,
+      now + ttlMs,
+      name,
+      holder,
+      now,
+    ]);
+    if (n > 0) return true;
+    const inserted = await this.sql.exec(
+      'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      [name, holder, now + ttlMs],
+    );
+    return inserted > 0;
+  }
+  async dropLease(name: string, holder: string): Promise<void> {
+    await this.sql.exec('DELETE FROM leases WHERE name = ? AND holder = ?', [name, holder]);
+  }
+}
+
+/** The Store port over a Database. */
+export class SqlStore implements Store {
+  constructor(readonly db: Database) {}
+  get dialect() {
+    return this.db.dialect;
+  }
+  async tx<T>(fn: (r: Repo) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.tx((sql) => fn(new SqlRepo(sql)));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflictError('unique constraint violated', { cause: err });
+      throw err;
+    }
+  }
+  read<T>(fn: (r: Repo) => Promise<T>): Promise<T> {
+    return this.db.read((sql) => fn(new SqlRepo(sql)));
+  }
+  ping(): Promise<boolean> {
+    return this.db.ping();
+  }
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
