@@ -23,7 +23,8 @@ export interface AnchorOptions {
   onStep?: (step: AnchorStep, batch: BatchInfo) => void | Promise<void>;
 }
 
-export type AnchorStep = 'built' | 'broadcast' | 'mined' | 'confirmed';
+/** Points of the state machine, in order; a crash test may stop the worker at any of them. */
+export type AnchorStep = 'built' | 'broadcast-unrecorded' | 'broadcast' | 'mined' | 'confirmed';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -45,6 +46,8 @@ export class AnchorService {
   private readonly opts: Required<Omit<AnchorOptions, 'log' | 'onStep'>> & Pick<AnchorOptions, 'onStep'>;
   /** Last error per org (for readiness and metrics). */
   readonly lastError = new Map<string, string>();
+  /** The last batch failures (reverted anchors), newest last. */
+  readonly recentFailures: { orgId: string; batchId: string; root: string; reason: string; at: number }[] = [];
   chainHealthy = true;
   readonly stats = { batches: 0, leaves: 0, confirmed: 0 };
   private readonly wake = new Set<() => void>();
@@ -98,7 +101,7 @@ export class AnchorService {
       if (!org.address) continue;
       const unfinished = await this.store.read((r) => r.unfinishedBatches(org.id));
       const w = waiting.get(org.id);
-      if (!unfinished.length && !w) continue;
+      if (!unfinished.length && !w && this.reconciled.has(org.id)) continue;
       const now = Date.now();
       const leased = await this.store.tx((r) => r.tryLease(`anchor:${org.id}`, this.holder, this.opts.leaseMs, now));
       if (!leased) continue;
@@ -222,11 +225,7 @@ export class AnchorService {
     }
     for (const b of missing) {
       this.log.warn({ org: org.id, batch: b.id, root: b.root }, 'batch missing on chain: anchoring it again');
-      await this.store.tx(async (r) => {
-        await r.setBatchRecordsStatus(b.id, 'pending');
-        await r.updateBatch(b.id, { blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null });
-      });
-      await this.resign({ ...b, blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null }, 'missing on chain');
+      await this.resign(b, 'missing on chain', true);
     }
   }
 
@@ -277,6 +276,7 @@ export class AnchorService {
         case 'signed': {
           const tx = (await this.store.read((r) => r.getOutbox(b.txId!)))!;
           await this.chain.broadcast(tx.raw);
+          await this.opts.onStep?.('broadcast-unrecorded', b);
           const now = Date.now();
           await this.store.tx(async (r) => {
             await r.updateOutbox(tx.id, { status: 'sent', updatedAt: now });
@@ -380,19 +380,32 @@ export class AnchorService {
     return this.markAnchored({ ...b, txHash: ev.transactionHash }, ev.blockNumber, ev.blockHash, anchor.timestamp, ev.seq);
   }
 
-  private async resign(b: BatchInfo, why: string): Promise<BatchInfo> {
+  /**
+   * Signs the batch's anchor again with a fresh nonce, in one transaction with the batch's new state.
+   * `unanchor`: the batch was recorded as anchored but the chain lost it; its records go back to pending.
+   */
+  private async resign(b: BatchInfo, why: string, unanchor = false): Promise<BatchInfo> {
     const org = (await this.store.read((r) => r.getOrg(b.orgId)))!;
     const chainNonce = await this.chain.pendingNonce(b.submitter);
     return this.store.tx(async (r) => {
-      await r.updateOutbox(b.txId!, { status: 'replaced', error: why, updatedAt: Date.now() });
+      const now = Date.now();
+      await r.updateOutbox(b.txId!, { status: 'replaced', error: why, updatedAt: now });
       const nonce = await this.nextNonce(r, org, b.submitter, chainNonce);
       const signed = await this.chain.signAnchor(b.submitter, { root: b.root, prev: b.prev, leafCount: b.leafCount }, nonce);
-      const txId = randomUUID();
-      const now = Date.now();
-      await r.insertOutbox(this.outboxRow(txId, b.orgId, b.submitter, nonce, 'anchor', b.id, signed, now));
-      await r.updateBatch(b.id, { status: 'signed', txId, txHash: signed.hash, updatedAt: now });
+      let txId = b.txId!;
+      if (signed.hash === b.txHash) {
+        // Same nonce, same call: signing is deterministic, so this IS the stored transaction. Send it again.
+        await r.updateOutbox(txId, { status: 'signed', error: null, blockNumber: null, blockHash: null, updatedAt: now });
+      } else {
+        txId = randomUUID();
+        await r.insertOutbox(this.outboxRow(txId, b.orgId, b.submitter, nonce, 'anchor', b.id, signed, now));
+      }
+      const patch = { status: 'signed' as const, txId, txHash: signed.hash, updatedAt: now };
+      const cleared = unanchor ? { blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null } : {};
+      await r.updateBatch(b.id, { ...patch, ...cleared });
+      if (unanchor) await r.setBatchRecordsStatus(b.id, 'pending');
       this.log.warn({ batch: b.id, why }, 'anchor transaction signed again');
-      return { ...b, status: 'signed' as const, txId, txHash: signed.hash, updatedAt: now };
+      return { ...b, ...patch, ...cleared };
     });
   }
 
@@ -405,15 +418,18 @@ export class AnchorService {
     }
     // Anything else (wrong prev after a lost batch, paused registry, missing role): fail the batch
     // and release its records; they go into the next batch with the chain's view of `prev`.
+    // The batch row goes (it never reached the chain, and the same records may form the same root
+    // again); the outbox row keeps the failed transaction and its reason for the audit trail.
     const why = reason ? `${reason.code}: ${reason.message}` : 'reverted';
     this.log.error({ batch: b.id, why }, 'anchor transaction reverted; batch failed, records released');
     const now = Date.now();
     await this.store.tx(async (r) => {
-      await r.updateOutbox(b.txId!, { status: 'failed', error: why, updatedAt: now });
-      await r.updateBatch(b.id, { status: 'failed', error: why, updatedAt: now });
+      await r.updateOutbox(b.txId!, { status: 'failed', error: `batch ${b.id} (root ${b.root}) failed: ${why}`, updatedAt: now });
       await r.releaseBatchRecords(b.id);
+      await r.deleteBatch(b.id);
     });
-    this.lastError.set(b.orgId, why);
+    this.recentFailures.push({ orgId: b.orgId, batchId: b.id, root: b.root, reason: why, at: now });
+    if (this.recentFailures.length > 20) this.recentFailures.shift();
     this.reconciled.delete(b.orgId);
     return { ...b, status: 'failed', error: why };
   }

@@ -1,9 +1,23 @@
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
 import { Database } from '../../src/storage/db';
 
 /** PostgreSQL used by the suite: TEST_DATABASE_URL, else the machine's local server. */
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * Whether PostgreSQL answers, decided synchronously at load time so suites can pass `{ skip }` when
+ * they are declared (node:test attaches tests declared after an `await` in a describe to the wrong suite).
+ */
+export const PG_AVAILABLE: boolean = (() => {
+  const probe = `const {Client}=require('pg');const c=new Client({connectionString:process.argv[1],connectionTimeoutMillis:2000});c.connect().then(()=>c.end()).then(()=>process.exit(0),()=>process.exit(1))`;
+  const r = spawnSync(process.execPath, ['-e', probe, PG_URL], { cwd: __dirname, timeout: 5000 });
+  if (r.status !== 0) {
+    console.log(`\n!!! PostgreSQL tests SKIPPED: cannot reach ${PG_URL} (set TEST_DATABASE_URL or start PostgreSQL)\n`);
+  }
+  return r.status === 0;
+})();
 
 let pgReachable: Promise<boolean> | undefined;
 export function isPgReachable(): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DB_KINDS, isPgReachable } from '../helpers/db';
+import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
 import { invoicePayload, documentPayload } from '../helpers/payloads';
 import { SqlStore } from '../../src/storage/sql-repo';
 import { RecordService, type SubmitResult } from '../../src/service/records';
@@ -18,8 +18,8 @@ const err = (r: unknown): { code: string; status: number } => {
 };
 
 for (const kind of DB_KINDS) {
-  describe(`RecordService on ${kind.name}`, async () => {
-    const skip = kind.name === 'postgres' && !(await isPgReachable());
+  describe(`RecordService on ${kind.name}`, () => {
+    const skip = kind.name === 'postgres' && !PG_AVAILABLE;
     let store: SqlStore;
     let svc: RecordService;
     let close: () => Promise<void>;

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DB_KINDS, isPgReachable } from '../helpers/db';
+import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
 import { Database, toPgPlaceholders, isUniqueViolation } from '../../src/storage/db';
 
 describe('toPgPlaceholders', () => {
@@ -10,8 +10,8 @@ describe('toPgPlaceholders', () => {
 });
 
 for (const kind of DB_KINDS) {
-  describe(`Database on ${kind.name}`, async () => {
-    const skip = kind.name === 'postgres' && !(await isPgReachable());
+  describe(`Database on ${kind.name}`, () => {
+    const skip = kind.name === 'postgres' && !PG_AVAILABLE;
     let db: Database;
     let close: () => Promise<void>;
     before(async () => {

@@ -1,0 +1,202 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Wallet } from 'ethers';
+import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
+import { invoicePayload } from '../helpers/payloads';
+import { setUpChain, type ChainFixture } from '../chain/helpers';
+import { startAnvil, type AnvilHandle } from '../../src/chain/anvil';
+import { makeProvider, type ChainProvider } from '../../src/chain/provider';
+import { fromPrivateKeys } from '../../src/chain/keystore';
+import { ChainGateway } from '../../src/chain/gateway';
+import { NotaryRegistryReader } from '../../src/chain/registries';
+import { snapshot, revertTo } from '../../src/chain/dev-rpc';
+import { NotaryRegistry__factory } from '../../typechain-types';
+import { SqlStore } from '../../src/storage/sql-repo';
+import { RecordService } from '../../src/service/records';
+import { QueryService } from '../../src/service/queries';
+import { AnchorService, type AnchorStep } from '../../src/service/anchoring';
+import { initHashing } from '../../src/domain/hashing';
+import { ChainRootSource, verifyReceipt } from '../../src/verifier';
+
+interface Ctx {
+  fx: ChainFixture;
+  store: SqlStore;
+  gateway: ChainGateway;
+  records: RecordService;
+  queries: QueryService;
+  close(): Promise<void>;
+}
+
+const ORG = 'acme';
+let counter = 0;
+
+async function setUp(provider: ChainProvider, kind: (typeof DB_KINDS)[number]): Promise<Ctx> {
+  await initHashing();
+  const fx = await setUpChain(provider);
+  const opened = await kind.open();
+  const store = new SqlStore(opened.db);
+  await store.tx((r) => r.insertOrg({ id: ORG, name: 'Acme', kind: 'member', address: fx.anchorer.address, createdAt: 1 }));
+  const gateway = new ChainGateway({
+    provider,
+    chainId: fx.chainId,
+    registry: fx.notary,
+    claimRegistry: fx.claims,
+    keystore: fromPrivateKeys({ [ORG]: fx.anchorer.privateKey }),
+    fee: fx.fee,
+  });
+  return { fx, store, gateway, records: new RecordService(store), queries: new QueryService(store, gateway), close: opened.close };
+}
+
+function worker(c: Ctx, opts: { onStep?: (s: AnchorStep) => void; maxLeaves?: number } = {}) {
+  return new AnchorService(c.store, c.gateway, {
+    intervalMs: 10,
+    maxLeaves: opts.maxLeaves ?? 10_000,
+    confirmations: 1,
+    leaseMs: 1, // a "restarted process" takes over at once
+    rebroadcastMs: 0,
+    onStep: opts.onStep ? (s) => opts.onStep!(s) : undefined,
+  });
+}
+
+async function submit(c: Ctx, n: number): Promise<string[]> {
+  const res = await c.records.submit(
+    ORG,
+    Array.from({ length: n }, () => ({ type: 'invoice.issued', externalId: `A-${++counter}`, payload: invoicePayload(counter) })),
+  );
+  return res.map((r) => (r as { id: string }).id);
+}
+
+/** Runs ticks until every record is confirmed (or fails after `max` ticks). */
+async function drain(w: AnchorService, c: Ctx, max = 60): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await new Promise((r) => setTimeout(r, 15));
+    await w.tick();
+    const [pending, unfinished] = await c.store.read(async (r) => [await r.orgsWithPending(), await r.unfinishedBatches(ORG)] as const);
+    if (!pending.length && !unfinished.length) return;
+  }
+  const state = await c.store.read(async (r) => ({ pending: await r.orgsWithPending(), unfinished: await r.unfinishedBatches(ORG) }));
+  throw new Error(`not drained: ${JSON.stringify([...w.lastError])} ${JSON.stringify(state)}`);
+}
+
+async function assertAnchoredOnce(c: Ctx, ids: string[]): Promise<void> {
+  const rootSource = new ChainRootSource({ provider: c.fx.provider }, { trustedRegistries: [c.fx.notary] });
+  for (const id of ids) {
+    const rec = (await c.store.read((r) => r.getRecord(id)))!;
+    assert.equal(rec.status, 'confirmed', `record ${id} is ${rec.status}`);
+    const receipt = await c.queries.receipt(id, new Set([ORG]));
+    const verdict = await verifyReceipt(receipt, { rootSource, payload: JSON.parse(rec.payload) });
+    assert.ok(verdict.valid, JSON.stringify(verdict.checks));
+  }
+  // Every batch root anchored exactly once, and the registry's hash-linked chain equals the database's.
+  const notary = NotaryRegistry__factory.connect(c.fx.notary, c.fx.provider);
+  const events = await notary.queryFilter(notary.filters.Anchored(undefined, c.fx.anchorer.address));
+  const batches = (await c.store.read((r) => r.batchesOf(ORG))).filter((b) => b.status !== 'failed');
+  assert.equal(events.length, batches.length, 'one Anchored event per live batch');
+  assert.deepEqual(
+    events.map((e) => e.args.root.toLowerCase()).sort(),
+    batches.map((b) => b.root).sort(),
+  );
+  const head = await new NotaryRegistryReader(c.fx.provider, c.fx.notary).headOf(c.fx.anchorer.address);
+  assert.equal(head.seq, batches.length);
+  assert.equal(head.root, batches[batches.length - 1]!.root);
+  for (let i = 1; i < batches.length; i++) assert.equal(batches[i]!.prev, batches[i - 1]!.root);
+}
+
+const chains: { name: string; start(): Promise<{ provider: ChainProvider; stop(): Promise<void>; anvil?: AnvilHandle }> }[] = [
+  {
+    name: 'in-process Hardhat network',
+    async start() {
+      const hre = require('hardhat') as typeof import('hardhat');
+      return { provider: hre.ethers.provider as unknown as ChainProvider, stop: async () => undefined };
+    },
+  },
+  {
+    name: 'anvil',
+    async start() {
+      const anvil = await startAnvil();
+      const provider = makeProvider(anvil.rpcUrl, { chainId: anvil.chainId });
+      return { provider, anvil, stop: async () => { provider.destroy(); await anvil.stop(); } };
+    },
+  },
+];
+
+for (const chain of chains) {
+  for (const kind of DB_KINDS) {
+    describe(`AnchorService on ${chain.name} with ${kind.name}`, () => {
+      const skip = kind.name === 'postgres' && !PG_AVAILABLE;
+      let c: Ctx;
+      let node: Awaited<ReturnType<(typeof chain)['start']>>;
+      before(async () => {
+        if (skip) return;
+        node = await chain.start();
+        c = await setUp(node.provider, kind);
+      });
+      after(async () => {
+        await c?.close();
+        await node?.stop();
+      });
+
+      it('anchors pending records in hash-linked batches whose receipts verify on chain', { skip }, async () => {
+        const ids = await submit(c, 45);
+        const w = worker(c, { maxLeaves: 20 });
+        await drain(w, c);
+        const batches = await c.store.read((r) => r.batchesOf(ORG));
+        assert.deepEqual(batches.map((b) => b.leafCount), [20, 20, 5]);
+        await assertAnchoredOnce(c, ids);
+      });
+
+      // Crash and chain-fault cases run on anvil (snapshots, pause and state loss behave like a real node).
+      if (chain.name !== 'anvil') return;
+      const crashSteps: AnchorStep[] = ['built', 'broadcast-unrecorded', 'broadcast', 'mined'];
+      for (const step of crashSteps) {
+        it(`resumes after a crash at "${step}": nothing lost, nothing anchored twice`, { skip }, async () => {
+          const ids = await submit(c, 7);
+          const crashing = worker(c, {
+            onStep: (s) => {
+              if (s === step) throw new Error(`simulated crash at ${s}`);
+            },
+          });
+          await new Promise((r) => setTimeout(r, 20)); // older than the anchor interval
+          await crashing.tick();
+          assert.ok([...crashing.lastError.values()].some((e) => e.includes(`simulated crash at ${step}`)));
+          // A new worker (a restarted process) picks up from what is stored.
+          await drain(worker(c), c);
+          await assertAnchoredOnce(c, ids);
+          const open = await c.store.read((r) => r.openOutbox(c.fx.anchorer.address));
+          assert.deepEqual(open, []);
+        });
+      }
+
+      it('fails a reverted batch, releases its records and anchors them once the registry accepts again', { skip }, async () => {
+        const notary = NotaryRegistry__factory.connect(c.fx.notary, c.fx.admin.connect(c.fx.provider) as Wallet);
+        await (await notary.pause()).wait();
+        const ids = await submit(c, 3);
+        const w = worker(c);
+        for (let i = 0; i < 20 && !w.recentFailures.length; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          await w.tick();
+        }
+        assert.equal(w.recentFailures.length, 1);
+        assert.match(w.recentFailures[0]!.reason, /PAUSED/);
+        // The failed batch is gone, its records are pending again, and its transaction is kept as failed.
+        for (const id of ids) assert.equal((await c.store.read((r) => r.getRecord(id)))!.batchId, null);
+        await (await notary.unpause()).wait();
+        await drain(w, c);
+        await assertAnchoredOnce(c, ids);
+      });
+
+      it('re-anchors a batch the chain lost (state rolled back) and keeps the hash chain intact', { skip }, async () => {
+        const snap = await snapshot(c.fx.provider);
+        const ids = await submit(c, 4);
+        await drain(worker(c), c);
+        const before = (await c.store.read((r) => r.getRecord(ids[0]!)))!;
+        const batch = (await c.store.read((r) => r.getBatch(before.batchId!)))!;
+        await revertTo(c.fx.provider, snap); // the chain forgets the anchor (like anvil losing its last second)
+        assert.equal((await c.gateway.anchorOf(batch.root)).timestamp, 0);
+        await drain(worker(c), c); // a fresh process reconciles on its first pass
+        assert.notEqual((await c.gateway.anchorOf(batch.root)).timestamp, 0);
+        await assertAnchoredOnce(c, ids);
+      });
+    });
+  }
+}
