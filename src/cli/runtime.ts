@@ -96,7 +96,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   if (embedded) {
     const stateFile = path.join(config.dataDir, 'chain', 'anvil-state.json');
     fs.mkdirSync(path.dirname(stateFile), { recursive: true });
-    anvil = await startAnvil({ port: config.chainPort, stateFile, blockTime: opts.blockTime ?? 1, chainId: 31337 });
+    const blockTime = opts.blockTime ?? 1; // 0: mine on every transaction (tests)
+    anvil = await startAnvil({ port: config.chainPort, stateFile, blockTime: blockTime > 0 ? blockTime : undefined, chainId: 31337 });
     rpcUrl = anvil.rpcUrl;
     log(`embedded chain (anvil) on ${rpcUrl}, state in ${stateFile}`);
   }
