@@ -1,13 +1,15 @@
 import 'reflect-metadata';
-import { startCommand } from './start';
 
 /** Entry point of `npm start` and the `notary` command. */
 async function main(argv: string[]): Promise<void> {
   const [cmd = 'start'] = argv;
   switch (cmd) {
-    case 'start':
+    case 'start': {
+      // Loaded lazily: the service stack (typeorm, fastify, …) is not needed by the other commands.
+      const { startCommand } = await import('./start');
       await startCommand();
       return;
+    }
     default: {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runCli } = require('./commands') as { runCli(argv: string[]): Promise<number> };

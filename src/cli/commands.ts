@@ -1,0 +1,294 @@
+import { Command, CommanderError, Option } from 'commander';
+import { resolveApi, list, type GlobalOptions, type KeyRole } from './context';
+import { CliError, errorLine, usageError } from './errors';
+import { ApiClient } from './http';
+import { note, out, printJson, table } from './output';
+
+/**
+ * The `notary` command (everything but `start`'s fast path in main.ts). Every command prints its result on
+ * stdout (`--json`: machine-readable), diagnostics on stderr, and any failure as ONE line
+ * `notary: <code>: <message>` (stack traces only with NOTARY_DEBUG=1). Exit codes: 0 ok, 1 failed or
+ * invalid, 2 usage.
+ */
+export async function runCli(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      return 2; // commander printed the message through outputError
+    }
+    if (process.env.NOTARY_DEBUG === '1') console.error(err);
+    console.error(errorLine(err));
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('notary')
+    .description('Ledger Notary: notarize business records on a permissioned EVM chain and verify their receipts')
+    .version(readVersion(), '-V, --version')
+    .option('--json', 'machine-readable JSON on stdout')
+    .option(
+      '--data-dir <dir>',
+      'read defaults (API URL, demo keys, RPC URL) from <dir>/demo.json (default: $DATA_DIR or ./data)',
+    )
+    .exitOverride()
+    .configureOutput({
+      outputError: (str, write) => write(`notary: USAGE: ${str.replace(/^error: /, '').trim()}\n`),
+    })
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      `
+Environment: NOTARY_API_URL, NOTARY_API_KEY (API commands), NOTARY_RPC_URL (verify, deploy), DEPLOYER_KEY (deploy),
+NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage error.`,
+    );
+
+  /** Runs an action with the merged options (program-level ones included) and records its exit code. */
+  const act =
+    <A extends unknown[]>(fn: (opts: GlobalOptions & Record<string, unknown>, ...args: A) => Promise<number>) =>
+    async (...raw: unknown[]) => {
+      const cmd = raw[raw.length - 1] as Command;
+      const args = raw.slice(0, -2) as A; // commander passes (...args, options, command)
+      setExit(await fn(cmd.optsWithGlobals(), ...args));
+    };
+
+  /** --api/--key/--as on an API command. */
+  const apiCommand = (cmd: Command) =>
+    cmd
+      .option('--api <url>', 'API base URL (env NOTARY_API_URL, demo.json, http://127.0.0.1:3000)')
+      .option('--key <key>', 'API key (env NOTARY_API_KEY)')
+      .option('--as <org>', "use this demo organisation's key from demo.json (or admin / auditor)");
+  const client = (opts: GlobalOptions, role: KeyRole) => {
+    const t = resolveApi(opts, role);
+    return new ApiClient(t.apiUrl, t.apiKey);
+  };
+
+  program
+    .command('start')
+    .description('run the service: local chain, registries, API and anchoring worker (what `npm start` runs)')
+    .action(async () => {
+      const { startCommand } = await import('./start');
+      await startCommand();
+    });
+
+  program
+    .command('deploy')
+    .description('deploy NotaryRegistry and ClaimRegistry with a plain ethers wallet; writes the deployment JSON')
+    .option('--rpc <url>', 'chain JSON-RPC URL (env NOTARY_RPC_URL / RPC_URL, http://127.0.0.1:8545)')
+    .option('--key <privkey>', 'deployer private key (env DEPLOYER_KEY); becomes the registries’ admin')
+    .option('--anchorers <addresses>', 'comma-separated accounts granted ANCHORER_ROLE')
+    .option('--claimants <addresses>', 'comma-separated accounts granted CLAIMANT_ROLE')
+    .option('--pausers <addresses>', 'comma-separated accounts granted PAUSER_ROLE')
+    .option('--admin-delay <seconds>', 'delay of an admin transfer (default 0 on dev chains, 86400 otherwise)')
+    .option('--out <file>', 'deployment file (default deployments/<chainId>.json)')
+    .action(
+      act(async (o) => {
+        const { deploy } = await import('./deploy');
+        return deploy(o as Parameters<typeof deploy>[0]);
+      }),
+    );
+
+  // ---- administration ------------------------------------------------------------------------------
+  const org = program.command('org').description('organisations (admin key)');
+  apiCommand(
+    org
+      .command('create <id>')
+      .description('create an organisation (members get a chain account with the registry roles)')
+      .requiredOption('--name <name>', 'display name')
+      .addOption(new Option('--kind <kind>', 'kind').choices(['member', 'auditor', 'operator']).default('member')),
+  ).action(
+    act(async (o, id: string) => {
+      const res = await client(o, 'admin').request<Record<string, string | null>>('POST', '/v1/orgs', {
+        id,
+        name: o.name,
+        kind: o.kind,
+      });
+      if (o.json) printJson(res);
+      else out(`created ${res.kind} ${res.id} (${res.name})${res.address ? `, chain account ${res.address}` : ''}`);
+      return 0;
+    }),
+  );
+  apiCommand(org.command('list').description('list organisations')).action(
+    act(async (o) => {
+      const res = await client(o, 'admin').request<Record<string, string | null>[]>('GET', '/v1/orgs');
+      if (o.json) printJson(res);
+      else
+        for (const l of table(
+          ['ID', 'KIND', 'CHAIN ACCOUNT', 'NAME'],
+          res.map((r) => [r.id ?? '', r.kind ?? '', r.address ?? '–', r.name ?? '']),
+        ))
+          out(l);
+      return 0;
+    }),
+  );
+
+  const key = program.command('key').description('API keys (admin key)');
+  apiCommand(
+    key
+      .command('create <orgId>')
+      .description('create an API key; prints the secret (shown once) on stdout, details on stderr')
+      .requiredOption('--name <name>', 'what the key is for')
+      .option('--scopes <scopes>', 'comma-separated: submit, audit, admin', 'submit,audit'),
+  ).action(
+    act(async (o, orgId: string) => {
+      const scopes = list(String(o.scopes));
+      const bad = scopes.filter((s) => !['submit', 'audit', 'admin'].includes(s));
+      if (!scopes.length || bad.length)
+        throw usageError(`--scopes: expected submit, audit and/or admin, got "${o.scopes}"`);
+      const res = await client(o, 'admin').request<{ key: string; info: { id: string; scopes: string[] } }>(
+        'POST',
+        `/v1/orgs/${encodeURIComponent(orgId)}/keys`,
+        { name: o.name, scopes },
+      );
+      if (o.json) printJson(res);
+      else {
+        note(
+          `created key ${res.info.id} for ${orgId} (scopes ${res.info.scopes.join(', ')}); the secret is shown once:`,
+        );
+        out(res.key);
+      }
+      return 0;
+    }),
+  );
+  apiCommand(
+    key.command('list <orgId>').description('list the API keys of an organisation (never the secrets)'),
+  ).action(
+    act(async (o, orgId: string) => {
+      const res = await client(o, 'admin').request<
+        { id: string; name: string; prefix: string; scopes: string[]; createdAt: string; revokedAt: string | null }[]
+      >('GET', `/v1/orgs/${encodeURIComponent(orgId)}/keys`);
+      if (o.json) printJson(res);
+      else
+        for (const l of table(
+          ['ID', 'PREFIX', 'SCOPES', 'CREATED', 'REVOKED', 'NAME'],
+          res.map((k) => [k.id, k.prefix, k.scopes.join(','), k.createdAt, k.revokedAt ?? '–', k.name]),
+        ))
+          out(l);
+      return 0;
+    }),
+  );
+  apiCommand(key.command('revoke <orgId> <keyId>').description('revoke an API key (effective immediately)')).action(
+    act(async (o, orgId: string, keyId: string) => {
+      await client(o, 'admin').request(
+        'DELETE',
+        `/v1/orgs/${encodeURIComponent(orgId)}/keys/${encodeURIComponent(keyId)}`,
+      );
+      if (o.json) printJson({ revoked: keyId, orgId });
+      else out(`revoked key ${keyId} of ${orgId}`);
+      return 0;
+    }),
+  );
+
+  apiCommand(
+    program
+      .command('grant <orgId> <auditorOrgId>')
+      .description("let an auditor organisation read an organisation's records"),
+  ).action(
+    act(async (o, orgId: string, auditorOrgId: string) => {
+      await client(o, 'admin').request('POST', `/v1/orgs/${encodeURIComponent(orgId)}/grants`, { auditorOrgId });
+      if (o.json) printJson({ orgId, auditorOrgId, granted: true });
+      else out(`granted ${auditorOrgId} read access to the records of ${orgId}`);
+      return 0;
+    }),
+  );
+
+  // ---- records -------------------------------------------------------------------------------------
+  apiCommand(
+    program
+      .command('submit <input>')
+      .description(
+        'submit records in bulk from a JSON file ({type, externalId?, payload, parents?}, an array of them, or a bare payload with --type), a directory of *.json files, or a CSV (one record per row); resumable',
+      )
+      .option('--type <type>', 'record type of bare payloads and CSV rows (e.g. invoice.issued, document)')
+      .option('--external-id-field <field>', 'CSV column (or payload field) holding the externalId')
+      .option('--chunk-size <n>', 'records per POST /v1/records/batch (≤10000)', '1000')
+      .option('--wait', 'wait until anchored, then write <name>.receipt.json next to the inputs')
+      .option('--timeout <seconds>', 'give up waiting after this long (re-run to resume)', '300'),
+  ).action(
+    act(async (o, input: string) => {
+      const { submit } = await import('./submit');
+      return submit(client(o, 'submitter'), input, {
+        type: o.type as string | undefined,
+        externalIdField: o.externalIdField as string | undefined,
+        chunkSize: Number(o.chunkSize),
+        wait: Boolean(o.wait),
+        timeoutSeconds: Number(o.timeout),
+        json: Boolean(o.json),
+      });
+    }),
+  );
+
+  apiCommand(
+    program
+      .command('receipt <id>')
+      .description('fetch the receipt of a record (DESIGN §2.4)')
+      .option('--out <file>', 'write it to a file instead of stdout')
+      .option('--wait', 'wait until the record is anchored')
+      .option('--timeout <seconds>', 'with --wait: give up after this long', '120'),
+  ).action(
+    act(async (o, id: string) => {
+      const { fetchReceipt } = await import('./receipt');
+      return fetchReceipt(client(o, 'auditor'), id, {
+        out: o.out as string | undefined,
+        wait: Boolean(o.wait),
+        timeoutSeconds: Number(o.timeout),
+        json: Boolean(o.json),
+      });
+    }),
+  );
+
+  program
+    .command('verify <receipt>')
+    .description(
+      'verify a receipt OFFLINE from the service: domain checks plus the anchor read from the chain (exit 0 valid, 1 invalid)',
+    )
+    .option('--payload <file>', 'the original payload (JSON); its digest must match the receipt')
+    .option('--rpc <url>', 'chain JSON-RPC URL (env NOTARY_RPC_URL, demo.json rpcUrl)')
+    .option(
+      '--registry <addresses>',
+      'trusted NotaryRegistry address(es) (env NOTARY_REGISTRY; default: the receipt’s)',
+    )
+    .option('--timeout <seconds>', 'chain request timeout', '10')
+    .action(
+      act(async (o, file: string) => {
+        const { verify } = await import('./verify');
+        return verify(file, o);
+      }),
+    );
+
+  apiCommand(
+    program.command('trace <id>').description('lineage of a record: ancestors and descendants, each verified'),
+  ).action(
+    act(async (o, id: string) => {
+      const { trace } = await import('./lineage');
+      return trace(client(o, 'auditor'), id, Boolean(o.json));
+    }),
+  );
+
+  apiCommand(
+    program.command('audit <org>').description("completeness walk of an organisation's hash-linked chain of batches"),
+  ).action(
+    act(async (o, orgId: string) => {
+      const { audit } = await import('./lineage');
+      return audit(client(o, 'auditor'), orgId, Boolean(o.json));
+    }),
+  );
+
+  return program;
+}
+
+function readVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CliError, usageError } from './errors';
+
+/** What POST /v1/records(/batch) takes for one record. */
+export interface RecordInput {
+  type: string;
+  externalId?: string;
+  payload: unknown;
+  parents?: string[];
+  supersedes?: string;
+}
+
+/** One record read from the input, with where its receipt goes. */
+export interface InputItem {
+  /** Stable key in the state file: the externalId when there is one, else the record's place in the input. */
+  key: string;
+  /** Where it came from, for messages (`invoices/a.json`, `rows.csv row 7`). */
+  label: string;
+  record: RecordInput;
+  receiptPath: string;
+  /** For CSV rows: the payload is written next to the receipt so that an auditor can verify it. */
+  payloadPath?: string;
+}
+
+export interface LoadedInput {
+  kind: 'file' | 'dir' | 'csv';
+  items: InputItem[];
+  /** `<input>.notary-state.json`, next to the input. */
+  statePath: string;
+}
+
+export interface LoadOptions {
+  /** Record type for bare payloads and CSV rows. */
+  type?: string;
+  /** CSV column (or payload field of bare JSON payloads) holding the externalId. */
+  externalIdField?: string;
+}
+
+const WRAPPER_KEYS = new Set(['type', 'externalId', 'payload', 'parents', 'supersedes']);
+const GENERATED = /\.(receipt|payload|notary-state)\.json$/;
+
+/** `{type, payload, …}` with nothing else: a record, not a bare payload. */
+function isWrapper(x: unknown): x is RecordInput {
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) return false;
+  const o = x as Record<string, unknown>;
+  return typeof o.type === 'string' && 'payload' in o && Object.keys(o).every((k) => WRAPPER_KEYS.has(k));
+}
+
+/** A file name made from an externalId or row label. */
+export function safeName(s: string): string {
+  const name = s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_');
+  return name.slice(0, 150) || '_';
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(
+      'INPUT_UNREADABLE',
+      `${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        exitCode: 2,
+      },
+    );
+  }
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new CliError('INPUT_INVALID', `${file}: not JSON (${(err as Error).message})`, { exitCode: 2 });
+  }
+}
+
+function toRecord(x: unknown, where: string, opts: LoadOptions): RecordInput {
+  if (isWrapper(x)) return x;
+  if (!opts.type) {
+    throw usageError(`${where}: a bare payload (not {type, payload}): pass --type T`);
+  }
+  const rec: RecordInput = { type: opts.type, payload: x };
+  if (opts.externalIdField && x && typeof x === 'object') {
+    const v = (x as Record<string, unknown>)[opts.externalIdField];
+    if (typeof v === 'string' && v !== '') rec.externalId = v;
+    else if (typeof v === 'number') rec.externalId = String(v);
+  }
+  return rec;
+}
+
+/** Records of one JSON file: one record (receipt `<stem>.receipt.json`) or an array (`<file>.receipts/…`). */
+function itemsOfJsonFile(file: string, keyPrefix: string, opts: LoadOptions): InputItem[] {
+  const value = readJsonFile(file);
+  const dir = path.dirname(file);
+  const stem = path.basename(file).replace(/\.json$/i, '');
+  if (!Array.isArray(value)) {
+    const record = toRecord(value, file, opts);
+    return [{ key: keyPrefix, label: keyPrefix, record, receiptPath: path.join(dir, `${stem}.receipt.json`) }];
+  }
+  const receiptsDir = `${file}.receipts`;
+  const seen = new Set<string>();
+  return value.map((x, i) => {
+    const record = toRecord(x, `${file}[${i}]`, opts);
+    let name = safeName(record.externalId ?? String(i + 1));
+    if (seen.has(name)) name = `${name}-${i + 1}`;
+    seen.add(name);
+    return {
+      key: record.externalId !== undefined ? `externalId:${record.externalId}` : `${keyPrefix}#${i}`,
+      label: `${keyPrefix}[${i}]`,
+      record,
+      receiptPath: path.join(receiptsDir, `${name}.receipt.json`),
+    };
+  });
+}
+
+/**
+ * RFC 4180 CSV: comma separated, `"` quoting with `""` escapes, fields may span lines, CRLF or LF.
+ * Returns rows of raw strings (no type conversion: amounts stay strings).
+ */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  const s = text.replace(/^\uFEFF/, '');
+  while (i < s.length) {
+    const c = s[i]!;
+    if (quoted) {
+      if (c === '"') {
+        if (s[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else field += c;
+      i++;
+      continue;
+    }
+    if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && s[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+    i++;
+  }
+  if (quoted) throw new Error('unterminated quoted field');
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
+}
+
+/** Sets `a.b.c` in `obj` (dotted column names become nested objects). */
+function setPath(obj: Record<string, unknown>, dotted: string, value: string): void {
+  const parts = dotted.split('.');
+  let cur = obj;
+  for (const p of parts.slice(0, -1)) {
+    const next = cur[p];
+    if (next === undefined || next === null || typeof next !== 'object') cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
+function itemsOfCsv(file: string, opts: LoadOptions): InputItem[] {
+  if (!opts.type) throw usageError(`${file}: CSV rows need --type T`);
+  let rows: string[][];
+  try {
+    rows = parseCsv(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError('INPUT_INVALID', `${file}: ${(err as Error).message}`, { exitCode: 2 });
+  }
+  const [header, ...data] = rows;
+  if (!header || header.some((h) => h.trim() === '')) {
+    throw new CliError('INPUT_INVALID', `${file}: the first row must name every column`, { exitCode: 2 });
+  }
+  const cols = header.map((h) => h.trim());
+  const idCol = opts.externalIdField === undefined ? -1 : cols.indexOf(opts.externalIdField);
+  if (opts.externalIdField !== undefined && idCol < 0) {
+    throw usageError(`${file}: no column "${opts.externalIdField}" (columns: ${cols.join(', ')})`);
+  }
+  const receiptsDir = `${file}.receipts`;
+  const seen = new Set<string>();
+  return data.map((cells, i) => {
+    const rowNo = i + 2; // 1-based, after the header
+    if (cells.length !== cols.length) {
+      throw new CliError(
+        'INPUT_INVALID',
+        `${file} row ${rowNo}: ${cells.length} fields, the header has ${cols.length}`,
+        { exitCode: 2 },
+      );
+    }
+    const payload: Record<string, unknown> = {};
+    cols.forEach((c, j) => setPath(payload, c, cells[j]!));
+    const externalId = idCol >= 0 && cells[idCol] !== '' ? cells[idCol] : undefined;
+    let name = safeName(externalId ?? `row-${rowNo}`);
+    if (seen.has(name)) name = `${name}-row-${rowNo}`;
+    seen.add(name);
+    const record: RecordInput = { type: opts.type!, payload, ...(externalId !== undefined ? { externalId } : {}) };
+    return {
+      key: externalId !== undefined ? `externalId:${externalId}` : `row:${rowNo}`,
+      label: `${path.basename(file)} row ${rowNo}${externalId !== undefined ? ` (${externalId})` : ''}`,
+      record,
+      receiptPath: path.join(receiptsDir, `${name}.receipt.json`),
+      payloadPath: path.join(receiptsDir, `${name}.payload.json`),
+    };
+  });
+}
+
+/** Reads a JSON file, a directory of *.json files, or a CSV file (DESIGN §5 record inputs). */
+export function loadInput(input: string, opts: LoadOptions): LoadedInput {
+  const abs = path.resolve(input);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(abs);
+  } catch {
+    throw usageError(`${input}: no such file or directory`);
+  }
+  const statePath = `${abs.replace(/[\\/]+$/, '')}.notary-state.json`;
+  if (stat.isDirectory()) {
+    const files = fs
+      .readdirSync(abs)
+      .filter((f) => /\.json$/i.test(f) && !GENERATED.test(f))
+      .sort();
+    if (!files.length) throw usageError(`${input}: no *.json files`);
+    const items = files.flatMap((f) => itemsOfJsonFile(path.join(abs, f), f, opts));
+    return { kind: 'dir', items, statePath };
+  }
+  if (/\.csv$/i.test(abs)) return { kind: 'csv', items: itemsOfCsv(abs, opts), statePath };
+  return { kind: 'file', items: itemsOfJsonFile(abs, path.basename(abs), opts), statePath };
+}
