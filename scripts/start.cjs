@@ -23,10 +23,14 @@ function ensureCompiled() {
   const built = fs.existsSync(marker) ? fs.statSync(marker).mtimeMs : 0;
   if (built && built >= newest(path.join(root, 'contracts'))) return;
   process.stderr.write('[notary] compiling contracts (first run)…\n');
-  const r = spawnSync(process.execPath, [require.resolve('hardhat/internal/cli/cli', { paths: [root] }), 'compile', '--quiet'], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const r = spawnSync(
+    process.execPath,
+    [require.resolve('hardhat/internal/cli/cli', { paths: [root] }), 'compile', '--quiet'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   if (r.status !== 0) {
     process.stderr.write('[notary] contract compilation failed\n');
     process.exit(1);

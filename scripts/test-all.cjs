@@ -19,7 +19,12 @@ let stageFailed = false;
 
 function run(label, cmd, cmdArgs, opts = {}) {
   process.stdout.write(`\n=== ${label}\n`);
-  const res = spawnSync(cmd, cmdArgs, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...opts.env } });
+  const res = spawnSync(cmd, cmdArgs, {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, ...opts.env },
+  });
   const out = `${res.stdout ?? ''}${res.stderr ?? ''}`;
   process.stdout.write(out);
   return { status: res.status ?? 1, out };
@@ -72,16 +77,21 @@ if (!only || only === 'node') {
     ? explicitFiles
     : listTests(path.join(root, 'test')).filter((f) => !f.startsWith(`test${path.sep}contracts${path.sep}`));
   if (files.length) {
-    const r = run('node tests (node --test)', process.execPath, [
-      '--require', 'ts-node/register', '--test', '--test-reporter=spec', ...files,
-    ], { env: { TS_NODE_TRANSPILE_ONLY: 'true' } });
+    const r = run(
+      'node tests (node --test)',
+      process.execPath,
+      ['--require', 'ts-node/register', '--test', '--test-reporter=spec', ...files],
+      { env: { TS_NODE_TRANSPILE_ONLY: 'true' } },
+    );
     const num = (re) => Number((r.out.match(re) || [0, 0])[1]);
     totals.passed += num(/ℹ pass (\d+)/);
     totals.failed += num(/ℹ fail (\d+)/);
     totals.skipped += num(/ℹ skipped (\d+)/) + num(/ℹ todo (\d+)/);
     if (r.status !== 0 && num(/ℹ fail (\d+)/) === 0) stageFailed = true;
     if (/PostgreSQL tests SKIPPED/.test(r.out)) {
-      console.log('\n!!! PostgreSQL was not reachable: the PostgreSQL half of the suite was SKIPPED (set TEST_DATABASE_URL).');
+      console.log(
+        '\n!!! PostgreSQL was not reachable: the PostgreSQL half of the suite was SKIPPED (set TEST_DATABASE_URL).',
+      );
     }
   }
 }

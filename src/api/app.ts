@@ -118,7 +118,10 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
       }
     }
     if (se.code === 'CHAIN_UNAVAILABLE') reply.header('retry-after', '5');
-    return reply.code(se.status).type('application/problem+json').send({ ...problemOf(se), instance: req.url.split('?')[0] });
+    return reply
+      .code(se.status)
+      .type('application/problem+json')
+      .send({ ...problemOf(se), instance: req.url.split('?')[0] });
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -154,7 +157,8 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
       const auth = req.headers.authorization;
       return auth ? createHash('sha256').update(auth).digest('hex').slice(0, 32) : req.ip;
     },
-    errorResponseBuilder: (_req, c) => new ServiceError('RATE_LIMITED', `Rate limit exceeded, retry in ${Math.ceil(c.ttl / 1000)} s`),
+    errorResponseBuilder: (_req, c) =>
+      new ServiceError('RATE_LIMITED', `Rate limit exceeded, retry in ${Math.ceil(c.ttl / 1000)} s`),
   });
   await app.register(swagger, {
     openapi: {

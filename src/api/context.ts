@@ -20,7 +20,13 @@ export interface AppContext {
   queries: QueryService;
   admin: AdminService;
   metrics: Metrics;
-  info: { version: string; chainId: number | null; registry: string | null; claimRegistry: string | null; rpcUrl: string | null };
+  info: {
+    version: string;
+    chainId: number | null;
+    registry: string | null;
+    claimRegistry: string | null;
+    rpcUrl: string | null;
+  };
 }
 
 declare module 'fastify' {

@@ -18,7 +18,9 @@ export class Metrics {
   }
 
   /** Renders counters plus the given gauges. */
-  render(gauges: { name: string; help: string; values: { labels?: Record<string, string>; value: number }[] }[]): string {
+  render(
+    gauges: { name: string; help: string; values: { labels?: Record<string, string>; value: number }[] }[],
+  ): string {
     const lines: string[] = [];
     for (const [name, series] of this.counters) {
       lines.push(`# HELP ${name} ${this.help.get(name)}`, `# TYPE ${name} counter`);

@@ -137,7 +137,9 @@ export const Verdict = Type.Object({
 
 export const VerifyBody = Type.Object(
   {
-    receipt: Type.Unknown({ description: 'a receipt (checked field by field, never rejected as a whole by the schema)' }),
+    receipt: Type.Unknown({
+      description: 'a receipt (checked field by field, never rejected as a whole by the schema)',
+    }),
     payload: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },

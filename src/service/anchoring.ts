@@ -95,7 +95,9 @@ export class AnchorService {
 
   /** One pass over every organisation with a chain account. */
   async tick(): Promise<void> {
-    const [orgs, pending] = await this.store.read(async (r) => [await r.listOrgs(), await r.orgsWithPending()] as const);
+    const [orgs, pending] = await this.store.read(
+      async (r) => [await r.listOrgs(), await r.orgsWithPending()] as const,
+    );
     const waiting = new Map(pending.map((p) => [p.orgId, p]));
     for (const org of orgs) {
       if (!org.address) continue;
@@ -165,7 +167,11 @@ export class AnchorService {
       const prevBatch = await this.lastLiveBatch(r, org.id);
       const nonce = await this.nextNonce(r, org, address, chainNonce);
       const id = randomUUID();
-      const signed = await this.chain.signAnchor(address, { root: tree.root, prev: prevBatch?.root ?? ZERO_HEX32, leafCount: tree.length }, nonce);
+      const signed = await this.chain.signAnchor(
+        address,
+        { root: tree.root, prev: prevBatch?.root ?? ZERO_HEX32, leafCount: tree.length },
+        nonce,
+      );
       const now = Date.now();
       const txId = randomUUID();
       const b: BatchInfo = {
@@ -193,12 +199,16 @@ export class AnchorService {
       await r.insertOutbox(this.outboxRow(txId, org.id, address, nonce, 'anchor', id, signed, now));
       const assigned = await r.assignBatch(id, leaves);
       // Fencing: if another worker batched any of these records meanwhile, roll back (nothing signed escapes).
-      if (assigned !== leaves.length) throw new Error(`batch raced: ${assigned}/${leaves.length} records still pending`);
+      if (assigned !== leaves.length)
+        throw new Error(`batch raced: ${assigned}/${leaves.length} records still pending`);
       return b;
     });
     this.stats.batches++;
     this.stats.leaves += batch.leafCount;
-    this.log.info({ org: org.id, batch: batch.id, root: batch.root, leaves: batch.leafCount, seq: batch.seq }, 'batch built and signed');
+    this.log.info(
+      { org: org.id, batch: batch.id, root: batch.root, leaves: batch.leafCount, seq: batch.seq },
+      'batch built and signed',
+    );
     await this.opts.onStep?.('built', batch);
     return batch;
   }
@@ -312,14 +322,32 @@ export class AnchorService {
           // Reorg check: the anchoring block must still be canonical.
           const hash = await this.chain.blockHashAt(b.blockNumber!);
           if (hash?.toLowerCase() !== b.blockHash) {
-            this.log.warn({ batch: b.id, block: b.blockNumber }, 'anchoring block reorged away; re-checking the transaction');
+            this.log.warn(
+              { batch: b.id, block: b.blockNumber },
+              'anchoring block reorged away; re-checking the transaction',
+            );
             const now = Date.now();
             await this.store.tx(async (r) => {
-              await r.updateBatch(b.id, { status: 'sent', blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null, updatedAt: 0 });
+              await r.updateBatch(b.id, {
+                status: 'sent',
+                blockNumber: null,
+                blockHash: null,
+                blockTimestamp: null,
+                chainSeq: null,
+                updatedAt: 0,
+              });
               await r.updateOutbox(b.txId!, { status: 'sent', blockNumber: null, blockHash: null, updatedAt: now });
               await r.setBatchRecordsStatus(b.id, 'pending');
             });
-            b = { ...b, status: 'sent', blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null, updatedAt: 0 };
+            b = {
+              ...b,
+              status: 'sent',
+              blockNumber: null,
+              blockHash: null,
+              blockTimestamp: null,
+              chainSeq: null,
+              updatedAt: 0,
+            };
             continue;
           }
           const now = Date.now();
@@ -338,9 +366,22 @@ export class AnchorService {
     }
   }
 
-  private async markAnchored(b: BatchInfo, blockNumber: number, blockHash: string, timestamp: number, chainSeq: number) {
+  private async markAnchored(
+    b: BatchInfo,
+    blockNumber: number,
+    blockHash: string,
+    timestamp: number,
+    chainSeq: number,
+  ) {
     const now = Date.now();
-    const patch = { status: 'anchored' as const, blockNumber, blockHash: blockHash.toLowerCase(), blockTimestamp: timestamp, chainSeq, updatedAt: now };
+    const patch = {
+      status: 'anchored' as const,
+      blockNumber,
+      blockHash: blockHash.toLowerCase(),
+      blockTimestamp: timestamp,
+      chainSeq,
+      updatedAt: now,
+    };
     await this.store.tx(async (r) => {
       await r.updateBatch(b.id, patch);
       await r.updateOutbox(b.txId!, { status: 'mined', blockNumber, blockHash: patch.blockHash, updatedAt: now });
@@ -377,7 +418,13 @@ export class AnchorService {
     const anchor = await this.chain.anchorOf(b.root);
     const now = Date.now();
     await this.store.tx((r) => r.updateBatch(b.id, { txHash: ev.transactionHash, updatedAt: now }));
-    return this.markAnchored({ ...b, txHash: ev.transactionHash }, ev.blockNumber, ev.blockHash, anchor.timestamp, ev.seq);
+    return this.markAnchored(
+      { ...b, txHash: ev.transactionHash },
+      ev.blockNumber,
+      ev.blockHash,
+      anchor.timestamp,
+      ev.seq,
+    );
   }
 
   /**
@@ -391,11 +438,21 @@ export class AnchorService {
       const now = Date.now();
       await r.updateOutbox(b.txId!, { status: 'replaced', error: why, updatedAt: now });
       const nonce = await this.nextNonce(r, org, b.submitter, chainNonce);
-      const signed = await this.chain.signAnchor(b.submitter, { root: b.root, prev: b.prev, leafCount: b.leafCount }, nonce);
+      const signed = await this.chain.signAnchor(
+        b.submitter,
+        { root: b.root, prev: b.prev, leafCount: b.leafCount },
+        nonce,
+      );
       let txId = b.txId!;
       if (signed.hash === b.txHash) {
         // Same nonce, same call: signing is deterministic, so this IS the stored transaction. Send it again.
-        await r.updateOutbox(txId, { status: 'signed', error: null, blockNumber: null, blockHash: null, updatedAt: now });
+        await r.updateOutbox(txId, {
+          status: 'signed',
+          error: null,
+          blockNumber: null,
+          blockHash: null,
+          updatedAt: now,
+        });
       } else {
         txId = randomUUID();
         await r.insertOutbox(this.outboxRow(txId, b.orgId, b.submitter, nonce, 'anchor', b.id, signed, now));
@@ -424,7 +481,11 @@ export class AnchorService {
     this.log.error({ batch: b.id, why }, 'anchor transaction reverted; batch failed, records released');
     const now = Date.now();
     await this.store.tx(async (r) => {
-      await r.updateOutbox(b.txId!, { status: 'failed', error: `batch ${b.id} (root ${b.root}) failed: ${why}`, updatedAt: now });
+      await r.updateOutbox(b.txId!, {
+        status: 'failed',
+        error: `batch ${b.id} (root ${b.root}) failed: ${why}`,
+        updatedAt: now,
+      });
       await r.releaseBatchRecords(b.id);
       await r.deleteBatch(b.id);
     });

@@ -31,7 +31,15 @@ export async function createApiKey(
   now = Date.now(),
 ): Promise<{ key: string; info: ApiKeyInfo }> {
   const { key, prefix } = newApiKey();
-  const info: ApiKeyInfo = { id: randomUUID(), orgId, name, prefix, scopes: [...new Set(scopes)], createdAt: now, revokedAt: null };
+  const info: ApiKeyInfo = {
+    id: randomUUID(),
+    orgId,
+    name,
+    prefix,
+    scopes: [...new Set(scopes)],
+    createdAt: now,
+    revokedAt: null,
+  };
   await repo.insertApiKey({ ...info, keyHash: hashApiKey(key) });
   return { key, info };
 }

@@ -67,9 +67,13 @@ export class QueryService {
   async receipt(id: string, readable: Set<string>): Promise<ReceiptV1> {
     const { rec, batch } = await this.record(id, readable);
     if (!batch || (batch.status !== 'anchored' && batch.status !== 'confirmed') || rec.proof === null) {
-      throw new ServiceError('RECEIPT_NOT_READY', `Record ${id} is ${rec.status}; its receipt exists once its batch is anchored`, {
-        recordStatus: rec.status,
-      });
+      throw new ServiceError(
+        'RECEIPT_NOT_READY',
+        `Record ${id} is ${rec.status}; its receipt exists once its batch is anchored`,
+        {
+          recordStatus: rec.status,
+        },
+      );
     }
     const parents = rec.parents.length
       ? (await this.store.read((r) => r.getRecordsMeta(rec.parents))).map((m) => m.commitment).sort()
@@ -148,7 +152,9 @@ export function toView(rec: RecordFull, batch: BatchInfo | null, withPayload: bo
     supersedes: rec.supersedes,
     status: rec.status,
     acceptedAt: new Date(rec.acceptedAt).toISOString(),
-    batch: batch ? { id: batch.id, root: batch.root, seq: batch.seq, txHash: batch.txHash, blockNumber: batch.blockNumber } : null,
+    batch: batch
+      ? { id: batch.id, root: batch.root, seq: batch.seq, txHash: batch.txHash, blockNumber: batch.blockNumber }
+      : null,
   };
   if (withPayload) v.payload = JSON.parse(rec.payload);
   return v;

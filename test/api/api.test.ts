@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startInstance, api, eventually, type Instance } from '../helpers/instance';
+import { startInstance, api, eventually, type Instance, type Json } from '../helpers/instance';
 import { invoicePayload, documentPayload } from '../helpers/payloads';
 import { buildApp } from '../../src/api/app';
 import { Database } from '../../src/storage/db';
@@ -8,7 +8,7 @@ import { SqlStore } from '../../src/storage/sql-repo';
 
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
-function assertProblem(res: { status: number; body: any; headers: Headers }, status: number, code: string) {
+function assertProblem(res: { status: number; body: Json; headers: Headers }, status: number, code: string) {
   assert.equal(res.status, status, JSON.stringify(res.body));
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
   assert.equal(res.body.code, code);
@@ -39,7 +39,10 @@ describe('HTTP API (real socket, embedded chain)', () => {
   describe('records', () => {
     it('accepts a record (202), serves its receipt once anchored, and the receipt verifies', async () => {
       const payload = invoicePayload(1);
-      const sub = await api(base, 'POST', '/v1/records', { key: aero, body: { type: 'invoice.issued', externalId: 'API-1', payload } });
+      const sub = await api(base, 'POST', '/v1/records', {
+        key: aero,
+        body: { type: 'invoice.issued', externalId: 'API-1', payload },
+      });
       assert.equal(sub.status, 202);
       assert.equal(sub.body.status, 'pending');
       const notReady = await api(base, 'GET', `/v1/records/${sub.body.id}/receipt`, { key: aero });
@@ -53,9 +56,14 @@ describe('HTTP API (real socket, embedded chain)', () => {
       const good = await api(base, 'POST', '/v1/verify', { body: { receipt, payload } });
       assert.equal(good.status, 200);
       assert.equal(good.body.valid, true, JSON.stringify(good.body.checks));
-      const bad = await api(base, 'POST', '/v1/verify', { body: { receipt, payload: { ...payload, totalGross: '1.00' } } });
+      const bad = await api(base, 'POST', '/v1/verify', {
+        body: { receipt, payload: { ...payload, totalGross: '1.00' } },
+      });
       assert.equal(bad.body.valid, false);
-      assert.deepEqual(bad.body.checks.filter((c: any) => c.status === 'failed').map((c: any) => c.name), ['digest']);
+      assert.deepEqual(
+        bad.body.checks.filter((c: Json) => c.status === 'failed').map((c: Json) => c.name),
+        ['digest'],
+      );
 
       const rec = await api(base, 'GET', `/v1/records/${sub.body.id}`, { key: aero });
       assert.equal(rec.status, 200);
@@ -106,17 +114,29 @@ describe('HTTP API (real socket, embedded chain)', () => {
 
     it('refuses more than 10,000 records in one request', async () => {
       const records = Array.from({ length: 10_001 }, () => ({ type: 'document', payload: {} }));
-      assertProblem(await api(base, 'POST', '/v1/records/batch', { key: aero, body: { records } }), 400, 'VALIDATION_FAILED');
+      assertProblem(
+        await api(base, 'POST', '/v1/records/batch', { key: aero, body: { records } }),
+        400,
+        'VALIDATION_FAILED',
+      );
     });
   });
 
   describe('bad input', () => {
     it('malformed JSON → 400 MALFORMED_JSON', async () => {
-      assertProblem(await api(base, 'POST', '/v1/records', { key: aero, raw: '{"type": "document", "payload": ' }), 400, 'MALFORMED_JSON');
+      assertProblem(
+        await api(base, 'POST', '/v1/records', { key: aero, raw: '{"type": "document", "payload": ' }),
+        400,
+        'MALFORMED_JSON',
+      );
     });
     it('wrong content type → 415', async () => {
       assertProblem(
-        await api(base, 'POST', '/v1/records', { key: aero, raw: 'type=document', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+        await api(base, 'POST', '/v1/records', {
+          key: aero,
+          raw: 'type=document',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
         415,
         'UNSUPPORTED_MEDIA_TYPE',
       );
@@ -143,26 +163,48 @@ describe('HTTP API (real socket, embedded chain)', () => {
 
   describe('keys, scopes and isolation', () => {
     it('requires a valid Bearer key', async () => {
-      assertProblem(await api(base, 'POST', '/v1/records', { body: { type: 'document', payload: {} } }), 401, 'UNAUTHORIZED');
-      assertProblem(await api(base, 'POST', '/v1/records', { key: 'lnk_wrong', body: { type: 'document', payload: {} } }), 401, 'UNAUTHORIZED');
+      assertProblem(
+        await api(base, 'POST', '/v1/records', { body: { type: 'document', payload: {} } }),
+        401,
+        'UNAUTHORIZED',
+      );
+      assertProblem(
+        await api(base, 'POST', '/v1/records', { key: 'lnk_wrong', body: { type: 'document', payload: {} } }),
+        401,
+        'UNAUTHORIZED',
+      );
     });
 
     it('an audit-only key cannot write, a submit key cannot administer', async () => {
-      assertProblem(await api(base, 'POST', '/v1/records', { key: auditor, body: { type: 'document', payload: {} } }), 403, 'FORBIDDEN');
+      assertProblem(
+        await api(base, 'POST', '/v1/records', { key: auditor, body: { type: 'document', payload: {} } }),
+        403,
+        'FORBIDDEN',
+      );
       assertProblem(await api(base, 'GET', '/v1/orgs', { key: bank }), 403, 'FORBIDDEN');
     });
 
     it('an org never reads another org’s record; a granted auditor reads it with its payload', async () => {
-      const sub = await api(base, 'POST', '/v1/records', { key: aero, body: { type: 'document', payload: documentPayload(99) } });
+      const sub = await api(base, 'POST', '/v1/records', {
+        key: aero,
+        body: { type: 'document', payload: documentPayload(99) },
+      });
       assertProblem(await api(base, 'GET', `/v1/records/${sub.body.id}`, { key: bank }), 404, 'RECORD_NOT_FOUND');
-      assertProblem(await api(base, 'GET', `/v1/records/${sub.body.id}/receipt`, { key: bank }), 404, 'RECORD_NOT_FOUND');
+      assertProblem(
+        await api(base, 'GET', `/v1/records/${sub.body.id}/receipt`, { key: bank }),
+        404,
+        'RECORD_NOT_FOUND',
+      );
       const seen = await api(base, 'GET', `/v1/records/${sub.body.id}`, { key: auditor });
       assert.equal(seen.status, 200);
       assert.deepEqual(seen.body.payload, documentPayload(99));
     });
 
     it('an org cannot use another org’s record as a parent', async () => {
-      const inv = await api(base, 'POST', '/v1/records', { key: aero, body: { type: 'invoice.issued', externalId: 'ISO-1', payload: invoicePayload(50) } });
+      const inv = await api(base, 'POST', '/v1/records', {
+        key: aero,
+        body: { type: 'invoice.issued', externalId: 'ISO-1', payload: invoicePayload(50) },
+      });
       const res = await api(base, 'POST', '/v1/records', {
         key: bank,
         body: { type: 'invoice.voided', payload: { reason: 'x', creditNoteNumber: 'CN-9' }, parents: [inv.body.id] },
@@ -174,10 +216,20 @@ describe('HTTP API (real socket, embedded chain)', () => {
       const org = await api(base, 'POST', '/v1/orgs', { key: admin, body: { id: 'newco', name: 'NewCo SA' } });
       assert.equal(org.status, 201);
       assert.match(org.body.address, /^0x[0-9a-fA-F]{40}$/);
-      assertProblem(await api(base, 'POST', '/v1/orgs', { key: admin, body: { id: 'newco', name: 'again' } }), 409, 'ORG_EXISTS');
-      const k = await api(base, 'POST', '/v1/orgs/newco/keys', { key: admin, body: { name: 'erp', scopes: ['submit'] } });
+      assertProblem(
+        await api(base, 'POST', '/v1/orgs', { key: admin, body: { id: 'newco', name: 'again' } }),
+        409,
+        'ORG_EXISTS',
+      );
+      const k = await api(base, 'POST', '/v1/orgs/newco/keys', {
+        key: admin,
+        body: { name: 'erp', scopes: ['submit'] },
+      });
       assert.equal(k.status, 201);
-      const sub = await api(base, 'POST', '/v1/records', { key: k.body.key, body: { type: 'document', payload: documentPayload(7) } });
+      const sub = await api(base, 'POST', '/v1/records', {
+        key: k.body.key,
+        body: { type: 'document', payload: documentPayload(7) },
+      });
       assert.equal(sub.status, 202);
       // The new org's own account anchors it.
       const receipt = await eventually(async () => {
@@ -189,8 +241,16 @@ describe('HTTP API (real socket, embedded chain)', () => {
       assert.equal(keys.body.length, 1);
       assert.ok(!JSON.stringify(keys.body).includes(k.body.key), 'key secrets are never listed');
       assert.equal((await api(base, 'DELETE', `/v1/orgs/newco/keys/${k.body.info.id}`, { key: admin })).status, 204);
-      assertProblem(await api(base, 'POST', '/v1/records', { key: k.body.key, body: { type: 'document', payload: {} } }), 401, 'API_KEY_REVOKED');
-      assertProblem(await api(base, 'DELETE', `/v1/orgs/newco/keys/${k.body.info.id}`, { key: admin }), 404, 'API_KEY_NOT_FOUND');
+      assertProblem(
+        await api(base, 'POST', '/v1/records', { key: k.body.key, body: { type: 'document', payload: {} } }),
+        401,
+        'API_KEY_REVOKED',
+      );
+      assertProblem(
+        await api(base, 'DELETE', `/v1/orgs/newco/keys/${k.body.info.id}`, { key: admin }),
+        404,
+        'API_KEY_NOT_FOUND',
+      );
     });
   });
 
@@ -204,7 +264,15 @@ describe('HTTP API (real socket, embedded chain)', () => {
       assert.match(metrics, /notary_http_requests_total\{/);
       assert.match(metrics, /notary_records_submitted_total/);
       const spec = await api(base, 'GET', '/openapi.json');
-      for (const p of ['/v1/records', '/v1/records/batch', '/v1/records/{id}', '/v1/records/{id}/receipt', '/v1/verify', '/v1/batches/{root}', '/v1/orgs']) {
+      for (const p of [
+        '/v1/records',
+        '/v1/records/batch',
+        '/v1/records/{id}',
+        '/v1/records/{id}/receipt',
+        '/v1/verify',
+        '/v1/batches/{root}',
+        '/v1/orgs',
+      ]) {
         assert.ok(spec.body.paths[p], `OpenAPI documents ${p}`);
       }
       assert.equal((await fetch(`${base}/docs/static/swagger-ui.css`)).status, 200);
@@ -226,7 +294,11 @@ describe('HTTP API failure modes', () => {
     const store = new SqlStore(db);
     const app = await buildApp({ store }, { web: false });
     await db.close(); // a real fault: the database is gone
-    const res = await app.inject({ method: 'GET', url: `/v1/records/${UNKNOWN_ID}`, headers: { authorization: 'Bearer lnk_x' } });
+    const res = await app.inject({
+      method: 'GET',
+      url: `/v1/records/${UNKNOWN_ID}`,
+      headers: { authorization: 'Bearer lnk_x' },
+    });
     assert.equal(res.statusCode, 500);
     assert.match(res.headers['content-type'] as string, /application\/problem\+json/);
     const body = res.json();

@@ -28,7 +28,9 @@ export function isPgReachable(): Promise<boolean> {
       await c.end();
       return true;
     } catch {
-      console.log(`\n!!! PostgreSQL tests SKIPPED: cannot reach ${PG_URL} (set TEST_DATABASE_URL or start PostgreSQL)\n`);
+      console.log(
+        `\n!!! PostgreSQL tests SKIPPED: cannot reach ${PG_URL} (set TEST_DATABASE_URL or start PostgreSQL)\n`,
+      );
       return false;
     }
   })();

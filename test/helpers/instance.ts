@@ -52,13 +52,17 @@ export async function startInstance(opts: InstanceOptions = {}): Promise<Instanc
   };
 }
 
+/** A parsed JSON response body: tests index into it freely. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
 /** Small fetch wrapper: JSON in, `{ status, body, headers }` out. */
 export async function api(
   base: string,
   method: string,
   url: string,
   opts: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<{ status: number; body: Json; headers: Headers }> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] ??= 'application/json';
@@ -78,7 +82,11 @@ export async function api(
 }
 
 /** Polls until `fn` returns a truthy value (or throws after `timeoutMs`). */
-export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, stepMs = 100): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+  stepMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -7,7 +7,15 @@ export function invoicePayload(n: number, overrides: Record<string, unknown> = {
     currency: 'EUR',
     seller: { name: 'Aerostar Group', taxId: 'FR12345678901' },
     buyer: { name: 'Chatwave Ltd', taxId: 'GB987654321' },
-    lines: [{ description: 'Cabin refit, stage ' + n, quantity: '1', unitPrice: '1250.00', amount: '1250.00', taxRate: '0.20' }],
+    lines: [
+      {
+        description: 'Cabin refit, stage ' + n,
+        quantity: '1',
+        unitPrice: '1250.00',
+        amount: '1250.00',
+        taxRate: '0.20',
+      },
+    ],
     totalNet: '1250.00',
     totalTax: '250.00',
     totalGross: '1500.00',

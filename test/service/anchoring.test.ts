@@ -35,7 +35,9 @@ async function setUp(provider: ChainProvider, kind: (typeof DB_KINDS)[number]): 
   const fx = await setUpChain(provider);
   const opened = await kind.open();
   const store = new SqlStore(opened.db);
-  await store.tx((r) => r.insertOrg({ id: ORG, name: 'Acme', kind: 'member', address: fx.anchorer.address, createdAt: 1 }));
+  await store.tx((r) =>
+    r.insertOrg({ id: ORG, name: 'Acme', kind: 'member', address: fx.anchorer.address, createdAt: 1 }),
+  );
   const gateway = new ChainGateway({
     provider,
     chainId: fx.chainId,
@@ -44,7 +46,14 @@ async function setUp(provider: ChainProvider, kind: (typeof DB_KINDS)[number]): 
     keystore: fromPrivateKeys({ [ORG]: fx.anchorer.privateKey }),
     fee: fx.fee,
   });
-  return { fx, store, gateway, records: new RecordService(store), queries: new QueryService(store, gateway), close: opened.close };
+  return {
+    fx,
+    store,
+    gateway,
+    records: new RecordService(store),
+    queries: new QueryService(store, gateway),
+    close: opened.close,
+  };
 }
 
 function worker(c: Ctx, opts: { onStep?: (s: AnchorStep) => void; maxLeaves?: number } = {}) {
@@ -61,7 +70,11 @@ function worker(c: Ctx, opts: { onStep?: (s: AnchorStep) => void; maxLeaves?: nu
 async function submit(c: Ctx, n: number): Promise<string[]> {
   const res = await c.records.submit(
     ORG,
-    Array.from({ length: n }, () => ({ type: 'invoice.issued', externalId: `A-${++counter}`, payload: invoicePayload(counter) })),
+    Array.from({ length: n }, () => ({
+      type: 'invoice.issued',
+      externalId: `A-${++counter}`,
+      payload: invoicePayload(counter),
+    })),
   );
   return res.map((r) => (r as { id: string }).id);
 }
@@ -71,10 +84,15 @@ async function drain(w: AnchorService, c: Ctx, max = 60): Promise<void> {
   for (let i = 0; i < max; i++) {
     await new Promise((r) => setTimeout(r, 15));
     await w.tick();
-    const [pending, unfinished] = await c.store.read(async (r) => [await r.orgsWithPending(), await r.unfinishedBatches(ORG)] as const);
+    const [pending, unfinished] = await c.store.read(
+      async (r) => [await r.orgsWithPending(), await r.unfinishedBatches(ORG)] as const,
+    );
     if (!pending.length && !unfinished.length) return;
   }
-  const state = await c.store.read(async (r) => ({ pending: await r.orgsWithPending(), unfinished: await r.unfinishedBatches(ORG) }));
+  const state = await c.store.read(async (r) => ({
+    pending: await r.orgsWithPending(),
+    unfinished: await r.unfinishedBatches(ORG),
+  }));
   throw new Error(`not drained: ${JSON.stringify([...w.lastError])} ${JSON.stringify(state)}`);
 }
 
@@ -92,20 +110,22 @@ async function assertAnchoredOnce(c: Ctx, ids: string[]): Promise<void> {
   const events = await notary.queryFilter(notary.filters.Anchored(undefined, c.fx.anchorer.address));
   const batches = (await c.store.read((r) => r.batchesOf(ORG))).filter((b) => b.status !== 'failed');
   assert.equal(events.length, batches.length, 'one Anchored event per live batch');
-  assert.deepEqual(
-    events.map((e) => e.args.root.toLowerCase()).sort(),
-    batches.map((b) => b.root).sort(),
-  );
+  assert.deepEqual(events.map((e) => e.args.root.toLowerCase()).sort(), batches.map((b) => b.root).sort());
   const head = await new NotaryRegistryReader(c.fx.provider, c.fx.notary).headOf(c.fx.anchorer.address);
   assert.equal(head.seq, batches.length);
   assert.equal(head.root, batches[batches.length - 1]!.root);
   for (let i = 1; i < batches.length; i++) assert.equal(batches[i]!.prev, batches[i - 1]!.root);
 }
 
-const chains: { name: string; start(): Promise<{ provider: ChainProvider; stop(): Promise<void>; anvil?: AnvilHandle }> }[] = [
+const chains: {
+  name: string;
+  start(): Promise<{ provider: ChainProvider; stop(): Promise<void>; anvil?: AnvilHandle }>;
+}[] = [
   {
     name: 'in-process Hardhat network',
     async start() {
+      // Loaded lazily: only this suite needs the in-process network.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const hre = require('hardhat') as typeof import('hardhat');
       return { provider: hre.ethers.provider as unknown as ChainProvider, stop: async () => undefined };
     },
@@ -115,7 +135,14 @@ const chains: { name: string; start(): Promise<{ provider: ChainProvider; stop()
     async start() {
       const anvil = await startAnvil();
       const provider = makeProvider(anvil.rpcUrl, { chainId: anvil.chainId });
-      return { provider, anvil, stop: async () => { provider.destroy(); await anvil.stop(); } };
+      return {
+        provider,
+        anvil,
+        stop: async () => {
+          provider.destroy();
+          await anvil.stop();
+        },
+      };
     },
   },
 ];
@@ -141,7 +168,10 @@ for (const chain of chains) {
         const w = worker(c, { maxLeaves: 20 });
         await drain(w, c);
         const batches = await c.store.read((r) => r.batchesOf(ORG));
-        assert.deepEqual(batches.map((b) => b.leafCount), [20, 20, 5]);
+        assert.deepEqual(
+          batches.map((b) => b.leafCount),
+          [20, 20, 5],
+        );
         await assertAnchoredOnce(c, ids);
       });
 
@@ -167,36 +197,44 @@ for (const chain of chains) {
         });
       }
 
-      it('fails a reverted batch, releases its records and anchors them once the registry accepts again', { skip }, async () => {
-        const notary = NotaryRegistry__factory.connect(c.fx.notary, c.fx.admin.connect(c.fx.provider) as Wallet);
-        await (await notary.pause()).wait();
-        const ids = await submit(c, 3);
-        const w = worker(c);
-        for (let i = 0; i < 20 && !w.recentFailures.length; i++) {
-          await new Promise((r) => setTimeout(r, 20));
-          await w.tick();
-        }
-        assert.equal(w.recentFailures.length, 1);
-        assert.match(w.recentFailures[0]!.reason, /PAUSED/);
-        // The failed batch is gone, its records are pending again, and its transaction is kept as failed.
-        for (const id of ids) assert.equal((await c.store.read((r) => r.getRecord(id)))!.batchId, null);
-        await (await notary.unpause()).wait();
-        await drain(w, c);
-        await assertAnchoredOnce(c, ids);
-      });
+      it(
+        'fails a reverted batch, releases its records and anchors them once the registry accepts again',
+        { skip },
+        async () => {
+          const notary = NotaryRegistry__factory.connect(c.fx.notary, c.fx.admin.connect(c.fx.provider) as Wallet);
+          await (await notary.pause()).wait();
+          const ids = await submit(c, 3);
+          const w = worker(c);
+          for (let i = 0; i < 20 && !w.recentFailures.length; i++) {
+            await new Promise((r) => setTimeout(r, 20));
+            await w.tick();
+          }
+          assert.equal(w.recentFailures.length, 1);
+          assert.match(w.recentFailures[0]!.reason, /PAUSED/);
+          // The failed batch is gone, its records are pending again, and its transaction is kept as failed.
+          for (const id of ids) assert.equal((await c.store.read((r) => r.getRecord(id)))!.batchId, null);
+          await (await notary.unpause()).wait();
+          await drain(w, c);
+          await assertAnchoredOnce(c, ids);
+        },
+      );
 
-      it('re-anchors a batch the chain lost (state rolled back) and keeps the hash chain intact', { skip }, async () => {
-        const snap = await snapshot(c.fx.provider);
-        const ids = await submit(c, 4);
-        await drain(worker(c), c);
-        const before = (await c.store.read((r) => r.getRecord(ids[0]!)))!;
-        const batch = (await c.store.read((r) => r.getBatch(before.batchId!)))!;
-        await revertTo(c.fx.provider, snap); // the chain forgets the anchor (like anvil losing its last second)
-        assert.equal((await c.gateway.anchorOf(batch.root)).timestamp, 0);
-        await drain(worker(c), c); // a fresh process reconciles on its first pass
-        assert.notEqual((await c.gateway.anchorOf(batch.root)).timestamp, 0);
-        await assertAnchoredOnce(c, ids);
-      });
+      it(
+        're-anchors a batch the chain lost (state rolled back) and keeps the hash chain intact',
+        { skip },
+        async () => {
+          const snap = await snapshot(c.fx.provider);
+          const ids = await submit(c, 4);
+          await drain(worker(c), c);
+          const before = (await c.store.read((r) => r.getRecord(ids[0]!)))!;
+          const batch = (await c.store.read((r) => r.getBatch(before.batchId!)))!;
+          await revertTo(c.fx.provider, snap); // the chain forgets the anchor (like anvil losing its last second)
+          assert.equal((await c.gateway.anchorOf(batch.root)).timestamp, 0);
+          await drain(worker(c), c); // a fresh process reconciles on its first pass
+          assert.notEqual((await c.gateway.anchorOf(batch.root)).timestamp, 0);
+          await assertAnchoredOnce(c, ids);
+        },
+      );
     });
   }
 }

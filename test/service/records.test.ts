@@ -32,7 +32,8 @@ for (const kind of DB_KINDS) {
       store = new SqlStore(opened.db);
       svc = new RecordService(store);
       await store.tx(async (r) => {
-        for (const id of ['acme', 'globex']) await r.insertOrg({ id, name: id, kind: 'member', address: null, createdAt: 1 });
+        for (const id of ['acme', 'globex'])
+          await r.insertOrg({ id, name: id, kind: 'member', address: null, createdAt: 1 });
       });
     });
     after(async () => close?.());
@@ -47,15 +48,30 @@ for (const kind of DB_KINDS) {
       // Independent recomputation from what is stored.
       assert.equal(
         res.commitment,
-        computeCommitment({ recordId: rec.id, orgId: 'acme', type: 'invoice.issued', digest: rec.digest, salt: rec.salt, parents: [] }),
+        computeCommitment({
+          recordId: rec.id,
+          orgId: 'acme',
+          type: 'invoice.issued',
+          digest: rec.digest,
+          salt: rec.salt,
+          parents: [],
+        }),
       );
       assert.equal(rec.payload, JSON.stringify(JSON.parse(rec.payload)));
     });
 
     describe('idempotency', () => {
       it('returns the existing record for the same externalId and payload', { skip }, async () => {
-        const a = await svc.submitOne('acme', { type: 'invoice.issued', externalId: 'INV-2', payload: invoicePayload(2) });
-        const b = await svc.submitOne('acme', { type: 'invoice.issued', externalId: 'INV-2', payload: invoicePayload(2) });
+        const a = await svc.submitOne('acme', {
+          type: 'invoice.issued',
+          externalId: 'INV-2',
+          payload: invoicePayload(2),
+        });
+        const b = await svc.submitOne('acme', {
+          type: 'invoice.issued',
+          externalId: 'INV-2',
+          payload: invoicePayload(2),
+        });
         assert.equal(b.id, a.id);
         assert.equal(b.duplicate, true);
       });
@@ -63,7 +79,11 @@ for (const kind of DB_KINDS) {
       it('refuses the same externalId with a different payload (409 EXTERNAL_ID_CONFLICT)', { skip }, async () => {
         await svc.submitOne('acme', { type: 'invoice.issued', externalId: 'INV-3', payload: invoicePayload(3) });
         await assert.rejects(
-          svc.submitOne('acme', { type: 'invoice.issued', externalId: 'INV-3', payload: invoicePayload(3, { totalGross: '1.00' }) }),
+          svc.submitOne('acme', {
+            type: 'invoice.issued',
+            externalId: 'INV-3',
+            payload: invoicePayload(3, { totalGross: '1.00' }),
+          }),
           (e: { code: string; status: number }) => e.code === 'EXTERNAL_ID_CONFLICT' && e.status === 409,
         );
       });
@@ -75,8 +95,16 @@ for (const kind of DB_KINDS) {
       });
 
       it('keeps organisations apart: the same externalId in another org is a new record', { skip }, async () => {
-        const a = await svc.submitOne('acme', { type: 'invoice.issued', externalId: 'SHARED', payload: invoicePayload(4) });
-        const b = await svc.submitOne('globex', { type: 'invoice.issued', externalId: 'SHARED', payload: invoicePayload(4) });
+        const a = await svc.submitOne('acme', {
+          type: 'invoice.issued',
+          externalId: 'SHARED',
+          payload: invoicePayload(4),
+        });
+        const b = await svc.submitOne('globex', {
+          type: 'invoice.issued',
+          externalId: 'SHARED',
+          payload: invoicePayload(4),
+        });
         assert.notEqual(a.id, b.id);
         assert.equal(b.duplicate, false);
       });
@@ -97,18 +125,22 @@ for (const kind of DB_KINDS) {
     });
 
     describe('validation and lineage', () => {
-      it('rejects an unknown type, an invalid payload and a non-canonicalizable payload with their own codes', { skip }, async () => {
-        const res = await svc.submit('acme', [
-          { type: 'invoice.forged', payload: {} },
-          { type: 'invoice.issued', payload: invoicePayload(7, { totalGross: 1500 }) },
-          { type: 'document', payload: { title: 'x', body: '\ud800' } },
-          { type: 'document', payload: documentPayload(77) },
-        ]);
-        assert.equal(err(res[0]).code, 'UNKNOWN_RECORD_TYPE');
-        assert.equal(err(res[1]).code, 'PAYLOAD_INVALID');
-        assert.equal(err(res[2]).code, 'PAYLOAD_NOT_CANONICALIZABLE');
-        ok(res[3]);
-      });
+      it(
+        'rejects an unknown type, an invalid payload and a non-canonicalizable payload with their own codes',
+        { skip },
+        async () => {
+          const res = await svc.submit('acme', [
+            { type: 'invoice.forged', payload: {} },
+            { type: 'invoice.issued', payload: invoicePayload(7, { totalGross: 1500 }) },
+            { type: 'document', payload: { title: 'x', body: '\ud800' } },
+            { type: 'document', payload: documentPayload(77) },
+          ]);
+          assert.equal(err(res[0]).code, 'UNKNOWN_RECORD_TYPE');
+          assert.equal(err(res[1]).code, 'PAYLOAD_INVALID');
+          assert.equal(err(res[2]).code, 'PAYLOAD_NOT_CANONICALIZABLE');
+          ok(res[3]);
+        },
+      );
 
       it('refuses expense.claim outside the claims use case', { skip }, async () => {
         const [r] = await svc.submit('acme', [{ type: 'expense.claim', payload: {} }]);
@@ -116,7 +148,11 @@ for (const kind of DB_KINDS) {
       });
 
       it('links a child to its parent and binds the parent commitment', { skip }, async () => {
-        const inv = await svc.submitOne('acme', { type: 'invoice.issued', externalId: 'INV-p', payload: invoicePayload(8) });
+        const inv = await svc.submitOne('acme', {
+          type: 'invoice.issued',
+          externalId: 'INV-p',
+          payload: invoicePayload(8),
+        });
         const paid = await svc.submitOne('acme', {
           type: 'invoice.paid',
           externalId: 'PAY-p',
@@ -127,16 +163,31 @@ for (const kind of DB_KINDS) {
         assert.deepEqual(rec.parents, [inv.id]);
         assert.equal(
           paid.commitment,
-          computeCommitment({ recordId: paid.id, orgId: 'acme', type: 'invoice.paid', digest: rec.digest, salt: rec.salt, parents: [inv.commitment] }),
+          computeCommitment({
+            recordId: paid.id,
+            orgId: 'acme',
+            type: 'invoice.paid',
+            digest: rec.digest,
+            salt: rec.salt,
+            parents: [inv.commitment],
+          }),
         );
         const children = await store.read((r) => r.childrenOf([inv.id]));
         assert.deepEqual(children, [{ parentId: inv.id, childId: paid.id }]);
       });
 
       it('refuses a missing parent, another org’s parent, and a parent of the wrong type', { skip }, async () => {
-        const theirs = await svc.submitOne('globex', { type: 'invoice.issued', externalId: 'G-1', payload: invoicePayload(9) });
+        const theirs = await svc.submitOne('globex', {
+          type: 'invoice.issued',
+          externalId: 'G-1',
+          payload: invoicePayload(9),
+        });
         const doc = await svc.submitOne('acme', { type: 'document', payload: documentPayload(9) });
-        const voided = (parents: string[]) => ({ type: 'invoice.voided', payload: { reason: 'duplicate billing', creditNoteNumber: 'CN-1' }, parents });
+        const voided = (parents: string[]) => ({
+          type: 'invoice.voided',
+          payload: { reason: 'duplicate billing', creditNoteNumber: 'CN-1' },
+          parents,
+        });
         const res = await svc.submit('acme', [
           voided(['00000000-0000-4000-8000-000000000000']),
           voided([theirs.id]),
@@ -150,7 +201,9 @@ for (const kind of DB_KINDS) {
       });
 
       it('accepts a parent submitted earlier in the same batch', { skip }, async () => {
-        const ids = await svc.submit('acme', [{ type: 'invoice.issued', externalId: 'INV-b', payload: invoicePayload(10) }]);
+        const ids = await svc.submit('acme', [
+          { type: 'invoice.issued', externalId: 'INV-b', payload: invoicePayload(10) },
+        ]);
         const [child] = await svc.submit('acme', [
           { type: 'document', payload: documentPayload(10), parents: [ok(ids[0]).id] },
         ]);
@@ -159,7 +212,11 @@ for (const kind of DB_KINDS) {
     });
 
     it('accepts a 2,000-record batch in one transaction and answers in request order', { skip }, async () => {
-      const inputs = Array.from({ length: 2000 }, (_, i) => ({ type: 'invoice.issued', externalId: `BULK-${i}`, payload: invoicePayload(1000 + i) }));
+      const inputs = Array.from({ length: 2000 }, (_, i) => ({
+        type: 'invoice.issued',
+        externalId: `BULK-${i}`,
+        payload: invoicePayload(1000 + i),
+      }));
       const res = await svc.submit('acme', inputs);
       assert.equal(res.length, 2000);
       const digests = res.map((r) => ok(r).digest);

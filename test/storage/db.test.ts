@@ -6,7 +6,7 @@ import { MIGRATIONS } from '../../src/storage/migrations';
 
 describe('toPgPlaceholders', () => {
   it('numbers ? outside quotes only', () => {
-    assert.equal(toPgPlaceholders("SELECT ? , '?' , \"a?\", ?"), "SELECT $1 , '?' , \"a?\", $2");
+    assert.equal(toPgPlaceholders('SELECT ? , \'?\' , "a?", ?'), 'SELECT $1 , \'?\' , "a?", $2');
   });
 });
 
@@ -26,7 +26,10 @@ for (const kind of DB_KINDS) {
       const done = await db.dataSource.query('SELECT name FROM migrations');
       // Every committed migration ran, in order (the first one is the initial schema).
       const names = done.map((r: { name: string }) => r.name);
-      assert.deepEqual(names, MIGRATIONS.map((m) => new m().name));
+      assert.deepEqual(
+        names,
+        MIGRATIONS.map((m) => new m().name),
+      );
       assert.equal(names[0], 'Init1764000000000');
     });
 

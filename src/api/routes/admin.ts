@@ -30,7 +30,9 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
           {
             id: OrgId,
             name: Type.String({ minLength: 1, maxLength: 200 }),
-            kind: Type.Optional(Type.Union([Type.Literal('member'), Type.Literal('auditor'), Type.Literal('operator')])),
+            kind: Type.Optional(
+              Type.Union([Type.Literal('member'), Type.Literal('auditor'), Type.Literal('operator')]),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -44,7 +46,12 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
     '/v1/orgs',
     {
       preHandler: admin,
-      schema: { tags: ['admin'], summary: 'List organisations', security, response: { 200: Type.Array(OrgView), ...errors(401, 403) } },
+      schema: {
+        tags: ['admin'],
+        summary: 'List organisations',
+        security,
+        response: { 200: Type.Array(OrgView), ...errors(401, 403) },
+      },
     },
     async () => (await ctx.admin.listOrgs()).map(orgView),
   );

@@ -9,7 +9,10 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
 
   r.get(
     '/health',
-    { config: { rateLimit: false }, schema: { tags: ['ops'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      config: { rateLimit: false },
+      schema: { tags: ['ops'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -17,7 +20,11 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
     checks: Type.Object({
       database: Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) }),
-      chain: Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()), blockNumber: Type.Optional(Type.Integer()) }),
+      chain: Type.Object({
+        ok: Type.Boolean(),
+        detail: Type.Optional(Type.String()),
+        blockNumber: Type.Optional(Type.Integer()),
+      }),
       anchoring: Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) }),
     }),
   });
@@ -28,7 +35,8 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       config: { rateLimit: false },
       schema: {
         tags: ['ops'],
-        summary: 'Readiness: database and chain reachable (503 otherwise; submissions are still accepted while the chain is down)',
+        summary:
+          'Readiness: database and chain reachable (503 otherwise; submissions are still accepted while the chain is down)',
         response: { 200: Ready, 503: Ready },
       },
     },
@@ -43,22 +51,46 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         }
       }
       const errs = ctx.anchor ? [...ctx.anchor.lastError.entries()] : [];
-      const anchoring = errs.length ? { ok: false, detail: errs.map(([o, e]) => `${o}: ${e}`).join('; ') } : { ok: true };
+      const anchoring = errs.length
+        ? { ok: false, detail: errs.map(([o, e]) => `${o}: ${e}`).join('; ') }
+        : { ok: true };
       const ok = database.ok && chain.ok;
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks: { database, chain, anchoring } });
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ready' : 'unavailable', checks: { database, chain, anchoring } });
     },
   );
 
-  r.get('/metrics', { config: { rateLimit: false }, schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
-    const waiting = await ctx.store.read((x) => x.orgsWithPending());
-    const a = ctx.anchor?.stats;
-    const text = ctx.metrics.render([
-      { name: 'notary_records_waiting', help: 'Records accepted and not yet in a batch', values: waiting.map((w) => ({ labels: { org: w.orgId }, value: w.count })) },
-      { name: 'notary_batches_built', help: 'Batches built by this process', values: [{ value: a?.batches ?? 0 }] },
-      { name: 'notary_leaves_batched', help: 'Records put into batches by this process', values: [{ value: a?.leaves ?? 0 }] },
-      { name: 'notary_batches_confirmed', help: 'Batches confirmed by this process', values: [{ value: a?.confirmed ?? 0 }] },
-      { name: 'notary_chain_up', help: '1 when the last anchoring pass reached the chain', values: [{ value: ctx.anchor?.chainHealthy === false ? 0 : 1 }] },
-    ]);
-    return reply.type('text/plain; version=0.0.4').send(text);
-  });
+  r.get(
+    '/metrics',
+    { config: { rateLimit: false }, schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } },
+    async (_req, reply) => {
+      const waiting = await ctx.store.read((x) => x.orgsWithPending());
+      const a = ctx.anchor?.stats;
+      const text = ctx.metrics.render([
+        {
+          name: 'notary_records_waiting',
+          help: 'Records accepted and not yet in a batch',
+          values: waiting.map((w) => ({ labels: { org: w.orgId }, value: w.count })),
+        },
+        { name: 'notary_batches_built', help: 'Batches built by this process', values: [{ value: a?.batches ?? 0 }] },
+        {
+          name: 'notary_leaves_batched',
+          help: 'Records put into batches by this process',
+          values: [{ value: a?.leaves ?? 0 }],
+        },
+        {
+          name: 'notary_batches_confirmed',
+          help: 'Batches confirmed by this process',
+          values: [{ value: a?.confirmed ?? 0 }],
+        },
+        {
+          name: 'notary_chain_up',
+          help: '1 when the last anchoring pass reached the chain',
+          values: [{ value: ctx.anchor?.chainHealthy === false ? 0 : 1 }],
+        },
+      ]);
+      return reply.type('text/plain; version=0.0.4').send(text);
+    },
+  );
 }

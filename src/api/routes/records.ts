@@ -21,7 +21,10 @@ const recordInputCheck = Compile(RecordInput);
 /** Per-item validation of a batch: a malformed item is rejected alone, the others go on. */
 function checkItem(item: unknown): ServiceError | null {
   if (recordInputCheck.Check(item)) return null;
-  const errs = recordInputCheck.Errors(item).slice(0, 10).map((e) => ({ path: e.instancePath, message: e.message }));
+  const errs = recordInputCheck
+    .Errors(item)
+    .slice(0, 10)
+    .map((e) => ({ path: e.instancePath, message: e.message }));
   return new ServiceError('VALIDATION_FAILED', 'Record input does not match the schema', { errors: errs });
 }
 

@@ -77,7 +77,11 @@ export class Init1764000000000 implements MigrationInterface {
         ],
         indices: [
           new TableIndex({ name: 'UQ_records_commitment', columnNames: ['commitment'], isUnique: true }),
-          new TableIndex({ name: 'UQ_records_external', columnNames: ['org_id', 'type', 'external_id'], isUnique: true }),
+          new TableIndex({
+            name: 'UQ_records_external',
+            columnNames: ['org_id', 'type', 'external_id'],
+            isUnique: true,
+          }),
           new TableIndex({ name: 'IDX_records_org_digest', columnNames: ['org_id', 'digest'] }),
           new TableIndex({ name: 'IDX_records_pending', columnNames: ['org_id', 'batch_id'] }),
           new TableIndex({ name: 'IDX_records_batch', columnNames: ['batch_id'] }),
