@@ -240,13 +240,22 @@ export class SqlRepo implements Repo {
   // ---- records ---------------------------------------------------------------------------
   async findByExternalIds(orgId: string, keys: { type: string; externalId: string }[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
-    for (const part of chunks(keys, 500)) {
-      const ids = [...new Set(part.map((k) => k.externalId))];
-      const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND external_id IN (${list(ids.length)})`,
-        [orgId, ...ids],
-      );
-      out.push(...rows.map(toMeta));
+    // Per type, so that the lookup is an index search on UQ_records_external (org_id, type, external_id):
+    // without `type` it scans every record of the org (cost grows with the table).
+    const byType = new Map<string, Set<string>>();
+    for (const k of keys) {
+      let ids = byType.get(k.type);
+      if (!ids) byType.set(k.type, (ids = new Set()));
+      ids.add(k.externalId);
+    }
+    for (const [type, ids] of byType) {
+      for (const part of chunks([...ids], 500)) {
+        const rows = await this.sql.query(
+          `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND type = ? AND external_id IN (${list(part.length)})`,
+          [orgId, type, ...part],
+        );
+        out.push(...rows.map(toMeta));
+      }
     }
     return out;
   }
