@@ -1,0 +1,272 @@
+// End to end: the `notary` CLI as a child process (node bin/notary.js …) against a real running instance.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startInstance, type Instance } from '../helpers/instance';
+
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'notary.js');
+/** anvil's second default account (public dev key): deploys without racing the instance's deployer nonces. */
+const ANVIL_KEY_1 = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let inst: Instance;
+let work: string;
+
+/** Runs the CLI asynchronously (the instance lives in this process: a sync spawn would block it). */
+function notary(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NOTARY_') && k !== 'DATA_DIR') base[k] = v;
+  const full = {
+    ...base,
+    DATA_DIR: path.join(work, 'no-data'), // never pick up a developer's ./data/demo.json
+    NOTARY_API_URL: inst.apiUrl,
+    ...env,
+  } as NodeJS.ProcessEnv;
+  for (const k of Object.keys(full)) if (full[k] === undefined) delete full[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const member = () => inst.demo.orgs.find((o) => o.id === 'aerospace')!;
+const asMember = () => ({ NOTARY_API_KEY: member().apiKey });
+const asAdmin = () => ({ NOTARY_API_KEY: inst.demo.admin.apiKey });
+
+function assertOneLineError(r: Run, code: RegExp): void {
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0]!, code);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+describe('notary CLI (end to end)', { timeout: 120_000 }, () => {
+  before(async () => {
+    inst = await startInstance();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-cli-'));
+  });
+  after(async () => {
+    await inst?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('creates an organisation and a key; the key works until it is revoked', async () => {
+    const created = await notary(['org', 'create', 'cli-test', '--name', 'CLI Test Ltd', '--json'], asAdmin());
+    assert.equal(created.code, 0, created.stderr);
+    const org = JSON.parse(created.stdout);
+    assert.equal(org.id, 'cli-test');
+    assert.match(org.address, /^0x[0-9a-fA-F]{40}$/);
+
+    const listed = await notary(['org', 'list', '--json'], asAdmin());
+    assert.ok(JSON.parse(listed.stdout).some((o: { id: string }) => o.id === 'cli-test'));
+
+    const key = await notary(['key', 'create', 'cli-test', '--name', 'ci', '--scopes', 'submit,audit'], asAdmin());
+    assert.equal(key.code, 0, key.stderr);
+    const secret = key.stdout.trim();
+    assert.ok(secret.length > 20 && !secret.includes('\n'), 'stdout holds only the secret');
+
+    fs.writeFileSync(path.join(work, 'one.json'), JSON.stringify({ title: 'one', body: 'first' }));
+    const ok = await notary(['submit', 'one.json', '--type', 'document'], { NOTARY_API_KEY: secret });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /accepted 1 \(new 1, duplicates 0\)/);
+
+    const keys = JSON.parse((await notary(['key', 'list', 'cli-test', '--json'], asAdmin())).stdout);
+    assert.equal(keys.length, 1);
+    const revoked = await notary(['key', 'revoke', 'cli-test', keys[0].id], asAdmin());
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, /revoked key/);
+
+    fs.rmSync(path.join(work, 'one.json.notary-state.json'));
+    const denied = await notary(['submit', 'one.json', '--type', 'document'], { NOTARY_API_KEY: secret });
+    assert.equal(denied.code, 1);
+    assertOneLineError(denied, /^notary: API_KEY_REVOKED: /);
+  });
+
+  it('a bad API key is one line on stderr and a non-zero exit', async () => {
+    const r = await notary(['org', 'list'], { NOTARY_API_KEY: 'lnk_not-a-key' });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assertOneLineError(r, /^notary: UNAUTHORIZED: /);
+
+    const down = await notary(['org', 'list', '--api', 'http://127.0.0.1:1'], asAdmin());
+    assert.equal(down.code, 1);
+    assertOneLineError(down, /^notary: API_UNREACHABLE: /);
+
+    const usage = await notary(['submit']);
+    assert.equal(usage.code, 2);
+    assertOneLineError(usage, /^notary: USAGE: /);
+  });
+
+  let dirReceipt: string;
+  let dirPayload: string;
+
+  it('submits a directory with --wait, writes receipts, and a re-run is a no-op', async () => {
+    const dir = path.join(work, 'docs');
+    fs.mkdirSync(dir);
+    for (let i = 1; i <= 3; i++) {
+      fs.writeFileSync(path.join(dir, `minutes-${i}.json`), JSON.stringify({ title: `Minutes #${i}`, body: `R${i}` }));
+    }
+    // a full record wrapper, with an externalId, next to the bare payloads
+    fs.writeFileSync(
+      path.join(dir, 'wrapped.json'),
+      JSON.stringify({ type: 'document', externalId: 'DOC-W', payload: { title: 'Wrapped' } }),
+    );
+    const first = await notary(['submit', 'docs', '--type', 'document', '--wait'], asMember());
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(
+      first.stdout,
+      /4 record\(s\): accepted 4 \(new 4, duplicates 0\), rejected 0, already done 0, receipts written 4/,
+    );
+    for (const n of ['minutes-1', 'minutes-2', 'minutes-3', 'wrapped']) {
+      const receipt = JSON.parse(fs.readFileSync(path.join(dir, `${n}.receipt.json`), 'utf8'));
+      assert.equal(receipt.version, 1);
+      assert.equal(receipt.record.orgId, 'aerospace');
+    }
+    const state = JSON.parse(fs.readFileSync(path.join(work, 'docs.notary-state.json'), 'utf8'));
+    assert.equal(Object.keys(state.items).length, 4);
+
+    const again = await notary(['submit', 'docs', '--type', 'document', '--wait', '--json'], asMember());
+    assert.equal(again.code, 0, again.stderr);
+    const s = JSON.parse(again.stdout);
+    assert.deepEqual(
+      { total: s.total, skipped: s.skipped, accepted: s.accepted, receiptsWritten: s.receiptsWritten },
+      { total: 4, skipped: 4, accepted: 0, receiptsWritten: 0 },
+    );
+    dirReceipt = path.join(dir, 'minutes-2.receipt.json');
+    dirPayload = path.join(dir, 'minutes-2.json');
+  });
+
+  it('submits a CSV with --wait (amounts stay strings, receipts under <csv>.receipts/), resumable', async () => {
+    const csv = path.join(work, 'invoices.csv');
+    fs.writeFileSync(
+      csv,
+      'ref,title,amount,seller.name\r\nINV-1,"Cabin refit, stage 1",1250.00,Aerostar\r\nINV-2,"Seat ""A"" covers",99.90,Aerostar\r\n',
+    );
+    const args = ['submit', 'invoices.csv', '--type', 'document', '--external-id-field', 'ref', '--wait'];
+    const first = await notary(args, asMember());
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /accepted 2 \(new 2, duplicates 0\).*receipts written 2/);
+    const payload = JSON.parse(fs.readFileSync(path.join(work, 'invoices.csv.receipts', 'INV-1.payload.json'), 'utf8'));
+    assert.deepEqual(payload, {
+      ref: 'INV-1',
+      title: 'Cabin refit, stage 1',
+      amount: '1250.00',
+      seller: { name: 'Aerostar' },
+    });
+    assert.ok(fs.existsSync(path.join(work, 'invoices.csv.receipts', 'INV-2.receipt.json')));
+
+    const again = await notary(args, asMember());
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /accepted 0 .*already done 2, receipts written 0/);
+
+    // without the state file, the API's idempotency makes the replay safe: duplicates, same receipts
+    fs.rmSync(path.join(work, 'invoices.csv.notary-state.json'));
+    const replay = await notary([...args, '--json'], asMember());
+    const s = JSON.parse(replay.stdout);
+    assert.equal(s.duplicates, 2);
+    assert.equal(s.created, 0);
+  });
+
+  it('verify is offline (chain RPC only): valid receipt → exit 0, every check ✓', async () => {
+    const r = await notary(
+      ['verify', dirReceipt, '--payload', dirPayload, '--rpc', inst.rpcUrl, '--registry', inst.demo.registry],
+      { NOTARY_API_URL: 'http://127.0.0.1:1' }, // nothing listens there: an API call would fail
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const checks = r.stdout.split('\n').filter((l) => /^[✓✗–] /.test(l));
+    assert.equal(checks.length, 7, r.stdout);
+    assert.ok(
+      checks.every((l) => l.startsWith('✓ ')),
+      r.stdout,
+    );
+    assert.match(r.stdout, /^VALID: record [0-9a-f-]{36} \(document, org aerospace\)/m);
+
+    const json = await notary(['verify', dirReceipt, '--rpc', inst.rpcUrl, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const verdict = JSON.parse(json.stdout);
+    assert.equal(verdict.valid, true);
+    assert.equal(verdict.checks.find((c: { name: string }) => c.name === 'digest').status, 'skipped');
+  });
+
+  it('verify: tampered payload → exit 1 with digest ✗', async () => {
+    const tampered = path.join(work, 'tampered.json');
+    fs.writeFileSync(
+      tampered,
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(dirPayload, 'utf8')), body: 'R2 (edited)' }),
+    );
+    const r = await notary(['verify', dirReceipt, '--payload', tampered, '--rpc', inst.rpcUrl]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^✗ digest\s+payload digest differs/m);
+    assert.match(r.stdout, /^✓ merkle/m);
+    assert.match(r.stdout, /^INVALID: failed digest$/m);
+  });
+
+  it('verify: malformed receipt → exit 1 with schema ✗, not a crash; usage errors → exit 2', async () => {
+    const bad = path.join(work, 'bad.receipt.json');
+    fs.writeFileSync(bad, JSON.stringify({ version: 1, record: { id: 'x' } }));
+    const r = await notary(['verify', bad, '--rpc', inst.rpcUrl]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^✗ schema/m);
+    assert.equal(r.stderr, '');
+
+    fs.writeFileSync(bad, '{"version": 1, "record": ');
+    const notJson = await notary(['verify', bad]);
+    assert.equal(notJson.code, 1);
+    assert.match(notJson.stdout, /^✗ schema\s+.*not JSON/m);
+
+    const missing = await notary(['verify', path.join(work, 'nope.json')]);
+    assert.equal(missing.code, 2);
+    assertOneLineError(missing, /^notary: USAGE: receipt .*nope\.json: ENOENT/);
+
+    const noRpc = await notary(['verify', dirReceipt]);
+    assert.equal(noRpc.code, 2);
+    assertOneLineError(noRpc, /^notary: USAGE: no chain RPC/);
+  });
+
+  it('receipt fetches the receipt; trace answers with a tree or says it is not available', async () => {
+    const state = JSON.parse(fs.readFileSync(path.join(work, 'docs.notary-state.json'), 'utf8'));
+    const id = state.items['minutes-1.json'].id as string;
+    const out = path.join(work, 'fetched.receipt.json');
+    const r = await notary(['receipt', id, '--out', out], asMember());
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(fs.readFileSync(out, 'utf8')).record.id, id);
+
+    const t = await notary(['trace', id], asMember());
+    if (t.code === 0) assert.match(t.stdout, new RegExp(`^● [✓–] document\\s+${id}`, 'm'));
+    else assertOneLineError(t, /^notary: NOT_AVAILABLE: trace not available on this server$/);
+  });
+
+  it('deploy: both registries with a plain wallet, deployment JSON written', async () => {
+    const outFile = path.join(work, 'deployment.json');
+    const r = await notary(['deploy', '--rpc', inst.rpcUrl, '--out', outFile, '--json'], { DEPLOYER_KEY: ANVIL_KEY_1 });
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+    assert.equal(d.chainId, 31337);
+    assert.equal(d.adminDelay, 0);
+    assert.equal(JSON.parse(r.stdout).notaryRegistry.address, d.notaryRegistry.address);
+    const code = await fetch(inst.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_getCode',
+        params: [d.notaryRegistry.address, 'latest'],
+      }),
+    }).then((x) => x.json() as Promise<{ result: string }>);
+    assert.ok(code.result.length > 2, 'NotaryRegistry has code');
+  });
+});
