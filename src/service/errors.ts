@@ -33,6 +33,22 @@ export const ERROR_CATALOGUE = {
   EXTERNAL_ID_CONFLICT: { status: 409, title: 'externalId already used for a different payload' },
   RECEIPT_NOT_READY: { status: 409, title: 'Record not anchored yet' },
 
+  /** Lifecycles (DESIGN §1, §6: src/service/lifecycle.ts) */
+  INVOICE_VOIDED: { status: 409, title: 'Invoice was voided' },
+  INVOICE_ALREADY_PAID: { status: 409, title: 'Invoice was paid already' },
+  ALREADY_DECIDED: { status: 409, title: 'Expense claim was approved or rejected already' },
+  ALREADY_REIMBURSED: { status: 409, title: 'Approval was reimbursed already' },
+  ISSUANCE_REDEEMED: { status: 409, title: 'Security issuance was redeemed' },
+  TRANSFER_NOT_LATEST: { status: 409, title: 'Transfer does not follow the latest transfer' },
+  ALREADY_SUPERSEDED: { status: 409, title: 'Record was superseded already' },
+
+  /** Expense claims (POST /v1/claims) */
+  INVOICE_ALREADY_CLAIMED: { status: 409, title: 'Invoice was claimed before in the consortium' },
+  CLAIM_NOT_FOUND: { status: 404, title: 'Claim not found' },
+  CLAIM_INVOICE_DUPLICATE: { status: 422, title: 'The same invoice is named twice in one claim' },
+  CLAIM_IN_PROGRESS: { status: 409, title: 'This claim is being processed; retry shortly' },
+  CLAIMS_UNAVAILABLE: { status: 503, title: 'Claims are not configured on this service' },
+
   /** Administration */
   ORG_EXISTS: { status: 409, title: 'Organisation already exists' },
 

@@ -106,6 +106,30 @@ export interface OutboxTx {
   updatedAt: number;
 }
 
+export type ClaimStatus = 'prepared' | 'signed' | 'consumed' | 'recorded' | 'failed' | 'releasing' | 'released';
+
+/** An expense claim of POST /v1/claims (src/service/claims.ts), stored BEFORE its consume transaction is signed. */
+export interface ClaimInfo {
+  /** Id of the expense.claim record (created once the consume is mined). */
+  id: string;
+  orgId: string;
+  externalId: string;
+  digest: string;
+  salt: string;
+  commitment: string;
+  /** Invoice record ids (the claim's parents). */
+  invoices: string[];
+  invoiceKeys: string[];
+  /** Canonical JSON of the payload. */
+  payload: string;
+  status: ClaimStatus;
+  consumeTxId: string | null;
+  releaseTxId: string | null;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** Repository operations, all inside the caller's transaction. */
 export interface Repo {
   // organisations and keys
@@ -153,6 +177,28 @@ export interface Repo {
   getOutbox(id: string): Promise<OutboxTx | null>;
   updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void>;
   openOutbox(address: string): Promise<OutboxTx[]>;
+
+  // lifecycles, lineage and claims (pilot workflows)
+  /** Locks these records' rows until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite writers are serialized). */
+  lockRecords(ids: string[]): Promise<void>;
+  /** Children of `ids` whose type is one of `types`, in one query over record_links. */
+  childrenByType(ids: string[], types: string[]): Promise<{ parentId: string; childId: string; type: string }[]>;
+  /** Records naming one of `ids` in `supersedes`. */
+  supersedersOf(ids: string[]): Promise<{ id: string; supersedes: string }[]>;
+  /** Links reachable from `ids` towards ancestors ('up') or descendants ('down'), at most `limit`. */
+  linkClosure(ids: string[], direction: 'up' | 'down', limit: number): Promise<{ parentId: string; childId: string }[]>;
+  getRecords(ids: string[]): Promise<RecordFull[]>;
+  findByCommitments(commitments: string[]): Promise<RecordMeta[]>;
+  /** Locks the account row (nonce allocation shared by the anchoring worker and the claims API). */
+  lockAccount(address: string): Promise<void>;
+  insertClaim(c: ClaimInfo): Promise<void>;
+  getClaim(id: string): Promise<ClaimInfo | null>;
+  getClaimByExternalId(orgId: string, externalId: string): Promise<ClaimInfo | null>;
+  updateClaim(id: string, patch: Partial<ClaimInfo>): Promise<void>;
+  deleteClaim(id: string): Promise<void>;
+  claimsByStatus(statuses: ClaimStatus[], limit: number): Promise<ClaimInfo[]>;
+  /** Recorded claims that have an expense.rejected child: their keys must be released on chain. */
+  rejectedClaimsToRelease(limit: number): Promise<ClaimInfo[]>;
 
   // leases
   tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;

@@ -5,6 +5,7 @@ import { DomainError } from '../domain/errors';
 import { checkLineage } from '../domain/lineage';
 import { isRecordType, validatePayload, type RecordType } from '../domain/record-types';
 import { ServiceError, problemOf, type Problem } from './errors';
+import { Lifecycle } from './lifecycle';
 import type { NewRecord, RecordMeta, RecordStatus, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
 
@@ -79,7 +80,11 @@ const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((
  * with a constant number of queries (no per-record round trips).
  */
 export class RecordService {
-  constructor(private readonly store: Store) {}
+  /** `lifecycle`: the state-aware rules of src/service/lifecycle.ts, applied to every submission (null: off). */
+  constructor(
+    private readonly store: Store,
+    private readonly lifecycle: Lifecycle | null = new Lifecycle(),
+  ) {}
 
   async submitOne(orgId: string, input: RecordInput, policy?: ParentPolicy): Promise<SubmitResult> {
     const [r] = await this.submit(orgId, [input], { policy });
@@ -138,6 +143,14 @@ export class RecordService {
     if (ok.some((p) => p.input.supersedes)) for (const p of ok) if (p.input.supersedes) wantedParents.add(p.input.supersedes);
     const known = new Map<string, RecordMeta>();
     if (wantedParents.size) for (const m of await repo.getRecordsMeta([...wantedParents])) known.set(m.id, m);
+    // Lifecycle state of every parent of the request, set-based (and locked on PostgreSQL).
+    const lifecycle = this.lifecycle
+      ? await this.lifecycle.load(
+          repo,
+          ok.map((p) => ({ type: p.type, parents: p.parents, supersedes: p.input.supersedes })),
+          known,
+        )
+      : null;
 
     const salts = randomBytes(32 * prepared.length);
     const now = Date.now();
@@ -199,6 +212,7 @@ export class RecordService {
         else if (s.type !== p.type) error = new ServiceError('LINEAGE_VIOLATION', `A ${p.type} cannot supersede a ${s.type}`, { rule: 'SUPERSEDE_TYPE' });
       }
       if (!error && opts.policy) error = opts.policy({ type: p.type, orgId, parents });
+      if (!error && lifecycle) error = lifecycle.check(p.type, parents, p.input.supersedes);
       if (error) {
         out.push({ error: problemOf(error) });
         continue;
@@ -233,6 +247,7 @@ export class RecordService {
       if (ext !== undefined) byExternal.set(`${p.type}\u0000${ext}`, meta);
       else byDigest.set(p.digest, [...(byDigest.get(p.digest) ?? []), meta]);
       known.set(id, meta);
+      lifecycle?.add(row, parents);
       out.push({ id, digest: p.digest, commitment, status: 'pending', duplicate: false });
     }
     await repo.insertRecords(rows);

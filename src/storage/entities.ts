@@ -179,6 +179,7 @@ export const Record = new EntitySchema<RecordRow>({
     { name: 'IDX_records_org_digest', columns: ['orgId', 'digest'] },
     { name: 'IDX_records_pending', columns: ['orgId', 'batchId'] },
     { name: 'IDX_records_batch', columns: ['batchId'] },
+    { name: 'IDX_records_supersedes', columns: ['supersedes'] },
   ],
 });
 
@@ -269,4 +270,61 @@ export const Lease = new EntitySchema<LeaseRow>({
   },
 });
 
-export const ENTITIES = [Organisation, ApiKey, AuditGrant, Record, RecordLink, Batch, Outbox, ChainAccount, Lease];
+export interface ClaimRow {
+  id: string;
+  orgId: string;
+  externalId: string;
+  digest: string;
+  salt: string;
+  commitment: string;
+  invoices: string; // JSON array of invoice record ids
+  invoiceKeys: string; // JSON array of DESIGN §2.5 invoice keys
+  payload: string; // canonical JSON of the expense.claim payload
+  status: string;
+  consumeTxId: string | null;
+  releaseTxId: string | null;
+  error: string | null;
+  createdAt: string | number;
+  updatedAt: string | number;
+}
+
+/** Expense claims through POST /v1/claims: prepared before the consume transaction is signed (crash safety). */
+export const Claim = new EntitySchema<ClaimRow>({
+  name: 'Claim',
+  tableName: 'claims',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    orgId: orgRef,
+    externalId: { type: 'varchar', length: 200, name: 'external_id' },
+    digest: hex32,
+    salt: hex32,
+    commitment: hex32,
+    invoices: { type: 'text' },
+    invoiceKeys: { type: 'text', name: 'invoice_keys' },
+    payload: { type: 'text' },
+    status: { type: 'varchar', length: 16 },
+    consumeTxId: { type: 'varchar', length: 36, nullable: true, name: 'consume_tx_id' },
+    releaseTxId: { type: 'varchar', length: 36, nullable: true, name: 'release_tx_id' },
+    error: { type: 'text', nullable: true },
+    createdAt: { ...millis, name: 'created_at' },
+    updatedAt: { ...millis, name: 'updated_at' },
+  },
+  indices: [
+    { name: 'UQ_claims_org_external', columns: ['orgId', 'externalId'], unique: true },
+    { name: 'UQ_claims_commitment', columns: ['commitment'], unique: true },
+    { name: 'IDX_claims_status', columns: ['status'] },
+  ],
+});
+
+export const ENTITIES = [
+  Organisation,
+  ApiKey,
+  AuditGrant,
+  Record,
+  RecordLink,
+  Batch,
+  Outbox,
+  ChainAccount,
+  Lease,
+  Claim,
+];

@@ -1,6 +1,8 @@
 import type {
   ApiKeyInfo,
   BatchInfo,
+  ClaimInfo,
+  ClaimStatus,
   NewRecord,
   Org,
   OutboxTx,
@@ -154,6 +156,52 @@ const OUTBOX_COLUMNS: Record<keyof OutboxTx, string> = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 };
+
+const CLAIM_COLUMNS: Record<keyof ClaimInfo, string> = {
+  id: 'id',
+  orgId: 'org_id',
+  externalId: 'external_id',
+  digest: 'digest',
+  salt: 'salt',
+  commitment: 'commitment',
+  invoices: 'invoices',
+  invoiceKeys: 'invoice_keys',
+  payload: 'payload',
+  status: 'status',
+  consumeTxId: 'consume_tx_id',
+  releaseTxId: 'release_tx_id',
+  error: 'error',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+
+function toClaim(r: Row): ClaimInfo {
+  return {
+    id: String(r.id),
+    orgId: String(r.org_id),
+    externalId: String(r.external_id),
+    digest: String(r.digest),
+    salt: String(r.salt),
+    commitment: String(r.commitment),
+    invoices: JSON.parse(String(r.invoices)) as string[],
+    invoiceKeys: JSON.parse(String(r.invoice_keys)) as string[],
+    payload: String(r.payload),
+    status: r.status as ClaimStatus,
+    consumeTxId: strOrNull(r.consume_tx_id),
+    releaseTxId: strOrNull(r.release_tx_id),
+    error: strOrNull(r.error),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+/** Claim fields as stored (arrays as JSON). */
+function claimRow(c: Partial<ClaimInfo>): Partial<Record<keyof ClaimInfo, unknown>> {
+  const out: Partial<Record<keyof ClaimInfo, unknown>> = { ...c };
+  if (c.invoices) out.invoices = JSON.stringify(c.invoices);
+  if (c.invoiceKeys) out.invoiceKeys = JSON.stringify(c.invoiceKeys);
+  return out;
+}
 
 function insertSql<T extends object>(table: string, cols: Record<keyof T, string>, row: T): [string, unknown[]] {
   const keys = Object.keys(cols) as (keyof T)[];
@@ -459,6 +507,123 @@ export class SqlRepo implements Repo {
       [address],
     );
     return rows.map(toOutbox);
+  }
+
+  // ---- lifecycles, lineage and claims -------------------------------------------------------
+  async lockRecords(ids: string[]): Promise<void> {
+    if (this.sql.dialect !== 'postgres' || !ids.length) return;
+    // Sorted, so concurrent transactions take the locks in the same order (no deadlock).
+    for (const part of chunks([...new Set(ids)].sort(), 5000)) {
+      await this.sql.query('SELECT id FROM records WHERE id = ANY(?::text[]) ORDER BY id FOR UPDATE', [part]);
+    }
+  }
+  async childrenByType(ids: string[], types: string[]): Promise<{ parentId: string; childId: string; type: string }[]> {
+    const out: { parentId: string; childId: string; type: string }[] = [];
+    if (!types.length) return out;
+    for (const part of chunks([...new Set(ids)], 500)) {
+      const rows = await this.sql.query(
+        `SELECT l.parent_id, l.child_id, r.type FROM record_links l JOIN records r ON r.id = l.child_id
+          WHERE l.parent_id IN (${list(part.length)}) AND r.type IN (${list(types.length)})`,
+        [...part, ...types],
+      );
+      for (const r of rows) out.push({ parentId: String(r.parent_id), childId: String(r.child_id), type: String(r.type) });
+    }
+    return out;
+  }
+  async supersedersOf(ids: string[]): Promise<{ id: string; supersedes: string }[]> {
+    const out: { id: string; supersedes: string }[] = [];
+    for (const part of chunks([...new Set(ids)], 500)) {
+      const rows = await this.sql.query(
+        `SELECT id, supersedes FROM records WHERE supersedes IN (${list(part.length)}) ORDER BY accepted_at, id`,
+        part,
+      );
+      for (const r of rows) out.push({ id: String(r.id), supersedes: String(r.supersedes) });
+    }
+    return out;
+  }
+  async linkClosure(
+    ids: string[],
+    direction: 'up' | 'down',
+    limit: number,
+  ): Promise<{ parentId: string; childId: string }[]> {
+    if (!ids.length) return [];
+    // Start at the links touching `ids`, then follow them; UNION (not ALL) drops links reached twice.
+    const [from, to] = direction === 'up' ? ['child_id', 'parent_id'] : ['parent_id', 'child_id'];
+    const rows = await this.sql.query(
+      `WITH RECURSIVE walk(parent_id, child_id) AS (
+         SELECT parent_id, child_id FROM record_links WHERE ${from} IN (${list(ids.length)})
+         UNION
+         SELECT l.parent_id, l.child_id FROM record_links l JOIN walk w ON l.${from} = w.${to}
+       )
+       SELECT parent_id, child_id FROM walk LIMIT ?`,
+      [...ids, limit],
+    );
+    return rows.map((r) => ({ parentId: String(r.parent_id), childId: String(r.child_id) }));
+  }
+  async getRecords(ids: string[]): Promise<RecordFull[]> {
+    const out: RecordFull[] = [];
+    for (const part of chunks([...new Set(ids)], 500)) {
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS}, payload, proof FROM records WHERE id IN (${list(part.length)})`,
+        part,
+      );
+      for (const r of rows) {
+        out.push({ ...toMeta(r), payload: String(r.payload), proof: r.proof ? (JSON.parse(String(r.proof)) as string[]) : null });
+      }
+    }
+    return out;
+  }
+  async findByCommitments(commitments: string[]): Promise<RecordMeta[]> {
+    const out: RecordMeta[] = [];
+    for (const part of chunks([...new Set(commitments)], 500)) {
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS} FROM records WHERE commitment IN (${list(part.length)})`,
+        part,
+      );
+      out.push(...rows.map(toMeta));
+    }
+    return out;
+  }
+  async lockAccount(address: string): Promise<void> {
+    if (this.sql.dialect !== 'postgres') return;
+    await this.sql.query('SELECT address FROM chain_accounts WHERE address = ? FOR UPDATE', [address]);
+  }
+  async insertClaim(c: ClaimInfo): Promise<void> {
+    const [sql, params] = insertSql('claims', CLAIM_COLUMNS, claimRow(c) as ClaimInfo);
+    await this.sql.exec(sql, params);
+  }
+  async getClaim(id: string): Promise<ClaimInfo | null> {
+    const [r] = await this.sql.query('SELECT * FROM claims WHERE id = ?', [id]);
+    return r ? toClaim(r) : null;
+  }
+  async getClaimByExternalId(orgId: string, externalId: string): Promise<ClaimInfo | null> {
+    const [r] = await this.sql.query('SELECT * FROM claims WHERE org_id = ? AND external_id = ?', [orgId, externalId]);
+    return r ? toClaim(r) : null;
+  }
+  async updateClaim(id: string, patch: Partial<ClaimInfo>): Promise<void> {
+    const [sql, params] = updateSql('claims', CLAIM_COLUMNS, id, claimRow(patch) as Partial<ClaimInfo>);
+    await this.sql.exec(sql, params);
+  }
+  async deleteClaim(id: string): Promise<void> {
+    await this.sql.exec('DELETE FROM claims WHERE id = ?', [id]);
+  }
+  async claimsByStatus(statuses: ClaimStatus[], limit: number): Promise<ClaimInfo[]> {
+    const rows = await this.sql.query(
+      `SELECT * FROM claims WHERE status IN (${list(statuses.length)}) ORDER BY updated_at LIMIT ?`,
+      [...statuses, limit],
+    );
+    return rows.map(toClaim);
+  }
+  async rejectedClaimsToRelease(limit: number): Promise<ClaimInfo[]> {
+    const rows = await this.sql.query(
+      `SELECT c.* FROM claims c
+         JOIN record_links l ON l.parent_id = c.id
+         JOIN records r ON r.id = l.child_id
+        WHERE c.status = 'recorded' AND r.type = 'expense.rejected'
+        ORDER BY c.updated_at LIMIT ?`,
+      [limit],
+    );
+    return rows.map(toClaim);
   }
 
   // ---- leases ------------------------------------------------------------------------------
