@@ -9,25 +9,31 @@ export interface TraceNode {
   orgId?: string;
   status?: string;
   externalId?: string | null;
+  visible?: boolean;
+  supersededBy?: string | null;
   verification?: { valid: boolean; [k: string]: unknown } | null;
   [k: string]: unknown;
 }
 
 export interface Trace {
+  truncated?: boolean;
   root: string;
   nodes: TraceNode[];
   edges: { parent: string; child: string }[];
 }
 
 function mark(n: TraceNode | undefined): string {
-  if (!n?.verification) return '–';
+  if (!n || n.visible === false) return '·';
+  if (!n.verification) return '–';
   return n.verification.valid ? '✓' : '✗';
 }
 
 function describe(n: TraceNode | undefined, id: string): string {
-  if (!n) return `– ${id} (not visible)`;
+  if (!n) return `· ${id} (not in the trace)`;
   const ext = n.externalId ? `  "${n.externalId}"` : '';
-  return `${mark(n)} ${n.type ?? '?'}  ${n.id}  org ${n.orgId ?? '?'}  ${n.status ?? '?'}${ext}`;
+  const hidden = n.visible === false ? '  (another organisation: metadata only)' : '';
+  const sup = typeof n.supersededBy === 'string' ? `  superseded by ${n.supersededBy}` : '';
+  return `${mark(n)} ${n.type ?? '?'}  ${n.id}  org ${n.orgId ?? '?'}  ${n.status ?? '?'}${ext}${sup}${hidden}`;
 }
 
 /** Lines of a tree below `id` following `next` (parents or children); a node met twice is not expanded again. */
@@ -66,9 +72,13 @@ export function renderTrace(t: Trace): string[] {
   lines.push(down.length ? 'descendants:' : 'descendants: none', ...down);
   const verified = t.nodes.filter((n) => n.verification);
   const bad = verified.filter((n) => !n.verification!.valid).length;
+  const hidden = t.nodes.filter((n) => n.visible === false).length;
   lines.push(
-    `${t.nodes.length} record(s); ${verified.length - bad} verified ✓, ${bad} failed ✗, ${t.nodes.length - verified.length} not anchored yet –`,
+    `${t.nodes.length} record(s): ${verified.length - bad} verified ✓, ${bad} failed ✗, ` +
+      `${t.nodes.length - verified.length - hidden} not anchored yet –` +
+      (hidden ? `, ${hidden} of other organisations ·` : ''),
   );
+  if (t.truncated) lines.push('(truncated: the graph is larger than the server returns; use --json for what it sent)');
   return lines;
 }
 
@@ -91,43 +101,67 @@ function scalar(v: unknown): string {
   return String(v);
 }
 
+const VERDICT_KEYS = ['consistent', 'complete', 'valid', 'ok'];
+
 /** A verdict flag of the completeness report, when it has one. */
 function verdictOf(body: Record<string, unknown>): boolean | undefined {
-  for (const k of ['complete', 'valid', 'ok']) if (typeof body[k] === 'boolean') return body[k] as boolean;
+  for (const k of VERDICT_KEYS) if (typeof body[k] === 'boolean') return body[k] as boolean;
   return undefined;
 }
 
-/** The completeness walk as text: its scalar fields, then each list (first 50 items) one line per item. */
+/** GET /v1/orgs/:id/chain as the service defines it (src/service/trace.ts `Completeness`). */
+interface Completeness {
+  orgId: string;
+  address: string | null;
+  chain: { head: string; length: number };
+  database: { batches: number; inFlight: number };
+  consistent: boolean;
+  missingInDatabase: string[];
+  missingOnChain: string[];
+  leafCountMismatch: { root: string; chain: number; database: number }[];
+  errors: string[];
+}
+
+function isCompleteness(b: Record<string, unknown>): b is Record<string, unknown> & Completeness {
+  return typeof b.consistent === 'boolean' && typeof b.chain === 'object' && typeof b.database === 'object';
+}
+
+/** The completeness walk as text: verdict, the two sides, then each discrepancy (first 50 of each list). */
 export function renderAudit(orgId: string, body: Record<string, unknown>): string[] {
   const verdict = verdictOf(body);
   const lines = [
     verdict === undefined
       ? `org ${orgId}: anchoring chain`
-      : `${verdict ? '✓' : '✗'} org ${orgId}: chain of batches ${verdict ? 'complete' : 'INCOMPLETE'}`,
+      : `${verdict ? '✓' : '✗'} org ${orgId}: chain of batches ${verdict ? 'complete and consistent' : 'INCOMPLETE or inconsistent'}`,
   ];
+  const listLines = (title: string, items: unknown[], fmt: (x: unknown) => string) => {
+    lines.push(`  ${title}: ${items.length ? items.length : 'none'}`);
+    for (const x of items.slice(0, 50)) lines.push(`    ✗ ${fmt(x)}`);
+    if (items.length > 50) lines.push(`    … and ${items.length - 50} more (use --json)`);
+  };
+  if (isCompleteness(body)) {
+    lines.push(`  chain account: ${body.address ?? '– (none)'}`);
+    lines.push(`  on chain: ${body.chain.length} batch(es), head ${body.chain.head}`);
+    lines.push(`  in the database: ${body.database.batches} anchored batch(es), ${body.database.inFlight} in flight`);
+    listLines('on chain, missing in the database', body.missingInDatabase ?? [], scalar);
+    listLines('in the database, missing on chain', body.missingOnChain ?? [], scalar);
+    listLines('leaf count mismatches', body.leafCountMismatch ?? [], (x) => {
+      const m = x as Completeness['leafCountMismatch'][number];
+      return `${m.root}: chain ${m.chain}, database ${m.database}`;
+    });
+    listLines('errors', body.errors ?? [], scalar);
+    return lines;
+  }
+  // Any other shape: scalar fields, then lists.
   for (const [k, v] of Object.entries(body)) {
-    if (['complete', 'valid', 'ok'].includes(k) || Array.isArray(v)) continue;
+    if (VERDICT_KEYS.includes(k) || Array.isArray(v)) continue;
     lines.push(`  ${k}: ${scalar(v)}`);
   }
   for (const [k, v] of Object.entries(body)) {
-    if (!Array.isArray(v)) continue;
-    lines.push(`  ${k} (${v.length}):`);
-    for (const item of v.slice(0, 50)) {
-      if (item && typeof item === 'object') {
-        const o = item as Record<string, unknown>;
-        const flag = verdictOf(o);
-        const fields = Object.entries(o)
-          .filter(([kk]) => !['complete', 'valid', 'ok'].includes(kk))
-          .map(([kk, vv]) => `${kk}=${scalar(vv)}`)
-          .join(' ');
-        lines.push(`    ${flag === undefined ? '-' : flag ? '✓' : '✗'} ${fields}`);
-      } else lines.push(`    - ${scalar(item)}`);
-    }
-    if (v.length > 50) lines.push(`    … and ${v.length - 50} more (use --json)`);
+    if (Array.isArray(v)) listLines(k, v, scalar);
   }
   return lines;
 }
-
 export async function audit(client: ApiClient, orgId: string, json: boolean): Promise<number> {
   let body: Record<string, unknown>;
   try {

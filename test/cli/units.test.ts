@@ -90,12 +90,58 @@ describe('renderTrace', () => {
     assert.ok(lines.includes('   ├─ ✓ invoice.issued  i1  org o  anchored'));
     assert.ok(lines.includes('   └─ ✗ invoice.issued  i2  org o  anchored'));
     assert.ok(lines.includes('   └─ – expense.approved  a  org o  pending'));
-    assert.match(lines.at(-1)!, /4 record\(s\); 2 verified ✓, 1 failed ✗, 1 not anchored yet –/);
+    assert.match(lines.at(-1)!, /4 record\(s\): 2 verified ✓, 1 failed ✗, 1 not anchored yet –/);
   });
-  it('renderAudit shows the verdict and lists', () => {
-    const lines = renderAudit('bank', { complete: false, batches: 2, gaps: [{ seq: 3, valid: false }] });
-    assert.equal(lines[0], '✗ org bank: chain of batches INCOMPLETE');
-    assert.ok(lines.includes('    ✗ seq=3'));
+  it('renderTrace: records of other organisations are boundary nodes (·, metadata only)', () => {
+    const lines = renderTrace({
+      root: 'c',
+      truncated: true,
+      nodes: [
+        {
+          id: 'c',
+          type: 'expense.claim',
+          orgId: 'employer',
+          status: 'anchored',
+          visible: true,
+          verification: { valid: true },
+        },
+        {
+          id: 'i',
+          type: 'invoice.issued',
+          orgId: 'aerospace',
+          status: 'confirmed',
+          visible: false,
+          verification: null,
+        },
+      ],
+      edges: [{ parent: 'i', child: 'c' }],
+    });
+    assert.ok(
+      lines.includes('   └─ · invoice.issued  i  org aerospace  confirmed  (another organisation: metadata only)'),
+    );
+    assert.ok(lines.some((l) => l.includes('1 of other organisations ·')));
+    assert.match(lines.at(-1)!, /^\(truncated/);
+  });
+  it('renderAudit: the completeness report, verdict first, each discrepancy listed', () => {
+    const lines = renderAudit('bank', {
+      orgId: 'bank',
+      address: '0xabc',
+      chain: { head: '0xh', length: 3 },
+      database: { batches: 2, inFlight: 0 },
+      consistent: false,
+      missingInDatabase: ['0xr3'],
+      missingOnChain: [],
+      leafCountMismatch: [{ root: '0xr1', chain: 5, database: 4 }],
+      errors: [],
+    });
+    assert.equal(lines[0], '✗ org bank: chain of batches INCOMPLETE or inconsistent');
+    assert.ok(lines.includes('  on chain: 3 batch(es), head 0xh'));
+    assert.ok(lines.includes('  on chain, missing in the database: 1'));
+    assert.ok(lines.includes('    ✗ 0xr3'));
+    assert.ok(lines.includes('    ✗ 0xr1: chain 5, database 4'));
+    assert.ok(lines.includes('  errors: none'));
+    // an unknown shape still renders
+    assert.equal(renderAudit('x', { complete: true, n: 1 })[0], '✓ org x: chain of batches complete and consistent');
   });
 });
 
