@@ -1,6 +1,7 @@
 import { subtask } from 'hardhat/config';
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from 'hardhat/builtin-tasks/task-names';
-import type { HardhatUserConfig, NetworkUserConfig } from 'hardhat/config';
+import type { HardhatUserConfig } from 'hardhat/config';
+import type { NetworkUserConfig } from 'hardhat/types';
 import '@nomicfoundation/hardhat-toolbox';
 
 /** Must equal the exact version of the npm package `solc` (checked below). */
