@@ -30,6 +30,8 @@ export interface AppDeps {
   anchor?: AnchorService;
   rootSource?: RootSource;
   provisionAccount?: AccountProvisioner;
+  /** Consortium secret of the invoice keys (DESIGN §2.5, CONSORTIUM_SECRET): enables POST /v1/claims. */
+  consortiumSecret?: string;
   /** RPC URL auditors may use directly (shown at /v1/info). */
   publicRpcUrl?: string;
   /** Extra route plugins (e.g. claims, trace) registered with the same context. */
@@ -86,6 +88,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     chain: deps.chain,
     anchor: deps.anchor,
     rootSource: deps.rootSource,
+    consortiumSecret: deps.consortiumSecret,
     auth: new AuthService(deps.store),
     records: new RecordService(deps.store),
     queries: new QueryService(deps.store, deps.chain),

@@ -15,6 +15,8 @@ export interface AppContext {
   chain?: ChainPort;
   anchor?: AnchorService;
   rootSource?: RootSource;
+  /** Consortium secret of the invoice keys (DESIGN §2.5); never served. */
+  consortiumSecret?: string;
   auth: AuthService;
   records: RecordService;
   queries: QueryService;

@@ -73,6 +73,7 @@ export const RecordView = Type.Object({
   commitment: Hex32,
   parents: Type.Array(Uuid),
   supersedes: Type.Union([Uuid, Type.Null()]),
+  supersededBy: Type.Optional(Type.Union([Uuid, Type.Null()], { description: 'the record that corrected this one' })),
   status: RecordStatus,
   acceptedAt: Type.String({ format: 'date-time' }),
   batch: Type.Union([
@@ -132,6 +133,12 @@ export const Verdict = Type.Object({
       chainId: Type.Integer(),
       registry: Type.String(),
     }),
+  ),
+  superseded: Type.Optional(
+    Type.Object(
+      { by: Type.String() },
+      { description: 'present when this service knows the record and a later record of its org superseded it' },
+    ),
   ),
 });
 

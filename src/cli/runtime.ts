@@ -17,6 +17,7 @@ import { AnchorService } from '../service/anchoring';
 import { AdminService } from '../service/admin';
 import { createApiKey } from '../service/auth';
 import { buildApp, type AppDeps } from '../api/app';
+import { pilotRoutes } from '../api/routes/pilots';
 import { ANCHORER_ROLE, CLAIMANT_ROLE, deployRegistries, type Deployment } from '../../scripts/lib/deploy-registries';
 
 /** anvil's first default account: a public dev key, used only to deploy on the embedded chain. */
@@ -214,6 +215,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       rootSource: new ChainRootSource({ provider }, { trustedRegistries: [deployment.notaryRegistry.address] }),
       provisionAccount,
       publicRpcUrl: rpcUrl,
+      consortiumSecret: config.consortiumSecret,
+      plugins: [pilotRoutes],
     };
     const app = await buildApp(deps, { logger: opts.logger ?? false, bodyLimit: config.bodyLimit, rateLimitMax: config.rateLimitMax });
     const address = await app.listen({ port: config.port, host: config.host });

@@ -12,6 +12,8 @@ export interface RecordView {
   commitment: string;
   parents: string[];
   supersedes: string | null;
+  /** The record that superseded this one (DESIGN §1 corrections), if any. */
+  supersededBy?: string | null;
   status: RecordMeta['status'];
   acceptedAt: string;
   batch: { id: string; root: string; seq: number; txHash: string | null; blockNumber: number | null } | null;
@@ -60,7 +62,8 @@ export class QueryService {
 
   async view(id: string, readable: Set<string>, withPayload: boolean): Promise<RecordView> {
     const { rec, batch } = await this.record(id, readable);
-    return toView(rec, batch, withPayload);
+    const [by] = await this.store.read((r) => r.supersedersOf([id]));
+    return { ...toView(rec, batch, withPayload), supersededBy: by?.id ?? null };
   }
 
   /** DESIGN §2.4 receipt, once the record's batch is mined. */

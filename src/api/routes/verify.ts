@@ -37,6 +37,16 @@ export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promi
         trustedRegistries: ctx.info.registry ? [ctx.info.registry] : undefined,
       });
       ctx.metrics.inc('notary_verifications_total', { valid: String(verdict.valid) });
+      // "Valid, superseded by …": only for a valid receipt of a record this service holds with that commitment.
+      if (verdict.valid && verdict.receipt) {
+        const { recordId } = verdict.receipt;
+        const commitment = (body.receipt as { commitment: string }).commitment;
+        const by = await ctx.store.read(async (r) => {
+          const [m] = await r.getRecordsMeta([recordId]);
+          return m?.commitment === commitment ? ((await r.supersedersOf([recordId]))[0]?.id ?? null) : null;
+        });
+        if (by) return { ...verdict, superseded: { by } };
+      }
       return verdict;
     },
   );

@@ -1,0 +1,705 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { canonicalize, digestCanonical } from '../domain/canonicalize';
+import { computeCommitment } from '../domain/commitment';
+import { invoiceKey } from '../domain/invoice-key';
+import { invoiceIdentity, validatePayload } from '../domain/record-types';
+import type { ChainFailure, ChainPort } from './chain-port';
+import { ServiceError } from './errors';
+import type { ClaimInfo, Org, OutboxTx, Repo, Store } from './ports';
+import { StoreConflictError } from './ports';
+import type { RecordService } from './records';
+
+/**
+ * Expense claims with the consortium-wide double-reimbursement guard (DESIGN §1, §2.5, §5: POST /v1/claims).
+ *
+ * The chain decides, not the database. Per claim:
+ *  1. validate; derive each invoice's key `HMAC(consortiumSecret, JCS(identity))`;
+ *  2. PREPARE: the claim's record id, salt and commitment (binding the invoices' commitments) are stored in
+ *     `claims` before anything is signed — a retry with the same externalId reuses them;
+ *  3. pre-check with `eth_call` (→ 409 INVOICE_ALREADY_CLAIMED naming the earlier claim);
+ *  4. SIGN `consume(keys, commitment)` from the claimant org's account with a nonce allocated in the database
+ *     (the anchoring worker shares the account), store it in the outbox, THEN broadcast;
+ *  5. wait for the receipt (timeout → 503 CHAIN_UNAVAILABLE, the outbox row stays for the retry/reconciler);
+ *     a revert with KEY_ALREADY_CONSUMED means another claim won the race → 409;
+ *  6. only then insert the expense.claim record (pending → anchored by the worker like any record).
+ *
+ * Crash safety: a crash after step 5 leaves the claim `signed` or `consumed` with our commitment consuming the
+ * keys on chain. A retry with the same externalId (or the {@link ClaimReconciler}) resumes from the stored state:
+ * it rebroadcasts the same raw transaction (same hash), reads its receipt and inserts the record with the
+ * prepared id and salt, so the commitment on chain and the record's commitment are the same.
+ *
+ * Release: a claim that gets an `expense.rejected` child (submitted through POST /v1/records like any decision)
+ * releases its keys on chain: the {@link ClaimReconciler} signs `release(commitment)` from the claimant's account
+ * through the outbox, and marks the claim `released` once mined. The invoices can then be claimed again.
+ */
+
+export interface ClaimInput {
+  externalId: string;
+  payload: unknown;
+  /** Invoice record ids (`invoice.issued` of any organisation). */
+  invoices: string[];
+}
+
+export interface ClaimResult {
+  id: string;
+  digest: string;
+  commitment: string;
+  status: 'pending' | 'anchored' | 'confirmed';
+  invoiceKeys: string[];
+  chain: { txHash: string; blockNumber: number | null };
+  claimStatus: ClaimInfo['status'];
+  duplicate: boolean;
+}
+
+export type ClaimStep = 'prepared' | 'signed' | 'broadcast' | 'mined' | 'recorded';
+
+export interface ClaimOptions {
+  consortiumSecret: string;
+  /** How long a request waits for the consume receipt (default 30 s). */
+  receiptTimeoutMs?: number;
+  pollMs?: number;
+  /** Pre-check with eth_call before signing (default true; tests turn it off to exercise a mined revert). */
+  precheck?: boolean;
+  /** Test hook: a crash test throws here. */
+  onStep?: (step: ClaimStep, claim: ClaimInfo) => void | Promise<void>;
+  log?: Pick<Console, 'info' | 'warn' | 'error'>;
+}
+
+/** Largest number of invoices in one claim (release gas is sized for 16 keys). */
+export const MAX_INVOICES_PER_CLAIM = 16;
+
+const silent = { info() {}, warn() {}, error() {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Allocates the account's next nonce in the database, like the anchoring worker, but with the row locked first. */
+export async function allocateAccountNonce(
+  r: Repo,
+  orgId: string,
+  address: string,
+  chainNonce: number,
+): Promise<number> {
+  await r.ensureAccount(address, orgId, chainNonce);
+  await r.lockAccount(address);
+  const stored = await r.getAccountNonce(address);
+  const open = await r.openOutbox(address);
+  if (!open.length && stored !== chainNonce) await r.setAccountNonce(address, chainNonce);
+  return r.allocateNonce(address);
+}
+
+function outboxRow(
+  orgId: string,
+  address: string,
+  kind: OutboxTx['kind'],
+  refId: string,
+  signed: { raw: string; hash: string; nonce: number },
+): OutboxTx {
+  const now = Date.now();
+  return {
+    id: randomUUID(),
+    orgId,
+    address,
+    nonce: signed.nonce,
+    kind,
+    refId,
+    raw: signed.raw,
+    txHash: signed.hash,
+    status: 'signed',
+    blockNumber: null,
+    blockHash: null,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function chainProblem(f: ChainFailure): ServiceError {
+  if (f.code === 'NOT_AUTHORIZED') {
+    return new ServiceError(
+      'FORBIDDEN',
+      `This organisation's chain account may not consume invoice keys: ${f.message}`,
+    );
+  }
+  return new ServiceError('CHAIN_UNAVAILABLE', `${f.code}: ${f.message}`, { chainCode: f.code });
+}
+
+export class ClaimService {
+  private readonly opts: Required<Omit<ClaimOptions, 'onStep' | 'log'>> & Pick<ClaimOptions, 'onStep'>;
+  private readonly log: Pick<Console, 'info' | 'warn' | 'error'>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly chain: ChainPort,
+    private readonly records: RecordService,
+    opts: ClaimOptions,
+  ) {
+    // Validates the secret once (≥ 16 bytes) rather than on the first claim.
+    invoiceKey(opts.consortiumSecret, { sellerTaxId: 'x', invoiceCode: 'x', invoiceNumber: 'x' });
+    this.opts = {
+      consortiumSecret: opts.consortiumSecret,
+      receiptTimeoutMs: opts.receiptTimeoutMs ?? 30_000,
+      pollMs: opts.pollMs ?? 200,
+      precheck: opts.precheck ?? true,
+      onStep: opts.onStep,
+    };
+    this.log = opts.log ?? silent;
+  }
+
+  /** How long a request may still be driving a claim; the reconciler leaves younger claims alone. */
+  get inFlightMs(): number {
+    return this.opts.receiptTimeoutMs + 5_000;
+  }
+
+  async claim(org: Org, input: ClaimInput): Promise<ClaimResult> {
+    if (!org.address) throw new ServiceError('FORBIDDEN', `Organisation ${org.id} has no chain account to claim from`);
+    const v = validatePayload('expense.claim', input.payload);
+    if (!v.ok)
+      throw new ServiceError('PAYLOAD_INVALID', 'Invalid expense.claim payload', { errors: v.errors.slice(0, 20) });
+    const canonical = canonicalize(input.payload);
+    const digest = digestCanonical(canonical);
+    const invoices = [...input.invoices];
+    if (new Set(invoices).size !== invoices.length) {
+      throw new ServiceError('CLAIM_INVOICE_DUPLICATE', 'An invoice id is named twice');
+    }
+    if (invoices.length < 1 || invoices.length > MAX_INVOICES_PER_CLAIM) {
+      throw new ServiceError('VALIDATION_FAILED', `A claim names 1..${MAX_INVOICES_PER_CLAIM} invoices`);
+    }
+
+    // Idempotency: the record exists already.
+    const existing = await this.existingRecord(org.id, input.externalId);
+    if (existing) {
+      const sameInvoices =
+        existing.parents.length === invoices.length && invoices.every((i) => existing.parents.includes(i));
+      if (existing.digest !== digest || !sameInvoices) {
+        throw new ServiceError(
+          'EXTERNAL_ID_CONFLICT',
+          `externalId "${input.externalId}" already names claim ${existing.id} with other content`,
+          {
+            existingId: existing.id,
+          },
+        );
+      }
+      return this.result(existing.id, true);
+    }
+
+    // Invoices: exist, are invoice.issued (any organisation), not voided; their keys.
+    const { keys, commitments } = await this.invoicesOf(invoices);
+
+    // Prepare (or reuse the prepared) claim.
+    let claim = await this.prepare(org, input.externalId, { digest, canonical, invoices, keys, commitments });
+    await this.opts.onStep?.('prepared', claim);
+    claim = await this.drive(org, claim, true);
+    return this.result(claim.id, false);
+  }
+
+  /** The claim of `id` as stored (for GET /v1/claims/:id). */
+  async get(id: string): Promise<ClaimInfo | null> {
+    return this.store.read((r) => r.getClaim(id));
+  }
+
+  private async existingRecord(orgId: string, externalId: string) {
+    const found = await this.store.read((r) => r.findByExternalIds(orgId, [{ type: 'expense.claim', externalId }]));
+    return found.find((m) => m.type === 'expense.claim' && m.externalId === externalId) ?? null;
+  }
+
+  private async invoicesOf(ids: string[]): Promise<{ keys: string[]; commitments: string[] }> {
+    const [recs, voided] = await this.store.read(
+      async (r) => [await r.getRecords(ids), await r.childrenByType(ids, ['invoice.voided'])] as const,
+    );
+    const byId = new Map(recs.map((x) => [x.id, x]));
+    const keys: string[] = [];
+    const commitments: string[] = [];
+    const seen = new Map<string, string>();
+    for (const id of ids) {
+      const rec = byId.get(id);
+      if (!rec) throw new ServiceError('PARENT_NOT_FOUND', `Invoice ${id} not found`, { parent: id });
+      if (rec.type !== 'invoice.issued') {
+        throw new ServiceError('LINEAGE_VIOLATION', `Record ${id} is a ${rec.type}, not an invoice.issued`, {
+          rule: 'LINEAGE_PARENT_TYPE',
+        });
+      }
+      const v = voided.find((c) => c.parentId === id);
+      if (v) {
+        throw new ServiceError('INVOICE_VOIDED', `Invoice ${id} was voided (${v.childId}): it cannot be claimed`, {
+          invoice: id,
+          voidedBy: v.childId,
+        });
+      }
+      const key = invoiceKey(this.opts.consortiumSecret, invoiceIdentity(JSON.parse(rec.payload)));
+      const twin = seen.get(key);
+      if (twin) {
+        throw new ServiceError(
+          'CLAIM_INVOICE_DUPLICATE',
+          `Invoices ${twin} and ${id} are the same invoice (same seller, code and number)`,
+          {
+            invoices: [twin, id],
+          },
+        );
+      }
+      seen.set(key, id);
+      keys.push(key);
+      commitments.push(rec.commitment);
+    }
+    return { keys, commitments };
+  }
+
+  private async prepare(
+    org: Org,
+    externalId: string,
+    c: { digest: string; canonical: string; invoices: string[]; keys: string[]; commitments: string[] },
+  ): Promise<ClaimInfo> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.store.tx(async (r) => {
+          const prior = await r.getClaimByExternalId(org.id, externalId);
+          if (prior) {
+            const same =
+              prior.digest === c.digest &&
+              prior.invoices.length === c.invoices.length &&
+              prior.invoices.every((x, i) => x === c.invoices[i]);
+            if (same) return prior;
+            // Never signed (or failed for good): the client may change its mind. Signed: bound to that content.
+            if (prior.status !== 'prepared' && prior.status !== 'failed') {
+              throw new ServiceError(
+                'EXTERNAL_ID_CONFLICT',
+                `externalId "${externalId}" already names claim ${prior.id} with other content`,
+                {
+                  existingId: prior.id,
+                },
+              );
+            }
+            await r.deleteClaim(prior.id);
+          }
+          const id = randomUUID();
+          const salt = '0x' + randomBytes(32).toString('hex');
+          const commitment = computeCommitment({
+            recordId: id,
+            orgId: org.id,
+            type: 'expense.claim',
+            digest: c.digest,
+            salt,
+            parents: c.commitments,
+          });
+          const now = Date.now();
+          const claim: ClaimInfo = {
+            id,
+            orgId: org.id,
+            externalId,
+            digest: c.digest,
+            salt,
+            commitment,
+            invoices: c.invoices,
+            invoiceKeys: c.keys,
+            payload: c.canonical,
+            status: 'prepared',
+            consumeTxId: null,
+            releaseTxId: null,
+            error: null,
+            createdAt: now,
+            updatedAt: now,
+          };
+          await r.insertClaim(claim);
+          return claim;
+        });
+      } catch (err) {
+        if (err instanceof StoreConflictError && attempt < 2) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** 409 INVOICE_ALREADY_CLAIMED naming the earlier claim (its record id when this service knows it). */
+  private async alreadyClaimed(f: ChainFailure, claim: ClaimInfo): Promise<ServiceError> {
+    const d = f.details as { key?: string; consumer?: string; claim?: string; timestamp?: number };
+    const idx = d.key ? claim.invoiceKeys.indexOf(d.key) : -1;
+    const invoice = idx >= 0 ? claim.invoices[idx]! : null;
+    let earlierId: string | null = null;
+    if (d.claim) {
+      const [rec] = await this.store.read((r) => r.findByCommitments([d.claim!]));
+      earlierId = rec?.id ?? null;
+    }
+    return new ServiceError(
+      'INVOICE_ALREADY_CLAIMED',
+      `Invoice ${invoice ?? d.key} was claimed before${earlierId ? ` by claim ${earlierId}` : ''} (commitment ${d.claim}, consumer ${d.consumer})`,
+      {
+        invoice,
+        invoiceKey: d.key ?? null,
+        earlierClaim: {
+          id: earlierId,
+          commitment: d.claim ?? null,
+          consumer: d.consumer ?? null,
+          claimedAt: typeof d.timestamp === 'number' ? new Date(d.timestamp * 1000).toISOString() : null,
+        },
+      },
+    );
+  }
+
+  private async update(claim: ClaimInfo, patch: Partial<ClaimInfo>): Promise<ClaimInfo> {
+    const next = { ...claim, ...patch, updatedAt: Date.now() };
+    await this.store.tx((r) => r.updateClaim(claim.id, { ...patch, updatedAt: next.updatedAt }));
+    return next;
+  }
+
+  /**
+   * Moves a claim forward from its stored state until it is recorded (or throws). Used by the request path and
+   * by the reconciler (`wait` false: never blocks on a receipt).
+   */
+  async drive(org: Org, claim: ClaimInfo, wait: boolean): Promise<ClaimInfo> {
+    const address = org.address!;
+    for (let round = 0; round < 6; round++) {
+      switch (claim.status) {
+        case 'prepared':
+        case 'failed': {
+          if (this.opts.precheck) {
+            const f = await this.chainCall(() =>
+              this.chain.simulateConsume(address, claim.invoiceKeys, claim.commitment),
+            );
+            if (f && !(f.code === 'KEY_ALREADY_CONSUMED' && f.details.claim === claim.commitment)) {
+              if (f.code === 'KEY_ALREADY_CONSUMED') throw await this.alreadyClaimed(f, claim);
+              if (f.code === 'CLAIM_EXISTS') {
+                throw new ServiceError(
+                  'CLAIM_IN_PROGRESS',
+                  `Claim commitment ${claim.commitment} was used on chain already`,
+                );
+              }
+              throw chainProblem(f);
+            }
+          }
+          const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
+          claim = await this.store.tx(async (r) => {
+            const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
+            const signed = await this.chain.signConsume(address, claim.invoiceKeys, claim.commitment, nonce);
+            const tx = outboxRow(org.id, address, 'consume', claim.commitment, signed);
+            await r.insertOutbox(tx);
+            const patch = { status: 'signed' as const, consumeTxId: tx.id, error: null, updatedAt: Date.now() };
+            await r.updateClaim(claim.id, patch);
+            return { ...claim, ...patch };
+          });
+          await this.opts.onStep?.('signed', claim);
+          continue;
+        }
+        case 'signed': {
+          const tx = (await this.store.read((r) => r.getOutbox(claim.consumeTxId!)))!;
+          if (tx.status === 'signed' || tx.status === 'sent') {
+            const resigned = await this.send(tx, claim);
+            if (resigned) {
+              claim = resigned;
+              continue;
+            }
+          }
+          await this.opts.onStep?.('broadcast', claim);
+          const receipt = await this.waitReceipt(tx.txHash, wait);
+          if (!receipt) {
+            throw new ServiceError(
+              'CHAIN_UNAVAILABLE',
+              `Consume transaction ${tx.txHash} not mined yet; retry with the same externalId`,
+              {
+                txHash: tx.txHash,
+              },
+            );
+          }
+          if (receipt.status === 1) {
+            claim = await this.store.tx(async (r) => {
+              await r.updateOutbox(tx.id, {
+                status: 'mined',
+                blockNumber: receipt.blockNumber,
+                blockHash: receipt.blockHash,
+                updatedAt: Date.now(),
+              });
+              const patch = { status: 'consumed' as const, updatedAt: Date.now() };
+              await r.updateClaim(claim.id, patch);
+              return { ...claim, ...patch };
+            });
+            await this.opts.onStep?.('mined', claim);
+            continue;
+          }
+          const reason = await this.chainCall(() => this.chain.revertReason(tx.txHash));
+          const why = reason ? `${reason.code}: ${reason.message}` : 'reverted';
+          claim = await this.store.tx(async (r) => {
+            await r.updateOutbox(tx.id, {
+              status: 'failed',
+              error: why,
+              blockNumber: receipt.blockNumber,
+              blockHash: receipt.blockHash,
+              updatedAt: Date.now(),
+            });
+            const patch = { status: 'failed' as const, consumeTxId: null, error: why, updatedAt: Date.now() };
+            await r.updateClaim(claim.id, patch);
+            return { ...claim, ...patch };
+          });
+          if (reason?.code === 'KEY_ALREADY_CONSUMED') throw await this.alreadyClaimed(reason, claim);
+          throw reason
+            ? chainProblem(reason)
+            : new ServiceError('CHAIN_UNAVAILABLE', `Consume transaction ${tx.txHash} reverted`);
+        }
+        case 'consumed': {
+          const [res] = await this.records.submit(
+            org.id,
+            [
+              {
+                type: 'expense.claim',
+                externalId: claim.externalId,
+                payload: JSON.parse(claim.payload),
+                parents: claim.invoices,
+              },
+            ],
+            { allowReserved: true, policy: () => null, idFor: () => claim.id, saltFor: () => claim.salt },
+          );
+          if (!res || 'error' in res) {
+            // The keys are consumed by a claim that cannot be recorded (e.g. an invoice was voided meanwhile): free them.
+            const p = res?.error;
+            await this.release(org, claim, `claim could not be recorded: ${p?.code ?? 'unknown'}`);
+            const { code, detail, type: _t, title: _ti, status: _s, ...rest } = p!;
+            throw new ServiceError(code, detail, rest);
+          }
+          if (res.id !== claim.id || res.commitment !== claim.commitment) {
+            throw new Error(
+              `claim ${claim.id}: recorded commitment ${res.commitment} differs from the consumed one ${claim.commitment}`,
+            );
+          }
+          claim = await this.update(claim, { status: 'recorded' });
+          await this.opts.onStep?.('recorded', claim);
+          return claim;
+        }
+        default:
+          return claim;
+      }
+    }
+    throw new ServiceError('CLAIM_IN_PROGRESS', `Claim ${claim.id} is still ${claim.status}`);
+  }
+
+  /**
+   * (Re)broadcasts a stored transaction. If its nonce was taken by another transaction, a consume that is on chain
+   * anyway (ours) moves on; otherwise the claim goes back to `prepared` to be signed again. Returns the updated
+   * claim when it changed state.
+   */
+  private async send(tx: OutboxTx, claim: ClaimInfo): Promise<ClaimInfo | null> {
+    try {
+      await this.chain.broadcast(tx.raw);
+    } catch (err) {
+      const f = this.chain.failureOf(err);
+      if (f?.code !== 'NONCE_TOO_LOW') throw f ? chainProblem(f) : err;
+      const mine = await this.chainCall(() => this.chain.consumptionOf(claim.invoiceKeys[0]!));
+      if (mine.claim === claim.commitment) return null; // mined earlier: the receipt tells
+      return this.store.tx(async (r) => {
+        await r.updateOutbox(tx.id, {
+          status: 'replaced',
+          error: 'nonce used by another transaction',
+          updatedAt: Date.now(),
+        });
+        const patch = { status: 'prepared' as const, consumeTxId: null, updatedAt: Date.now() };
+        await r.updateClaim(claim.id, patch);
+        return { ...claim, ...patch };
+      });
+    }
+    if (tx.status === 'signed')
+      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+    return null;
+  }
+
+  private async waitReceipt(hash: string, wait: boolean) {
+    const end = Date.now() + (wait ? this.opts.receiptTimeoutMs : 0);
+    for (;;) {
+      let receipt = null;
+      try {
+        receipt = await this.chain.receipt(hash);
+      } catch (err) {
+        if (!this.chain.failureOf(err)) throw err;
+      }
+      if (receipt) return receipt;
+      if (Date.now() >= end) return null;
+      await sleep(this.opts.pollMs);
+    }
+  }
+
+  /** Chain reads: an outage becomes 503 CHAIN_UNAVAILABLE. */
+  private async chainCall<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const f = this.chain.failureOf(err);
+      if (f) throw new ServiceError('CHAIN_UNAVAILABLE', `${f.code}: ${f.message}`, { chainCode: f.code });
+      throw err;
+    }
+  }
+
+  /** Signs `release(commitment)` from the claimant's account through the outbox and broadcasts it. */
+  async release(org: Org, claim: ClaimInfo, why: string): Promise<ClaimInfo> {
+    const address = org.address!;
+    const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
+    const { next, tx } = await this.store.tx(async (r) => {
+      const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
+      const signed = await this.chain.signRelease(address, claim.commitment, nonce);
+      const tx = outboxRow(org.id, address, 'release', claim.commitment, signed);
+      await r.insertOutbox(tx);
+      const patch = { status: 'releasing' as const, releaseTxId: tx.id, error: why, updatedAt: Date.now() };
+      await r.updateClaim(claim.id, patch);
+      return { next: { ...claim, ...patch }, tx };
+    });
+    this.log.info({ claim: claim.id, tx: tx.txHash, why }, 'releasing claim keys');
+    try {
+      await this.chain.broadcast(tx.raw);
+      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+    } catch (err) {
+      this.log.warn({ claim: claim.id, err: String(err) }, 'release broadcast failed; the reconciler retries');
+    }
+    return next;
+  }
+
+  /** Follows a `releasing` claim: released once mined (or once the chain shows its keys free). */
+  async advanceRelease(org: Org, claim: ClaimInfo, rebroadcastMs: number): Promise<void> {
+    const tx = claim.releaseTxId ? await this.store.read((r) => r.getOutbox(claim.releaseTxId!)) : null;
+    if (!tx) {
+      await this.release(org, claim, claim.error ?? 'rejected');
+      return;
+    }
+    const receipt = await this.chain.receipt(tx.txHash);
+    if (!receipt) {
+      if (Date.now() - tx.updatedAt < rebroadcastMs) return;
+      try {
+        await this.chain.broadcast(tx.raw);
+        await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+      } catch (err) {
+        if (this.chain.failureOf(err)?.code !== 'NONCE_TOO_LOW') throw err;
+        await this.store.tx((r) =>
+          r.updateOutbox(tx.id, {
+            status: 'replaced',
+            error: 'nonce used by another transaction',
+            updatedAt: Date.now(),
+          }),
+        );
+        const still = await this.chain.consumptionOf(claim.invoiceKeys[0]!);
+        if (still.claim === claim.commitment) await this.release(org, claim, claim.error ?? 'rejected');
+        else await this.update(claim, { status: 'released' });
+      }
+      return;
+    }
+    const reason = receipt.status === 1 ? null : await this.chain.revertReason(tx.txHash);
+    const released = receipt.status === 1 || reason?.code === 'UNKNOWN_CLAIM';
+    await this.store.tx(async (r) => {
+      await r.updateOutbox(tx.id, {
+        status: receipt.status === 1 ? 'mined' : 'failed',
+        error: reason ? `${reason.code}: ${reason.message}` : null,
+        blockNumber: receipt.blockNumber,
+        blockHash: receipt.blockHash,
+        updatedAt: Date.now(),
+      });
+      // A release that reverted for another reason goes back to `recorded` and is tried again.
+      await r.updateClaim(
+        claim.id,
+        released
+          ? { status: 'released', updatedAt: Date.now() }
+          : {
+              status: 'recorded',
+              releaseTxId: null,
+              error: reason?.message ?? 'release reverted',
+              updatedAt: Date.now(),
+            },
+      );
+    });
+  }
+
+  /** The 201/200 body of a claim record. */
+  async result(id: string, duplicate: boolean): Promise<ClaimResult> {
+    const { rec, claim, tx } = await this.store.read(async (r) => {
+      const rec = await r.getRecord(id);
+      const claim = await r.getClaim(id);
+      const tx = claim?.consumeTxId ? await r.getOutbox(claim.consumeTxId) : null;
+      return { rec, claim, tx };
+    });
+    if (!rec) throw new ServiceError('CLAIM_NOT_FOUND', `Claim ${id} not found`);
+    return {
+      id: rec.id,
+      digest: rec.digest,
+      commitment: rec.commitment,
+      status: rec.status,
+      invoiceKeys: claim?.invoiceKeys ?? [],
+      chain: { txHash: tx?.txHash ?? '', blockNumber: tx?.blockNumber ?? null },
+      claimStatus: claim?.status ?? 'recorded',
+      duplicate,
+    };
+  }
+}
+
+/**
+ * Background part of the claims use case (runs where the anchoring worker runs, one process at a time by lease):
+ * finishes claims a request left behind (crash, timeout: rebroadcast, receipt, record), and releases the keys of
+ * rejected claims.
+ */
+export class ClaimReconciler {
+  readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = true;
+
+  constructor(
+    private readonly store: Store,
+    private readonly claims: ClaimService,
+    private readonly opts: {
+      tickMs?: number;
+      leaseMs?: number;
+      rebroadcastMs?: number;
+      log?: Pick<Console, 'info' | 'warn' | 'error'>;
+    } = {},
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const loop = async () => {
+      if (this.stopped) return;
+      this.running = this.tick().catch((err) =>
+        (this.opts.log ?? silent).warn({ err: String(err) }, 'claims reconciler tick failed'),
+      );
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs ?? 500);
+    };
+    void loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await this.store.tx((r) => r.dropLease('claims', this.holder)).catch(() => undefined);
+  }
+
+  async tick(): Promise<void> {
+    const log = this.opts.log ?? silent;
+    const leased = await this.store.tx((r) =>
+      r.tryLease('claims', this.holder, this.opts.leaseMs ?? 30_000, Date.now()),
+    );
+    if (!leased) return;
+    const orgs = new Map((await this.store.read((r) => r.listOrgs())).map((o) => [o.id, o]));
+    const [stuck, rejected, releasing] = await this.store.read(
+      async (r) =>
+        [
+          await r.claimsByStatus(['signed', 'consumed'], 50),
+          await r.rejectedClaimsToRelease(50),
+          await r.claimsByStatus(['releasing'], 50),
+        ] as const,
+    );
+    for (const c of stuck) {
+      if (Date.now() - c.updatedAt < this.claims.inFlightMs) continue;
+      try {
+        await this.claims.drive(orgs.get(c.orgId)!, c, false);
+      } catch (err) {
+        log.warn({ claim: c.id, err: String(err) }, 'claim not finished yet');
+      }
+    }
+    for (const c of rejected) {
+      try {
+        await this.claims.release(orgs.get(c.orgId)!, c, 'rejected');
+      } catch (err) {
+        log.warn({ claim: c.id, err: String(err) }, 'release not signed yet');
+      }
+    }
+    for (const c of releasing) {
+      try {
+        await this.claims.advanceRelease(orgs.get(c.orgId)!, c, this.opts.rebroadcastMs ?? 5_000);
+      } catch (err) {
+        log.warn({ claim: c.id, err: String(err) }, 'release not confirmed yet');
+      }
+    }
+  }
+}

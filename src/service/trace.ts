@@ -1,0 +1,327 @@
+import { ZERO_HEX32 } from '../domain/hex';
+import type { ReceiptV1 } from '../domain/receipt';
+import {
+  verifyReceipt,
+  type AnchorRecord,
+  type AnchorTransaction,
+  type LineageBundle,
+  type RootSource,
+} from '../verifier';
+import type { ChainPort } from './chain-port';
+import { ServiceError } from './errors';
+import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
+import { buildReceipt } from './queries';
+
+/**
+ * Lineage trace (GET /v1/records/:id/trace) and batch-chain completeness (GET /v1/orgs/:id/chain).
+ *
+ * Visibility in a trace: the caller must be able to read the traced record (owner or granted auditor). The
+ * graph holds its ancestors and descendants. A record of an organisation the caller may not read (e.g. the
+ * aerospace invoice behind the employer's claim, or the employer's claim on the aerospace invoice) appears as a
+ * boundary node with metadata only — id, type, organisation, status, commitment — no digest, payload, anchor or
+ * verification, and the walk does not continue past it: what lies behind another organisation's record (its
+ * other parents, its approvals and payments) stays hidden. In a bundle such records are listed by commitment in
+ * `external`. The graph is capped at {@link MAX_TRACE_NODES} nodes (`truncated: true`).
+ */
+
+export const MAX_TRACE_NODES = 500;
+
+export interface TraceNode {
+  id: string;
+  type: string;
+  orgId: string;
+  status: RecordMeta['status'];
+  /** False for records of organisations the caller may not read (metadata only). */
+  visible: boolean;
+  digest: string | null;
+  commitment: string;
+  anchor: { txHash: string; blockNumber: number; blockTimestamp: number; root: string } | null;
+  verification: { valid: boolean; checks: { name: string; status: string; reason?: string }[] } | null;
+  supersedes: string | null;
+  supersededBy: string | null;
+  payload?: unknown;
+}
+
+export interface Trace {
+  root: string;
+  nodes: TraceNode[];
+  edges: { parent: string; child: string }[];
+  truncated: boolean;
+}
+
+/** Memoizes a root source for one request (nodes of one batch share a root). */
+function memo(src: RootSource): RootSource {
+  const anchors = new Map<string, Promise<AnchorRecord | null>>();
+  const txs = new Map<string, Promise<AnchorTransaction | null>>();
+  const out: RootSource = {
+    getAnchor(ref) {
+      const k = `${ref.chainId}:${ref.registry.toLowerCase()}:${ref.root}`;
+      let p = anchors.get(k);
+      if (!p) anchors.set(k, (p = src.getAnchor(ref)));
+      return p;
+    },
+  };
+  if (src.getAnchorTransaction) {
+    const get = src.getAnchorTransaction.bind(src);
+    out.getAnchorTransaction = (ref) => {
+      const k = `${ref.chainId}:${ref.registry.toLowerCase()}:${ref.txHash}`;
+      let p = txs.get(k);
+      if (!p) txs.set(k, (p = get(ref)));
+      return p;
+    };
+  }
+  return out;
+}
+
+const anchored = (b: BatchInfo | undefined | null): b is BatchInfo =>
+  !!b && (b.status === 'anchored' || b.status === 'confirmed');
+
+interface Graph {
+  recs: Map<string, RecordFull>;
+  edges: { parent: string; child: string }[];
+  truncated: boolean;
+  batches: Map<string, BatchInfo>;
+  /** commitment of every parent named by a node (for receipts) */
+  parentCommitment: Map<string, string>;
+  supersededBy: Map<string, string>;
+}
+
+export class TraceService {
+  constructor(
+    private readonly store: Store,
+    private readonly opts: { rootSource?: RootSource; trustedRegistries?: string[] } = {},
+  ) {}
+
+  /** Collects the DAG around `id` with the visibility rule of the module comment. */
+  private async graph(id: string, readable: Set<string>): Promise<Graph> {
+    return this.store.read(async (r) => {
+      const root = await r.getRecord(id);
+      if (!root || !readable.has(root.orgId)) throw new ServiceError('RECORD_NOT_FOUND', `Record ${id} not found`);
+      const limit = MAX_TRACE_NODES * 8;
+      const [up, down] = [await r.linkClosure([id], 'up', limit), await r.linkClosure([id], 'down', limit)];
+      const parentsOf = new Map<string, string[]>();
+      const childrenOf = new Map<string, string[]>();
+      for (const l of up) parentsOf.set(l.childId, [...(parentsOf.get(l.childId) ?? []), l.parentId]);
+      for (const l of down) childrenOf.set(l.parentId, [...(childrenOf.get(l.parentId) ?? []), l.childId]);
+      const all = new Set<string>([
+        id,
+        ...up.flatMap((l) => [l.parentId, l.childId]),
+        ...down.flatMap((l) => [l.parentId, l.childId]),
+      ]);
+      const metas = new Map((await r.getRecordsMeta([...all])).map((m) => [m.id, m]));
+
+      // BFS from the root, both directions, never past a record the caller may not read.
+      const keep = new Set<string>([id]);
+      const edges: { parent: string; child: string }[] = [];
+      let truncated = up.length >= limit || down.length >= limit;
+      for (const [dir, next] of [
+        ['up', parentsOf],
+        ['down', childrenOf],
+      ] as const) {
+        let frontier = [id];
+        const seen = new Set([id]);
+        while (frontier.length) {
+          const nextFrontier: string[] = [];
+          for (const n of frontier) {
+            const m = metas.get(n);
+            if (!m || (n !== id && !readable.has(m.orgId))) continue;
+            for (const o of next.get(n) ?? []) {
+              if (!metas.has(o)) continue;
+              if (!keep.has(o)) {
+                if (keep.size >= MAX_TRACE_NODES) {
+                  truncated = true;
+                  continue;
+                }
+                keep.add(o);
+              }
+              edges.push(dir === 'up' ? { parent: o, child: n } : { parent: n, child: o });
+              if (!seen.has(o)) {
+                seen.add(o);
+                nextFrontier.push(o);
+              }
+            }
+          }
+          frontier = nextFrontier;
+        }
+      }
+      const recs = new Map((await r.getRecords([...keep])).map((x) => [x.id, x]));
+      const batches = new Map<string, BatchInfo>();
+      for (const b of new Set([...recs.values()].map((x) => x.batchId).filter((x): x is string => !!x))) {
+        const batch = await r.getBatch(b);
+        if (batch) batches.set(b, batch);
+      }
+      const parentIds = new Set([...recs.values()].flatMap((x) => x.parents));
+      const parentCommitment = new Map<string, string>();
+      for (const p of parentIds) if (recs.has(p)) parentCommitment.set(p, recs.get(p)!.commitment);
+      const missing = [...parentIds].filter((p) => !parentCommitment.has(p));
+      for (const m of missing.length ? await r.getRecordsMeta(missing) : []) parentCommitment.set(m.id, m.commitment);
+      const supersededBy = new Map<string, string>();
+      for (const s of await r.supersedersOf([...keep]))
+        if (!supersededBy.has(s.supersedes)) supersededBy.set(s.supersedes, s.id);
+      const uniq = new Map(edges.map((e) => [`${e.parent}>${e.child}`, e]));
+      return { recs, edges: [...uniq.values()], truncated, batches, parentCommitment, supersededBy };
+    });
+  }
+
+  private receiptOf(g: Graph, rec: RecordFull): ReceiptV1 | null {
+    const batch = rec.batchId ? g.batches.get(rec.batchId) : undefined;
+    if (!anchored(batch) || rec.proof === null) return null;
+    return buildReceipt(rec, batch, rec.parents.map((p) => g.parentCommitment.get(p)!).sort());
+  }
+
+  async trace(id: string, readable: Set<string>, withPayload = true): Promise<Trace> {
+    const g = await this.graph(id, readable);
+    const rootSource = this.opts.rootSource ? memo(this.opts.rootSource) : undefined;
+    const nodes = await Promise.all(
+      [...g.recs.values()].map(async (rec): Promise<TraceNode> => {
+        const visible = readable.has(rec.orgId);
+        const base = {
+          id: rec.id,
+          type: rec.type,
+          orgId: rec.orgId,
+          status: rec.status,
+          visible,
+          commitment: rec.commitment,
+        };
+        if (!visible) {
+          return { ...base, digest: null, anchor: null, verification: null, supersedes: null, supersededBy: null };
+        }
+        const batch = rec.batchId ? g.batches.get(rec.batchId) : undefined;
+        const receipt = this.receiptOf(g, rec);
+        let verification: TraceNode['verification'] = null;
+        const payload = JSON.parse(rec.payload) as unknown;
+        if (receipt && rootSource) {
+          const v = await verifyReceipt(receipt, {
+            payload,
+            rootSource,
+            trustedRegistries: this.opts.trustedRegistries,
+          });
+          verification = { valid: v.valid, checks: v.checks };
+        }
+        const node: TraceNode = {
+          ...base,
+          digest: rec.digest,
+          anchor: anchored(batch)
+            ? {
+                txHash: batch.txHash!,
+                blockNumber: batch.blockNumber!,
+                blockTimestamp: batch.blockTimestamp!,
+                root: batch.root,
+              }
+            : null,
+          verification,
+          supersedes: rec.supersedes,
+          supersededBy: g.supersededBy.get(rec.id) ?? null,
+        };
+        if (withPayload) node.payload = payload;
+        return node;
+      }),
+    );
+    // Root first, then by acceptance time: a stable, readable order.
+    nodes.sort((a, b) =>
+      a.id === id ? -1 : b.id === id ? 1 : g.recs.get(a.id)!.acceptedAt - g.recs.get(b.id)!.acceptedAt,
+    );
+    return { root: id, nodes, edges: g.edges, truncated: g.truncated };
+  }
+
+  /** The lineage bundle (verifier `verifyBundle`): receipts of every visible anchored node; the rest as `external`. */
+  async bundle(id: string, readable: Set<string>): Promise<LineageBundle> {
+    const g = await this.graph(id, readable);
+    const receipts: ReceiptV1[] = [];
+    for (const rec of g.recs.values()) {
+      if (!readable.has(rec.orgId)) continue;
+      const receipt = this.receiptOf(g, rec);
+      if (receipt) receipts.push(receipt);
+      else if (rec.id === id) {
+        throw new ServiceError(
+          'RECEIPT_NOT_READY',
+          `Record ${id} is ${rec.status}; its bundle exists once it is anchored`,
+          {
+            recordStatus: rec.status,
+          },
+        );
+      }
+    }
+    const included = new Set(receipts.map((x) => x.commitment));
+    const external = [...new Set(receipts.flatMap((x) => x.record.parents).filter((p) => !included.has(p)))].sort();
+    return external.length ? { version: 1, root: id, receipts, external } : { version: 1, root: id, receipts };
+  }
+
+  /** "superseded by" of one record (GET /v1/records/:id, POST /v1/verify). */
+  async supersededBy(id: string): Promise<string | null> {
+    const [s] = await this.store.read((r) => r.supersedersOf([id]));
+    return s?.id ?? null;
+  }
+}
+
+export interface Completeness {
+  orgId: string;
+  address: string | null;
+  chain: { head: string; length: number };
+  database: { batches: number; inFlight: number };
+  consistent: boolean;
+  missingInDatabase: string[];
+  missingOnChain: string[];
+  leafCountMismatch: { root: string; chain: number; database: number }[];
+  /** Anomalies of the walk itself (a link whose anchor is unknown, another submitter). */
+  errors: string[];
+}
+
+/** Longest batch chain walked. */
+const MAX_CHAIN_WALK = 100_000;
+
+/**
+ * Completeness of an organisation's anchored history: walks its hash-linked batch chain on the registry alone
+ * (`headOf(submitter)`, then `anchorOf(prev)` back to zero) and compares it with the batches in the database.
+ */
+export async function checkCompleteness(store: Store, chain: ChainPort, orgId: string): Promise<Completeness> {
+  const { org, batches } = await store.read(async (r) => ({
+    org: await r.getOrg(orgId),
+    batches: await r.batchesOf(orgId),
+  }));
+  if (!org) throw new ServiceError('ORG_NOT_FOUND', `Organisation ${orgId} not found`);
+  const onChain: { root: string; leafCount: number }[] = [];
+  const errors: string[] = [];
+  let head = ZERO_HEX32 as string;
+  try {
+    if (org.address) {
+      head = (await chain.headOf(org.address)).root;
+      for (let root = head; root !== ZERO_HEX32 && onChain.length < MAX_CHAIN_WALK;) {
+        const a = await chain.anchorOf(root);
+        if (a.timestamp === 0) {
+          errors.push(`root ${root} is linked but not anchored`);
+          break;
+        }
+        if (a.submitter.toLowerCase() !== org.address.toLowerCase())
+          errors.push(`root ${root} was anchored by ${a.submitter}`);
+        onChain.push({ root, leafCount: a.leafCount });
+        root = a.prev;
+      }
+    }
+  } catch (err) {
+    const f = chain.failureOf(err);
+    if (f) throw new ServiceError('CHAIN_UNAVAILABLE', `${f.code}: ${f.message}`);
+    throw err;
+  }
+  onChain.reverse();
+  const done = batches.filter((b) => anchored(b));
+  const inFlight = batches.filter((b) => b.status === 'signed' || b.status === 'sent').length;
+  const dbByRoot = new Map(batches.map((b) => [b.root, b]));
+  const chainRoots = new Set(onChain.map((c) => c.root));
+  const missingInDatabase = onChain.filter((c) => !dbByRoot.has(c.root)).map((c) => c.root);
+  const missingOnChain = done.filter((b) => !chainRoots.has(b.root)).map((b) => b.root);
+  const leafCountMismatch = onChain
+    .filter((c) => dbByRoot.has(c.root) && dbByRoot.get(c.root)!.leafCount !== c.leafCount)
+    .map((c) => ({ root: c.root, chain: c.leafCount, database: dbByRoot.get(c.root)!.leafCount }));
+  return {
+    orgId,
+    address: org.address,
+    chain: { head, length: onChain.length },
+    database: { batches: done.length, inFlight },
+    consistent: !missingInDatabase.length && !missingOnChain.length && !leafCountMismatch.length && !errors.length,
+    missingInDatabase,
+    missingOnChain,
+    leafCountMismatch,
+    errors,
+  };
+}
