@@ -315,8 +315,12 @@ export class ClaimService {
     const invoice = idx >= 0 ? claim.invoices[idx]! : null;
     let earlierId: string | null = null;
     if (d.claim) {
-      const [rec] = await this.store.read((r) => r.findByCommitments([d.claim!]));
-      earlierId = rec?.id ?? null;
+      // The record once stored; before that (the winner is still between its receipt and its insert), the
+      // prepared claim of this service's database names the same id.
+      earlierId = await this.store.read(
+        async (r) =>
+          (await r.findByCommitments([d.claim!]))[0]?.id ?? (await r.getClaimByCommitment(d.claim!))?.id ?? null,
+      );
     }
     return new ServiceError(
       'INVOICE_ALREADY_CLAIMED',

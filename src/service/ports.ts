@@ -194,6 +194,7 @@ export interface Repo {
   insertClaim(c: ClaimInfo): Promise<void>;
   getClaim(id: string): Promise<ClaimInfo | null>;
   getClaimByExternalId(orgId: string, externalId: string): Promise<ClaimInfo | null>;
+  getClaimByCommitment(commitment: string): Promise<ClaimInfo | null>;
   updateClaim(id: string, patch: Partial<ClaimInfo>): Promise<void>;
   deleteClaim(id: string): Promise<void>;
   claimsByStatus(statuses: ClaimStatus[], limit: number): Promise<ClaimInfo[]>;
