@@ -600,6 +600,10 @@ export class SqlRepo implements Repo {
     const [r] = await this.sql.query('SELECT * FROM claims WHERE org_id = ? AND external_id = ?', [orgId, externalId]);
     return r ? toClaim(r) : null;
   }
+  async getClaimByCommitment(commitment: string): Promise<ClaimInfo | null> {
+    const [r] = await this.sql.query('SELECT * FROM claims WHERE commitment = ?', [commitment]);
+    return r ? toClaim(r) : null;
+  }
   async updateClaim(id: string, patch: Partial<ClaimInfo>): Promise<void> {
     const [sql, params] = updateSql('claims', CLAIM_COLUMNS, id, claimRow(patch) as Partial<ClaimInfo>);
     await this.sql.exec(sql, params);

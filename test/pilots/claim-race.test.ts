@@ -67,7 +67,7 @@ describe('concurrent claims from two API processes on one chain and one PostgreS
     if (skip) return t.skip('PostgreSQL unreachable');
     const keyOf = (id: string) => inst!.demo.orgs.find((o) => o.id === id)!.apiKey;
     assert.notEqual(secondUrl, inst!.apiUrl);
-    const rounds: { a: { status: number; body: any }; b: { status: number; body: any } }[] = [];
+    const rounds: { a: Awaited<ReturnType<typeof api>>; b: Awaited<ReturnType<typeof api>> }[] = [];
     for (let i = 0; i < 4; i++) {
       const inv = await api(inst!.apiUrl, 'POST', '/v1/records', {
         key: keyOf('aerospace'),
