@@ -1,0 +1,114 @@
+/**
+ * Expense pilot (employee reimbursement, consortium-wide double-reimbursement guard) through the HTTP API of a
+ * running `npm start`: the employer claims an aerospace invoice, approves and reimburses it; a second claim of
+ * the same invoice is refused naming the first; a rejected claim releases its invoice, which is claimed again.
+ * Usage: node -r ts-node/register scripts/scenario-expense.ts [dataDir=./data]
+ */
+import * as P from './lib/pilot-payloads';
+import { RUN, call, loadDemo, printCompleteness, printTrace, step, waitAnchored } from './lib/scenario';
+
+async function main() {
+  const demo = loadDemo();
+  const [aero, emp, bank] = [demo.key('aerospace'), demo.key('employer'), demo.key('bank')];
+  console.log(`expense scenario (run ${RUN}) against ${demo.apiUrl}`);
+
+  const x = await step(
+    demo,
+    `aerospace issues invoice ${RUN}-X`,
+    aero,
+    'POST',
+    '/v1/records',
+    { type: 'invoice.issued', externalId: `INV-${RUN}-X`, payload: P.invoice(`${RUN}X`) },
+    202,
+  );
+  const y = await step(
+    demo,
+    `aerospace issues invoice ${RUN}-Y`,
+    aero,
+    'POST',
+    '/v1/records',
+    { type: 'invoice.issued', externalId: `INV-${RUN}-Y`, payload: P.invoice(`${RUN}Y`, '900.00') },
+    202,
+  );
+  const claim = (label: string, key: string, ext: string, invoices: string[], expected: number) =>
+    step(demo, label, key, 'POST', '/v1/claims', { externalId: ext, payload: P.claim(`E-${ext}`), invoices }, expected);
+
+  const c1 = await claim('employer claims invoice X (consume on chain)', emp, `CLM-${RUN}-1`, [x.id], 201);
+  console.log(
+    `      invoice key ${c1.invoiceKeys[0].slice(0, 18)}…  consumed in tx ${c1.chain.txHash.slice(0, 18)}… block ${c1.chain.blockNumber}`,
+  );
+  const appr = await step(
+    demo,
+    'employer approves the claim',
+    emp,
+    'POST',
+    '/v1/records',
+    { type: 'expense.approved', externalId: `APR-${RUN}-1`, payload: P.approved(), parents: [c1.id] },
+    202,
+  );
+  const reimb = await step(
+    demo,
+    'employer reimburses the approval',
+    emp,
+    'POST',
+    '/v1/records',
+    { type: 'expense.reimbursed', externalId: `PAY-${RUN}-1`, payload: P.reimbursed(), parents: [appr.id] },
+    202,
+  );
+  await step(
+    demo,
+    'employer reimburses the approval again',
+    emp,
+    'POST',
+    '/v1/records',
+    { type: 'expense.reimbursed', payload: P.reimbursed('AGAIN'), parents: [appr.id] },
+    409,
+  );
+  const dup = await claim('bank claims the same invoice X', bank, `BANK-CLM-${RUN}`, [x.id], 409);
+  console.log(
+    `      earlier claim named: ${dup.earlierClaim.id} (commitment ${dup.earlierClaim.commitment.slice(0, 18)}…, ${dup.earlierClaim.claimedAt})`,
+  );
+  await claim('employer claims invoice X again (new externalId)', emp, `CLM-${RUN}-1b`, [x.id], 409);
+
+  const c2 = await claim('employer claims invoice Y', emp, `CLM-${RUN}-2`, [y.id], 201);
+  await step(
+    demo,
+    'employer rejects that claim',
+    emp,
+    'POST',
+    '/v1/records',
+    { type: 'expense.rejected', externalId: `REJ-${RUN}-2`, payload: P.rejected(), parents: [c2.id] },
+    202,
+  );
+  process.stdout.write('  … waiting for the release of its invoice key on chain');
+  for (let i = 0; ; i++) {
+    const s = (await call(demo, emp, 'GET', `/v1/claims/${c2.id}`)).body;
+    if (s.status === 'released') {
+      console.log(` done (tx ${s.releaseTx.txHash.slice(0, 18)}…)`);
+      break;
+    }
+    if (i > 200) throw new Error('release not mined');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const c3 = await claim('bank claims invoice Y after the release', bank, `BANK-CLM-${RUN}-Y`, [y.id], 201);
+
+  process.stdout.write('  … waiting for anchoring');
+  await waitAnchored(demo, emp, [c1.id, appr.id, reimb.id, c2.id]);
+  await waitAnchored(demo, bank, [c3.id]);
+  await waitAnchored(demo, aero, [x.id, y.id]);
+  console.log(' done');
+  printTrace(
+    `trace of the reimbursement ${reimb.id} (employer view)`,
+    (await call(demo, emp, 'GET', `/v1/records/${reimb.id}/trace`)).body,
+  );
+  printTrace(
+    `trace of invoice Y ${y.id} (auditor view)`,
+    (await call(demo, demo.key('auditor'), 'GET', `/v1/records/${y.id}/trace`)).body,
+  );
+  await printCompleteness(demo, emp, 'employer');
+}
+
+main().catch((err) => {
+  console.error(String(err));
+  process.exit(1);
+});
