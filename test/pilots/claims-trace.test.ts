@@ -178,6 +178,38 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
       assert.equal(recs.length, 0);
     });
 
+    it('not mined in time: 503 CHAIN_UNAVAILABLE with the transaction kept in the outbox; the retry finishes it', async () => {
+      const inv = await newInvoice();
+      const slow = new ClaimService(inst.runtime.store, inst.runtime.gateway, new RecordService(inst.runtime.store), {
+        consortiumSecret: SECRET,
+        receiptTimeoutMs: 500,
+      });
+      const emp = (await inst.runtime.store.read((r) => r.getOrg('employer')))!;
+      const provider = inst.runtime.provider;
+      await provider.send('evm_setAutomine', [false]);
+      let err: unknown;
+      try {
+        err = await slow
+          .claim(emp, { externalId: 'CLM-slow', payload: P.claim('E-slow'), invoices: [inv.id] })
+          .catch((e: unknown) => e);
+      } finally {
+        await provider.send('evm_setAutomine', [true]);
+      }
+      assert.ok(err instanceof ServiceError && err.code === 'CHAIN_UNAVAILABLE', String(err));
+      const stored = (await inst.runtime.store.read((r) => r.getClaimByExternalId('employer', 'CLM-slow')))!;
+      assert.equal(stored.status, 'signed');
+      const tx = (await inst.runtime.store.read((r) => r.getOutbox(stored.consumeTxId!)))!;
+      assert.deepEqual([tx.kind, tx.status, tx.refId], ['consume', 'sent', stored.commitment]);
+      await provider.send('evm_mine', []);
+      const retry = await call('employer', 'POST', '/v1/claims', {
+        externalId: 'CLM-slow',
+        payload: P.claim('E-slow'),
+        invoices: [inv.id],
+      });
+      assert.equal(retry.status, 201, JSON.stringify(retry.body));
+      assert.deepEqual([retry.body.commitment, retry.body.chain.txHash], [stored.commitment, tx.txHash]);
+    });
+
     for (const step of ['broadcast', 'mined'] as const) {
       it(`crash after the consume was ${step === 'mined' ? 'mined' : 'broadcast'}: a retry with the same externalId finishes the same claim`, async () => {
         const inv = await newInvoice();
