@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// `node scripts/start.cjs` (the real `npm start` server) plus one fault hook for the crash tests:
+// with FAULT_PAUSE_AT=<AnchorStep> the anchoring worker prints `[fault] paused at <step> <batch id>` the
+// first time it reaches that step and then hangs there, so the test can `kill -9` the process group at
+// exactly that point of the state machine. FAULT_LEASE_MS shortens the worker's per-organisation lease
+// (30 s by default, not configurable from the environment): after a kill -9 the next process can only take
+// over once the dead one's lease expired, and the test would otherwise wait 30 s per crash. Without either
+// variable it is start.cjs unchanged.
+'use strict';
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..', '..');
+// start.cjs registers ts-node and calls main(), which loads the service stack asynchronously (dynamic
+// import): patching the AnchorService export right after is in time, and runtime.ts reads it at call time.
+require(path.join(root, 'scripts', 'start.cjs'));
+
+const step = process.env.FAULT_PAUSE_AT;
+const leaseMs = process.env.FAULT_LEASE_MS ? Number(process.env.FAULT_LEASE_MS) : undefined;
+if (step || leaseMs) {
+  const mod = require(path.join(root, 'src', 'service', 'anchoring.ts'));
+  const Base = mod.AnchorService;
+  let hit = false;
+  mod.AnchorService = class extends Base {
+    constructor(store, chain, opts) {
+      super(store, chain, {
+        ...opts,
+        ...(leaseMs ? { leaseMs } : {}),
+        onStep: async (s, batch) => {
+          if (!step || s !== step || hit) return;
+          hit = true;
+          process.stdout.write(`[fault] paused at ${s} ${batch.id}\n`);
+          await new Promise(() => undefined); // hang: the test kills the process here
+        },
+      });
+    }
+  };
+}
