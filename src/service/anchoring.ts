@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { buildMerkleTree } from '../domain/merkle';
 import { ZERO_HEX32 } from '../domain/hex';
 import type { ChainPort } from './chain-port';
+import { allocateAccountNonce } from './nonces';
 import type { BatchInfo, Org, OutboxTx, Repo, Store } from './ports';
 
 export interface AnchorOptions {
@@ -239,16 +240,8 @@ export class AnchorService {
     }
   }
 
-  /**
-   * Allocates the account's next nonce in the database (the API's claim transactions share the account).
-   * With nothing of ours in flight, the chain's pending nonce is the truth (it may have moved on, e.g. deploys).
-   */
-  private async nextNonce(r: Repo, org: Org, address: string, chainNonce: number): Promise<number> {
-    await r.ensureAccount(address, org.id, chainNonce);
-    const stored = await r.getAccountNonce(address);
-    const open = await r.openOutbox(address);
-    if (!open.length && stored !== chainNonce) await r.setAccountNonce(address, chainNonce);
-    return r.allocateNonce(address);
+  private nextNonce(r: Repo, org: Org, address: string, chainNonce: number): Promise<number> {
+    return allocateAccountNonce(r, org.id, address, chainNonce);
   }
 
   private outboxRow(

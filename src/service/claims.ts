@@ -4,6 +4,7 @@ import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
 import { invoiceKey } from '../domain/invoice-key';
 import { invoiceIdentity, validatePayload } from '../domain/record-types';
+import { allocateAccountNonce } from './nonces';
 import type { ChainFailure, ChainPort } from './chain-port';
 import { ServiceError } from './errors';
 import type { ClaimInfo, Org, OutboxTx, Repo, Store } from './ports';
@@ -71,21 +72,6 @@ export const MAX_INVOICES_PER_CLAIM = 16;
 
 const silent = { info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Allocates the account's next nonce in the database, like the anchoring worker, but with the row locked first. */
-export async function allocateAccountNonce(
-  r: Repo,
-  orgId: string,
-  address: string,
-  chainNonce: number,
-): Promise<number> {
-  await r.ensureAccount(address, orgId, chainNonce);
-  await r.lockAccount(address);
-  const stored = await r.getAccountNonce(address);
-  const open = await r.openOutbox(address);
-  if (!open.length && stored !== chainNonce) await r.setAccountNonce(address, chainNonce);
-  return r.allocateNonce(address);
-}
 
 function outboxRow(
   orgId: string,
