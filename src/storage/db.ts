@@ -19,6 +19,8 @@ export interface Sql {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Runs a statement and returns the number of rows it changed. */
   exec(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Runs one statement once per parameter list (SQLite: one prepared statement, no per-row promise); total rows changed. */
+  execMany(sql: string, rows: readonly (readonly unknown[])[]): Promise<number>;
 }
 
 export interface DatabaseOptions {
@@ -87,17 +89,26 @@ class SqliteSql implements Sql {
   async exec(sql: string, params: readonly unknown[] = []): Promise<number> {
     return this.stmt(sql).run(...params).changes;
   }
+  async execMany(sql: string, rows: readonly (readonly unknown[])[]): Promise<number> {
+    const s = this.stmt(sql);
+    let n = 0;
+    for (const params of rows) n += s.run(...params).changes;
+    return n;
+  }
 }
+
+/** `?` → `$n` rewrites, shared by every PgSql (one is made per transaction; a 1,000-row insert is ~90 kB of text). */
+const pgTexts = new Map<string, string>();
 
 class PgSql implements Sql {
   readonly dialect = 'postgres' as const;
-  private readonly texts = new Map<string, string>();
   constructor(private readonly client: Pick<PoolClient, 'query'>) {}
   private text(sql: string): string {
-    let t = this.texts.get(sql);
+    let t = pgTexts.get(sql);
     if (t === undefined) {
       t = toPgPlaceholders(sql);
-      this.texts.set(sql, t);
+      if (pgTexts.size > 500) pgTexts.clear();
+      pgTexts.set(sql, t);
     }
     return t;
   }
@@ -109,6 +120,11 @@ class PgSql implements Sql {
     const res = await this.client.query(this.text(sql), params as unknown[]);
     return res.rowCount ?? 0;
   }
+  async execMany(sql: string, rows: readonly (readonly unknown[])[]): Promise<number> {
+    let n = 0;
+    for (const params of rows) n += await this.exec(sql, params);
+    return n;
+  }
 }
 
 /**
@@ -117,9 +133,21 @@ class PgSql implements Sql {
  * - SQLite (default): better-sqlite3 in WAL mode; one connection, transactions serialized.
  * - PostgreSQL (`url`): typeorm's pg pool; each transaction on its own pooled client.
  */
+/** A transaction waiting for its turn on the SQLite connection (see `Database.tx`). */
+interface TxJob {
+  fn: (sql: Sql) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most transactions committed together by one SQLite COMMIT. */
+const MAX_GROUP = 64;
+
 export class Database {
   private readonly mutex = new Mutex();
   private sqlite?: SqliteSql;
+  private readonly txQueue: TxJob[] = [];
+  private groupScheduled = false;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -192,20 +220,20 @@ export class Database {
     return this.sqlite?.handle;
   }
 
-  /** Runs `fn` in one transaction; rolls back if it throws. */
+  /**
+   * Runs `fn` in one transaction; rolls back if it throws. Resolves only once its writes are committed.
+   *
+   * SQLite (one connection, transactions serialized): transactions that queued up while the connection was busy
+   * are run one after the other inside ONE SQLite transaction, each in its own SAVEPOINT (released when `fn`
+   * resolves, rolled back alone when it throws), and committed together (group commit). Each `fn` stays atomic
+   * and sees exactly what it would have seen running alone after the previous ones; only the COMMIT (WAL
+   * frames, checkpoints) is shared. Under concurrent single-record submissions this is most of the cost.
+   */
   async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     if (this.sqlite) {
-      const s = this.sqlite;
-      return this.mutex.run(async () => {
-        s.handle.exec('BEGIN IMMEDIATE');
-        try {
-          const out = await fn(s);
-          s.handle.exec('COMMIT');
-          return out;
-        } catch (err) {
-          if (s.handle.inTransaction) s.handle.exec('ROLLBACK');
-          throw err;
-        }
+      return new Promise<T>((resolve, reject) => {
+        this.txQueue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        this.scheduleGroup();
       });
     }
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
@@ -221,6 +249,73 @@ export class Database {
     } finally {
       client.release();
     }
+  }
+
+  private scheduleGroup(): void {
+    if (this.groupScheduled || !this.txQueue.length) return;
+    this.groupScheduled = true;
+    void this.mutex.run(async () => {
+      this.groupScheduled = false;
+      const jobs = this.txQueue.splice(0, MAX_GROUP);
+      try {
+        await this.runGroup(jobs);
+      } finally {
+        this.scheduleGroup(); // what queued meanwhile (or did not fit)
+      }
+    });
+  }
+
+  private async runGroup(jobs: TxJob[]): Promise<void> {
+    const h = this.sqlite!.handle;
+    const s = this.sqlite!;
+    if (jobs.length === 1) {
+      const job = jobs[0]!;
+      try {
+        h.exec('BEGIN IMMEDIATE');
+        const out = await job.fn(s);
+        h.exec('COMMIT');
+        job.resolve(out);
+      } catch (err) {
+        if (h.inTransaction) h.exec('ROLLBACK');
+        job.reject(err);
+      }
+      return;
+    }
+    try {
+      h.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      for (const j of jobs) j.reject(err);
+      return;
+    }
+    const done: { job: TxJob; out: unknown }[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      h.exec('SAVEPOINT tx_job');
+      try {
+        const out = await job.fn(s);
+        h.exec('RELEASE tx_job');
+        done.push({ job, out });
+      } catch (err) {
+        job.reject(err);
+        if (h.inTransaction) {
+          h.exec('ROLLBACK TO tx_job');
+          h.exec('RELEASE tx_job');
+          continue;
+        }
+        // SQLite rolled the whole transaction back (I/O error, disk full…): the jobs done so far are lost too.
+        for (const d of done) d.job.reject(err);
+        this.txQueue.unshift(...jobs.slice(i + 1)); // not run yet: next group
+        return;
+      }
+    }
+    try {
+      h.exec('COMMIT');
+    } catch (err) {
+      if (h.inTransaction) h.exec('ROLLBACK');
+      for (const d of done) d.job.reject(err);
+      return;
+    }
+    for (const d of done) d.job.resolve(d.out);
   }
 
   /** Runs read-only statements outside an explicit transaction. */

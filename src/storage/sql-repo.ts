@@ -351,10 +351,9 @@ export class SqlRepo implements Repo {
     ];
     const links = rows.flatMap((r) => r.parents.map((p) => [r.id, p]));
     if (this.sql.dialect === 'sqlite') {
-      // better-sqlite3: a cached prepared statement per row inside the transaction is the fastest path.
-      const one = `INSERT INTO records (${cols}) VALUES ${marks(12)}`;
-      for (const r of rows) await this.sql.exec(one, values(r));
-      for (const l of links) await this.sql.exec('INSERT INTO record_links (child_id, parent_id) VALUES (?, ?)', l);
+      // better-sqlite3: one cached prepared statement run per row inside the transaction is the fastest path.
+      await this.sql.execMany(`INSERT INTO records (${cols}) VALUES ${marks(12)}`, rows.map(values));
+      await this.sql.execMany('INSERT INTO record_links (child_id, parent_id) VALUES (?, ?)', links);
       return;
     }
     // PostgreSQL: multi-row inserts, one round trip per 1,000 rows.
@@ -396,8 +395,10 @@ export class SqlRepo implements Repo {
     let changed = 0;
     if (this.sql.dialect === 'sqlite') {
       const one = 'UPDATE records SET batch_id = ?, leaf_index = ?, proof = ? WHERE id = ? AND batch_id IS NULL';
-      for (const l of leaves) changed += await this.sql.exec(one, [batchId, l.leafIndex, JSON.stringify(l.proof), l.id]);
-      return changed;
+      return this.sql.execMany(
+        one,
+        leaves.map((l) => [batchId, l.leafIndex, JSON.stringify(l.proof), l.id]),
+      );
     }
     for (const part of chunks(leaves, 5000)) {
       changed += await this.sql.exec(
