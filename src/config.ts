@@ -23,6 +23,10 @@ export interface Config {
   keystoreDir: string;
   /** Keystore password (KEYSTORE_PASSWORD; the embedded default uses a fixed dev password). */
   keystorePassword: string;
+  /** scrypt cost of newly written keystore files (KEYSTORE_SCRYPT_N; dev default 4096, use 131072 in production). */
+  keystoreScryptN?: number;
+  /** The registries' admin key on an external chain (DEPLOYER_KEY): lets new organisations get their roles at once. */
+  deployerKey?: string;
   /** Anchor each organisation's pending records this often (ANCHOR_INTERVAL_MS, 1000). */
   anchorIntervalMs: number;
   /** …or sooner when this many are waiting; also the batch size cap (ANCHOR_MAX_LEAVES, 50000). */
@@ -72,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deploymentFile: env.DEPLOYMENT_FILE || undefined,
     keystoreDir: path.resolve(env.KEYSTORE_DIR || path.join(dataDir, 'keystore')),
     keystorePassword: env.KEYSTORE_PASSWORD || (rpcUrl ? '' : 'ledger-notary-embedded-dev'),
+    keystoreScryptN: env.KEYSTORE_SCRYPT_N ? int(env, 'KEYSTORE_SCRYPT_N', 4096, 1024) : undefined,
+    deployerKey: env.DEPLOYER_KEY || undefined,
     anchorIntervalMs: int(env, 'ANCHOR_INTERVAL_MS', 1000, 10),
     anchorMaxLeaves: int(env, 'ANCHOR_MAX_LEAVES', 50_000, 1),
     confirmations: int(env, 'CONFIRMATIONS', 2, 1),

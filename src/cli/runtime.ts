@@ -23,7 +23,10 @@ import { ANCHORER_ROLE, CLAIMANT_ROLE, deployRegistries, type Deployment } from 
 /** anvil's first default account: a public dev key, used only to deploy on the embedded chain. */
 const EMBEDDED_DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 
-const ROLE_ABI = ['function grantRole(bytes32 role, address account)', 'function hasRole(bytes32 role, address account) view returns (bool)'];
+const ROLE_ABI = [
+  'function grantRole(bytes32 role, address account)',
+  'function hasRole(bytes32 role, address account) view returns (bool)',
+];
 
 export interface DemoFile {
   apiUrl: string;
@@ -98,7 +101,12 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const stateFile = path.join(config.dataDir, 'chain', 'anvil-state.json');
     fs.mkdirSync(path.dirname(stateFile), { recursive: true });
     const blockTime = opts.blockTime ?? 1; // 0: mine on every transaction (tests)
-    anvil = await startAnvil({ port: config.chainPort, stateFile, blockTime: blockTime > 0 ? blockTime : undefined, chainId: 31337 });
+    anvil = await startAnvil({
+      port: config.chainPort,
+      stateFile,
+      blockTime: blockTime > 0 ? blockTime : undefined,
+      chainId: 31337,
+    });
     rpcUrl = anvil.rpcUrl;
     log(`embedded chain (anvil) on ${rpcUrl}, state in ${stateFile}`);
   }
@@ -106,23 +114,34 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
   try {
     const chainId = await fetchChainId(rpcUrl!, 5000);
     const provider = makeProvider(rpcUrl!, { chainId, timeoutMs: 5000 });
-    const keystore = new FileKeystore(config.keystoreDir, config.keystorePassword);
+    const keystore = new FileKeystore(config.keystoreDir, config.keystorePassword, { scryptN: config.keystoreScryptN });
 
     // ---- registries -----------------------------------------------------------------------
     const deploymentFile = config.deploymentFile ?? path.join(config.dataDir, 'deployment.json');
     let deployment = readJson<Deployment>(deploymentFile);
-    const deployer = embedded ? new Wallet(EMBEDDED_DEPLOYER_KEY, provider) : process.env.DEPLOYER_KEY ? new Wallet(process.env.DEPLOYER_KEY, provider) : null;
+    const deployer = embedded
+      ? new Wallet(EMBEDDED_DEPLOYER_KEY, provider)
+      : config.deployerKey
+        ? new Wallet(config.deployerKey, provider)
+        : null;
     const codeMissing = deployment ? (await provider.getCode(deployment.notaryRegistry.address)) === '0x' : true;
     if (!deployment || codeMissing || deployment.chainId !== chainId) {
-      if (!embedded) throw new Error(`no registries found: run scripts/deploy.ts and set DEPLOYMENT_FILE (looked at ${deploymentFile})`);
+      if (!embedded)
+        throw new Error(
+          `no registries found: run scripts/deploy.ts and set DEPLOYMENT_FILE (looked at ${deploymentFile})`,
+        );
       if (deployment && codeMissing) log('registries missing on the embedded chain (state lost?): deploying again');
       deployment = await deployRegistries(deployer!, { adminDelay: 0, pausers: [deployer!.address] });
       writeJson(deploymentFile, deployment);
-      log(`registries deployed: NotaryRegistry ${deployment.notaryRegistry.address}, ClaimRegistry ${deployment.claimRegistry.address}`);
+      log(
+        `registries deployed: NotaryRegistry ${deployment.notaryRegistry.address}, ClaimRegistry ${deployment.claimRegistry.address}`,
+      );
     }
 
     // ---- database -------------------------------------------------------------------------
-    const db = await Database.open(config.databaseUrl ? { url: config.databaseUrl } : { sqlitePath: path.join(config.dataDir, 'notary.db') });
+    const db = await Database.open(
+      config.databaseUrl ? { url: config.databaseUrl } : { sqlitePath: path.join(config.dataDir, 'notary.db') },
+    );
     const store = new SqlStore(db);
 
     const fee = await resolveFeePolicy(provider, { gasPrice: config.gasPrice });
@@ -142,8 +161,10 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const ensureRoles = async (address: string) => {
       if (!notaryAdmin || !claimAdmin) return;
       if (embedded) await setBalance(provider, address, parseEther('1000'));
-      if (!(await notaryAdmin.hasRole(ANCHORER_ROLE, address))) await (await notaryAdmin.grantRole(ANCHORER_ROLE, address)).wait();
-      if (!(await claimAdmin.hasRole(CLAIMANT_ROLE, address))) await (await claimAdmin.grantRole(CLAIMANT_ROLE, address)).wait();
+      if (!(await notaryAdmin.hasRole(ANCHORER_ROLE, address)))
+        await (await notaryAdmin.grantRole(ANCHORER_ROLE, address)).wait();
+      if (!(await claimAdmin.hasRole(CLAIMANT_ROLE, address)))
+        await (await claimAdmin.grantRole(CLAIMANT_ROLE, address)).wait();
     };
     const provisionAccount = async (orgId: string) => {
       const { address } = await keystore.create(orgId);
@@ -159,7 +180,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       const admin = new AdminService(store, provisionAccount);
       if (!secrets) {
         const orgs = await store.read((r) => r.listOrgs());
-        if (orgs.length) throw new Error(`${secretsFile} is missing but the database has organisations: cannot print demo keys`);
+        if (orgs.length)
+          throw new Error(`${secretsFile} is missing but the database has organisations: cannot print demo keys`);
         await admin.createOrg({ id: 'operator', name: 'Notary operator', kind: 'operator' });
         await admin.createOrg({ id: 'auditor', name: 'Consortium auditor', kind: 'auditor' });
         const s = { admin: '', auditor: '', orgs: {} as Record<string, string> };
@@ -186,7 +208,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         orgs: [],
       };
       for (const o of await store.read((r) => r.listOrgs())) {
-        if (secrets.orgs[o.id]) demo.orgs.push({ id: o.id, name: o.name, apiKey: secrets.orgs[o.id]!, address: o.address! });
+        if (secrets.orgs[o.id])
+          demo.orgs.push({ id: o.id, name: o.name, apiKey: secrets.orgs[o.id]!, address: o.address! });
       }
     } else if (!(await store.read((r) => r.listOrgs())).length) {
       const admin = new AdminService(store, provisionAccount);
@@ -204,7 +227,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
           log: {
             info: () => undefined,
             warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
-            error: (o: unknown, m?: string) => log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
+            error: (o: unknown, m?: string) =>
+              log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
           } as unknown as Pick<Console, 'info' | 'warn' | 'error'>,
         })
       : undefined;
@@ -218,7 +242,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       consortiumSecret: config.consortiumSecret,
       plugins: [pilotRoutes],
     };
-    const app = await buildApp(deps, { logger: opts.logger ?? false, bodyLimit: config.bodyLimit, rateLimitMax: config.rateLimitMax });
+    const app = await buildApp(deps, {
+      logger: opts.logger ?? false,
+      bodyLimit: config.bodyLimit,
+      rateLimitMax: config.rateLimitMax,
+    });
     const address = await app.listen({ port: config.port, host: config.host });
     const apiUrl = address.replace('[::1]', '127.0.0.1');
     anchor?.start();
