@@ -1,9 +1,15 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { createHash } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { RootSource } from '../verifier';
 import { AdminService, type AccountProvisioner } from '../service/admin';
 import type { AnchorService } from '../service/anchoring';
@@ -76,6 +82,34 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
     ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false } },
     return503OnClosing: true,
+    // Errors fastify raises before routing (FST_ERR_BAD_URL: invalid percent-encoding such as %ff or an encoded
+    // lone surrogate) skip setErrorHandler: answer them as problem+json with a code too.
+    frameworkErrors: (err, _req, reply) => {
+      const se =
+        err.code === 'FST_ERR_BAD_URL'
+          ? new ServiceError('MALFORMED_URL', 'Invalid percent-encoding in the URL')
+          : new ServiceError('MALFORMED_REQUEST', err.message);
+      void (reply as FastifyReply).code(se.status).type('application/problem+json').send(problemOf(se));
+    },
+    // Errors of the HTTP parser itself (URL or headers over Node's 16 KiB, timeouts, garbage): problem+json too.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const se =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? new ServiceError('HEADERS_TOO_LARGE')
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? new ServiceError('REQUEST_TIMEOUT')
+            : new ServiceError('MALFORMED_REQUEST');
+      const body = JSON.stringify(problemOf(se));
+      if (socket.writable) {
+        socket.write(
+          `HTTP/1.1 ${se.status} ${STATUS_CODES[se.status]}\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+            `Connection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy(err);
+    },
   });
 
   const metrics = new Metrics();

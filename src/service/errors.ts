@@ -9,6 +9,10 @@ export const ERROR_CATALOGUE = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   BATCH_TOO_LARGE: { status: 413, title: 'Too many records in one batch' },
+  MALFORMED_URL: { status: 400, title: 'Malformed URL' },
+  MALFORMED_REQUEST: { status: 400, title: 'Malformed HTTP request' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request headers (or URL) too large' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
 
   /** Authentication and authorisation */
   UNAUTHORIZED: { status: 401, title: 'Missing or invalid API key' },
