@@ -11,7 +11,9 @@ import * as P from '../../scripts/lib/pilot-payloads';
  * `code` (or a 2xx when the input happens to be valid), never a 5xx; afterwards the server still serves.
  */
 
-type Res = { status: number; body: any; headers: Headers };
+type Res = Awaited<ReturnType<typeof api>>;
+/** A parsed JSON response body (the helper types it loosely). */
+type Json = Res['body'];
 
 const NASTY: string[] = [
   '\uD800',
@@ -110,7 +112,7 @@ function mutate(base: unknown, m: Mutation): unknown {
     }
     return copy;
   }
-  let parent: any = copy;
+  let parent: Json = copy;
   for (const k of path.slice(0, -1)) parent = parent[k];
   const last = path[path.length - 1]!;
   if (m.kind === 'set')
@@ -161,7 +163,7 @@ describe('hostile input on every route: never a 5xx, always problem+json with a 
   let admin: string;
   let auditor: string;
   let invoiceId: string;
-  let receipt: any;
+  let receipt: Json;
   let receiptPayload: unknown;
   const stats = { requests: 0, by: {} as Record<string, number> };
 
