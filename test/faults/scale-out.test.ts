@@ -159,7 +159,7 @@ describe(
           body: { type: 'invoice.issued', externalId: `SC-CLAIM-INV-${i}`, payload: P.invoice(`SC-${i}`) },
         });
         assert.equal(inv.status, 202, JSON.stringify(inv.body));
-        const [a, b] = await Promise.all([
+        const [a, b]: Awaited<ReturnType<typeof api>>[] = await Promise.all([
           api(p1.url, 'POST', '/v1/claims', {
             key: employer.apiKey,
             body: { externalId: `SC-E-${i}`, payload: P.claim(`E-${i}`), invoices: [inv.body.id] },
@@ -169,10 +169,10 @@ describe(
             body: { externalId: `SC-B-${i}`, payload: P.claim(`B-${i}`), invoices: [inv.body.id] },
           }),
         ]);
-        const statuses = [a.status, b.status].sort();
+        const statuses: number[] = [a!.status, b!.status].sort();
         claimResults.push(statuses);
-        assert.deepEqual(statuses, [201, 409], `claim race ${i}: ${JSON.stringify([a.body, b.body]).slice(0, 600)}`);
-        const loser = a.status === 409 ? a : b;
+        assert.deepEqual(statuses, [201, 409], `claim race ${i}: ${JSON.stringify([a!.body, b!.body]).slice(0, 600)}`);
+        const loser = a!.status === 409 ? a! : b!;
         assert.equal(loser.body.code, 'INVOICE_ALREADY_CLAIMED');
       }
 
