@@ -255,6 +255,9 @@ export class Database {
     if (this.groupScheduled || !this.txQueue.length) return;
     this.groupScheduled = true;
     void this.mutex.run(async () => {
+      // Better-sqlite3 is synchronous, so a transaction usually runs to its end before the event loop reads
+      // the next request: yield one turn first, so that the requests already received join this group.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       this.groupScheduled = false;
       const jobs = this.txQueue.splice(0, MAX_GROUP);
       try {
