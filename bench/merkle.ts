@@ -1,6 +1,8 @@
 // Merkle build benchmark: 1M-leaf tree + all proofs vs a raw keccak loop (same hasher, same hash count and
 // sizes) vs OpenZeppelin's StandardMerkleTree.of on 100k leaves (x10 extrapolated).
-// Run: node -r ts-node/register bench/merkle.ts [leaves=1000000] [ozLeaves=100000]
+// Run: node -r ts-node/register bench/merkle.ts [leaves=1000000] [ozLeaves=100000] [--json]
+// With --json (how bench/run.ts runs it, in a child process so that RSS is this benchmark's alone) it prints
+// one JSON line instead of the report.
 import { randomBytes } from 'node:crypto';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { buildMerkleTreeSync, initHashing } from '../src/domain';
@@ -9,9 +11,26 @@ import { fastKeccak } from '../src/domain/hashing';
 const mb = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MB`;
 const ms = (x: number): string => `${x.toFixed(0)} ms`;
 
+export interface MerkleFigures {
+  leaves: number;
+  ozLeaves: number;
+  rawMs: number;
+  buildMs: number;
+  proofIndicesMs: number;
+  proofBytesMs: number;
+  ozMs: number;
+  sameRoot: boolean;
+  /** RSS right after the tree and all proofs of `leaves` (bytes). */
+  rssTree: number;
+  /** Peak RSS of the process (bytes). */
+  maxRss: number;
+}
+
 async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 1_000_000);
-  const ozN = Number(process.argv[3] ?? 100_000);
+  const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const json = process.argv.includes('--json');
+  const n = Number(args[0] ?? 1_000_000);
+  const ozN = Number(args[1] ?? 100_000);
   await initHashing();
   const h = fastKeccak();
   if (h === undefined) throw new Error('WASM keccak unavailable');
@@ -49,6 +68,23 @@ async function main(): Promise<void> {
   const ozMs = performance.now() - t;
   const ours = buildMerkleTreeSync(flat.subarray(0, ozN * 32));
 
+  if (json) {
+    const f: MerkleFigures = {
+      leaves: n,
+      ozLeaves: ozN,
+      rawMs: raw,
+      buildMs: built,
+      proofIndicesMs: proved,
+      proofBytesMs: provedBytes,
+      ozMs,
+      sameRoot: oz.root === ours.root,
+      rssTree,
+      maxRss: process.resourceUsage().maxRSS * 1024,
+    };
+    console.log(JSON.stringify(f));
+    return;
+  }
+
   console.log(`leaves                       ${n} (${3 * n - 1} keccak calls)`);
   console.log(`raw keccak loop (hash-wasm)  ${ms(raw)}`);
   console.log(`tree build                   ${ms(built)}`);
@@ -71,4 +107,4 @@ async function main(): Promise<void> {
   console.log(`RSS after 1M tree + proofs   ${mb(rssTree)}; now ${mb(process.memoryUsage().rss)}`);
 }
 
-void main();
+if (require.main === module) void main();
