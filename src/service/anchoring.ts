@@ -293,6 +293,8 @@ export class AnchorService {
           const receipt = await this.chain.receipt(b.txHash!);
           if (!receipt) {
             if (Date.now() - b.updatedAt > this.opts.rebroadcastMs) {
+              // Re-signed in seq order after a chain state loss: the next tick resumes with the oldest batch.
+              if (await this.repairNonceGap(b)) return false;
               b = await this.rebroadcast(b);
               if (b.status !== 'sent') continue;
             }
@@ -427,36 +429,95 @@ export class AnchorService {
   private async resign(b: BatchInfo, why: string, unanchor = false): Promise<BatchInfo> {
     const org = (await this.store.read((r) => r.getOrg(b.orgId)))!;
     const chainNonce = await this.chain.pendingNonce(b.submitter);
-    return this.store.tx(async (r) => {
-      const now = Date.now();
-      await r.updateOutbox(b.txId!, { status: 'replaced', error: why, updatedAt: now });
-      const nonce = await this.nextNonce(r, org, b.submitter, chainNonce);
-      const signed = await this.chain.signAnchor(
-        b.submitter,
-        { root: b.root, prev: b.prev, leafCount: b.leafCount },
-        nonce,
-      );
-      let txId = b.txId!;
-      if (signed.hash === b.txHash) {
-        // Same nonce, same call: signing is deterministic, so this IS the stored transaction. Send it again.
-        await r.updateOutbox(txId, {
-          status: 'signed',
-          error: null,
-          blockNumber: null,
-          blockHash: null,
-          updatedAt: now,
-        });
-      } else {
-        txId = randomUUID();
-        await r.insertOutbox(this.outboxRow(txId, b.orgId, b.submitter, nonce, 'anchor', b.id, signed, now));
+    const out = await this.store.tx((r) => this.signAgainIn(r, org, b, chainNonce, why, unanchor, Date.now()));
+    this.log.warn({ batch: b.id, why }, 'anchor transaction signed again');
+    return out;
+  }
+
+  /** {@link resign} inside the caller's transaction. */
+  private async signAgainIn(
+    r: Repo,
+    org: Org,
+    b: BatchInfo,
+    chainNonce: number,
+    why: string,
+    unanchor: boolean,
+    now: number,
+  ): Promise<BatchInfo> {
+    await r.updateOutbox(b.txId!, { status: 'replaced', error: why, updatedAt: now });
+    const nonce = await this.nextNonce(r, org, b.submitter, chainNonce);
+    const signed = await this.chain.signAnchor(
+      b.submitter,
+      { root: b.root, prev: b.prev, leafCount: b.leafCount },
+      nonce,
+    );
+    // Same nonce, same call: signing is deterministic, so an earlier attempt's row (this one's or an older one's)
+    // IS this transaction (tx hashes are unique in the outbox). Send that row again.
+    const existing = signed.hash === b.txHash ? await r.getOutbox(b.txId!) : await r.getOutboxByHash(signed.hash);
+    let txId: string;
+    if (existing) {
+      txId = existing.id;
+      await r.updateOutbox(txId, {
+        status: 'signed',
+        error: null,
+        blockNumber: null,
+        blockHash: null,
+        updatedAt: now,
+      });
+    } else {
+      txId = randomUUID();
+      await r.insertOutbox(this.outboxRow(txId, b.orgId, b.submitter, nonce, 'anchor', b.id, signed, now));
+    }
+    const patch = { status: 'signed' as const, txId, txHash: signed.hash, updatedAt: now };
+    const cleared = unanchor ? { blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null } : {};
+    await r.updateBatch(b.id, { ...patch, ...cleared });
+    if (unanchor) await r.setBatchRecordsStatus(b.id, 'pending');
+    return { ...b, ...patch, ...cleared };
+  }
+
+  /**
+   * A sent anchor is still not mined, and none of the account's open transactions has the chain's next nonce:
+   * the chain lost transactions we had seen mined (a node restored from an older state, a chain reset), so ours
+   * waits forever behind a nonce gap — and batches the database holds as anchored may be gone as well.
+   * Re-signs, in one transaction and in seq order, every batch of the organisation the chain does not have (lost
+   * anchored/confirmed ones, back to pending, then the in-flight ones) with consecutive nonces from the chain's.
+   * Returns false (nothing done) when there is no gap, or when another sender's transaction (a claim) is open on
+   * the account: its nonce is not ours to reassign.
+   */
+  private async repairNonceGap(b: BatchInfo): Promise<boolean> {
+    const open = await this.store.read((r) => r.openOutbox(b.submitter));
+    if (!open.length) return false;
+    const chainNonce = await this.chain.pendingNonce(b.submitter);
+    const lowest = Math.min(...open.map((t) => t.nonce));
+    if (lowest <= chainNonce) return false;
+    if (open.some((t) => t.kind !== 'anchor')) {
+      this.log.warn({ org: b.orgId, chainNonce, lowest }, 'nonce gap behind a claim transaction: not re-signing');
+      return false;
+    }
+    const batches = await this.store.read((r) => r.batchesOf(b.orgId));
+    const todo: { batch: BatchInfo; unanchor: boolean }[] = [];
+    for (let i = batches.length - 1; i >= 0; i--) {
+      const x = batches[i]!;
+      if (x.status === 'failed') continue;
+      if (x.status === 'signed' || x.status === 'sent') {
+        todo.unshift({ batch: x, unanchor: false });
+        continue;
       }
-      const patch = { status: 'signed' as const, txId, txHash: signed.hash, updatedAt: now };
-      const cleared = unanchor ? { blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null } : {};
-      await r.updateBatch(b.id, { ...patch, ...cleared });
-      if (unanchor) await r.setBatchRecordsStatus(b.id, 'pending');
-      this.log.warn({ batch: b.id, why }, 'anchor transaction signed again');
-      return { ...b, ...patch, ...cleared };
+      if ((await this.chain.anchorOf(x.root)).timestamp !== 0) break;
+      todo.unshift({ batch: x, unanchor: true });
+    }
+    const org = (await this.store.read((r) => r.getOrg(b.orgId)))!;
+    this.log.warn(
+      { org: b.orgId, chainNonce, lowestOpenNonce: lowest, batches: todo.map((t) => t.batch.seq) },
+      'nonce gap: the chain lost earlier transactions; signing the missing anchors again in order',
+    );
+    await this.store.tx(async (r) => {
+      const now = Date.now();
+      // Every open transaction of the account is ours and replaced: allocation restarts at the chain's nonce.
+      for (const t of open) await r.updateOutbox(t.id, { status: 'replaced', error: 'nonce gap', updatedAt: now });
+      for (const t of todo) await this.signAgainIn(r, org, t.batch, chainNonce, 'nonce gap', t.unanchor, now);
     });
+    return true;
   }
 
   /** The anchor transaction was mined but reverted. */

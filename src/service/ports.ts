@@ -175,6 +175,8 @@ export interface Repo {
   allocateNonce(address: string): Promise<number>;
   insertOutbox(tx: OutboxTx): Promise<void>;
   getOutbox(id: string): Promise<OutboxTx | null>;
+  /** The outbox row of a transaction hash (hashes are unique: the same nonce and call sign to the same hash). */
+  getOutboxByHash(txHash: string): Promise<OutboxTx | null>;
   updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void>;
   openOutbox(address: string): Promise<OutboxTx[]>;
 

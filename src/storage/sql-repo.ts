@@ -498,6 +498,10 @@ export class SqlRepo implements Repo {
     const [r] = await this.sql.query('SELECT * FROM tx_outbox WHERE id = ?', [id]);
     return r ? toOutbox(r) : null;
   }
+  async getOutboxByHash(txHash: string): Promise<OutboxTx | null> {
+    const [r] = await this.sql.query('SELECT * FROM tx_outbox WHERE tx_hash = ?', [txHash]);
+    return r ? toOutbox(r) : null;
+  }
   async updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void> {
     const [sql, params] = updateSql('tx_outbox', OUTBOX_COLUMNS, id, patch);
     await this.sql.exec(sql, params);
