@@ -422,19 +422,16 @@ describe(
       const outcome = await page.waitForSelector('[data-trace]', { timeout: 20_000 });
       const kind = await outcome.getAttribute('data-trace');
       await page.screenshot({ path: path.join(SHOTS, 'real-trace.png'), fullPage: true });
-      if (kind === 'unavailable') {
-        // TODO: the trace route is not implemented yet; the page says so clearly.
-        assert.match((await outcome.textContent()) ?? '', /not available/);
-      } else {
-        assert.equal(kind, 'rendered', (await page.textContent('#trace-out')) ?? '');
-        assert.equal(await page.locator(`svg.dag g.node[data-id="${recordId}"]`).count(), 1);
-        if (childId) {
-          assert.equal(await page.locator(`svg.dag g.node[data-id="${childId}"]`).count(), 1);
-          assert.equal(
-            await page.locator(`svg.dag path.edge[data-parent="${recordId}"][data-child="${childId}"]`).count(),
-            1,
-          );
-        }
+      assert.equal(kind, 'rendered', (await page.textContent('#trace-out')) ?? '');
+      const node = page.locator(`svg.dag g.node[data-id="${recordId}"]`);
+      assert.equal(await node.count(), 1);
+      assert.equal(await node.getAttribute('data-valid'), 'ok');
+      if (childId) {
+        assert.equal(await page.locator(`svg.dag g.node[data-id="${childId}"]`).count(), 1);
+        assert.equal(
+          await page.locator(`svg.dag path.edge[data-parent="${recordId}"][data-child="${childId}"]`).count(),
+          1,
+        );
       }
       await page.close();
     });
