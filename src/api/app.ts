@@ -26,6 +26,7 @@ import { opsRoutes } from './routes/ops';
 import { recordRoutes } from './routes/records';
 import { verifyRoutes } from './routes/verify';
 import { Problem } from './schemas';
+import { webPlugin } from './web';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -220,14 +221,6 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     for (const p of deps.plugins ?? []) await p(scope, ctx);
   });
 
-  if (opts.web !== false) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { webPlugin } = require('./web') as { webPlugin: (a: FastifyInstance) => Promise<void> };
-      await app.register(webPlugin);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
-    }
-  }
+  if (opts.web !== false) await app.register(webPlugin);
   return app;
 }
