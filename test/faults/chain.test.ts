@@ -271,106 +271,112 @@ describe('reorg: the anchoring block is reorged away before confirmation', { tim
   });
 });
 
-describe(
-  'chain node crash with state loss while the service runs (anvil kill -9, older state file)',
-  { timeout: 120_000 },
-  () => {
-    let inst: Instance;
-    let anvil2: AnvilHandle | undefined;
-    before(async () => {
-      inst = await startInstance({ blockTime: 0, env: { CONFIRMATIONS: '1', ANCHOR_INTERVAL_MS: '50' } });
-    });
-    after(async () => {
-      await inst?.stop();
-      await anvil2?.stop();
-    });
+for (const restart of [false, true]) {
+  describe(
+    `chain node crash with state loss (anvil kill -9, older state file), service ${restart ? 'restarted' : 'kept running'}`,
+    { timeout: 120_000 },
+    () => {
+      let inst: Instance;
+      let anvil2: AnvilHandle | undefined;
+      before(async () => {
+        inst = await startInstance({ blockTime: 0, env: { CONFIRMATIONS: '1', ANCHOR_INTERVAL_MS: '50' } });
+      });
+      after(async () => {
+        await inst?.stop();
+        await anvil2?.stop();
+      });
 
-    it('re-anchors the confirmed batch the chain lost and the in-flight one, without a nonce gap', async () => {
-      const bank = inst.demo.orgs.find((o) => o.id === 'bank')!;
-      const { store } = inst.runtime;
-      let provider = inst.runtime.provider;
-      const stateFile = path.join(inst.dataDir, 'chain', 'anvil-state.json');
-      const items: { id: string; payload: unknown }[] = [];
-      const submit = async (prefix: string, n: number) => {
-        const records = Array.from({ length: n }, (_, i) => ({
-          type: 'document',
-          externalId: `${prefix}-${i}`,
-          payload: documentPayload(i),
-        }));
-        const res = await api(inst.apiUrl, 'POST', '/v1/records/batch', { key: bank.apiKey, body: { records } });
-        assert.equal(res.body.accepted, n);
-        res.body.records.forEach((r: { id: string }, i: number) =>
-          items.push({ id: r.id, payload: records[i]!.payload }),
-        );
-      };
-      const confirmedCount = async () =>
-        (await store.read((r) => r.batchesOf('bank'))).filter((b) => b.status === 'confirmed').length;
-
-      // Batch 1 confirmed and in the state file (anvil writes it every second).
-      await submit('LOSS-1', 10);
-      await eventually(async () => (await confirmedCount()) === 1, 20_000, 20);
-      await sleep(1500);
-      const saved = fs.readFileSync(stateFile);
-
-      // Batch 2 confirmed; batch 3 broadcast but not mined (automine off).
-      await submit('LOSS-2', 10);
-      await eventually(async () => (await confirmedCount()) === 2, 20_000, 20);
-      await setAutomine(provider, false);
-      await submit('LOSS-3', 10);
-      await eventually(
-        async () => (await store.read((r) => r.unfinishedBatches('bank'))).some((b) => b.status === 'sent'),
-        20_000,
-        20,
-      );
-
-      // The node crashes and comes back from an older state: batch 2 and the pooled batch 3 are gone.
-      const anvil = inst.runtime.anvil!;
-      anvil.kill9();
-      await anvil.exited;
-      fs.writeFileSync(stateFile, saved);
-      anvil2 = await startAnvil({ port: anvil.port, stateFile, chainId: 31337 });
-      provider = inst.runtime.provider;
-      const lost = (await store.read((r) => r.batchesOf('bank'))).filter((b) => b.seq >= 2);
-      for (const b of lost)
-        assert.equal((await inst.runtime.gateway.anchorOf(b.root)).timestamp, 0, `batch ${b.seq} lost`);
-
-      // More records keep coming; everything must end anchored, once, in order, verifiable.
-      await submit('LOSS-4', 10);
-      const t0 = Date.now();
-      await eventually(
-        async () => {
-          const [pending, unfinished] = await store.read(
-            async (r) => [await r.orgsWithPending(), await r.unfinishedBatches('bank')] as const,
+      it('re-anchors the confirmed batch the chain lost and the in-flight one, in order, without a nonce gap', async () => {
+        const bank = inst.demo.orgs.find((o) => o.id === 'bank')!;
+        const stateFile = path.join(inst.dataDir, 'chain', 'anvil-state.json');
+        const items: { id: string; payload: unknown }[] = [];
+        const submit = async (prefix: string, n: number) => {
+          const records = Array.from({ length: n }, (_, i) => ({
+            type: 'document',
+            externalId: `${prefix}-${i}`,
+            payload: documentPayload(i),
+          }));
+          const res = await api(inst.apiUrl, 'POST', '/v1/records/batch', { key: bank.apiKey, body: { records } });
+          assert.equal(res.body.accepted, n);
+          res.body.records.forEach((r: { id: string }, i: number) =>
+            items.push({ id: r.id, payload: records[i]!.payload }),
           );
-          if (pending.length || unfinished.length) return false;
-          for (const b of await store.read((r) => r.batchesOf('bank'))) {
-            if (b.status !== 'failed' && (await inst.runtime.gateway.anchorOf(b.root)).timestamp === 0) return false;
-          }
-          return true;
-        },
-        60_000,
-        200,
-      ).catch(async (err) => {
-        const bs = await store.read((r) => r.batchesOf('bank'));
-        const open = await store.read((r) => r.openOutbox(bank.address));
-        const nonces = await Promise.all(
-          ['latest', 'pending'].map((t) => provider.getTransactionCount(bank.address, t)),
-        );
-        throw new Error(
-          `${(err as Error).message}\n batches ${JSON.stringify(bs.map((b) => [b.seq, b.status]))}\n open outbox ${JSON.stringify(open.map((t) => [t.nonce, t.status]))}\n chain nonce latest/pending ${nonces}\n worker ${JSON.stringify([...(inst.runtime.anchor?.lastError ?? [])])}`,
+        };
+        const batches = () => inst.runtime.store.read((r) => r.batchesOf('bank'));
+        const confirmedCount = async () => (await batches()).filter((b) => b.status === 'confirmed').length;
+
+        // Batch 1 confirmed and in the state file (anvil writes it every second).
+        await submit('LOSS-1', 10);
+        await eventually(async () => (await confirmedCount()) === 1, 20_000, 20);
+        await sleep(1500);
+        const saved = fs.readFileSync(stateFile);
+
+        // Batch 2 confirmed; batch 3 broadcast but not mined (automine off).
+        await submit('LOSS-2', 10);
+        await eventually(async () => (await confirmedCount()) === 2, 20_000, 20);
+        await setAutomine(inst.runtime.provider, false);
+        await submit('LOSS-3', 10);
+        await eventually(async () => (await batches()).some((b) => b.status === 'sent'), 20_000, 20);
+
+        // The node crashes and comes back from an older state: batch 2 and the pooled batch 3 are gone.
+        const anvil = inst.runtime.anvil!;
+        anvil.kill9();
+        await anvil.exited;
+        if (restart) {
+          // …and the service restarts on the same data (its reconcile pass runs first).
+          await inst.stop({ keepData: true });
+          fs.writeFileSync(stateFile, saved);
+          inst = await startInstance({
+            dataDir: inst.dataDir,
+            blockTime: 0,
+            env: { CONFIRMATIONS: '1', ANCHOR_INTERVAL_MS: '50' },
+          });
+        } else {
+          fs.writeFileSync(stateFile, saved);
+          anvil2 = await startAnvil({ port: anvil.port, stateFile, chainId: 31337 });
+        }
+        const { store, gateway, provider } = inst.runtime;
+        for (const b of (await batches()).filter((x) => x.seq >= 2)) {
+          assert.equal((await gateway.anchorOf(b.root)).timestamp, 0, `batch ${b.seq} lost`);
+        }
+
+        // More records keep coming; everything must end anchored, once, in order, verifiable.
+        await submit('LOSS-4', 10);
+        const t0 = Date.now();
+        await eventually(
+          async () => {
+            const [pending, unfinished] = await store.read(
+              async (r) => [await r.orgsWithPending(), await r.unfinishedBatches('bank')] as const,
+            );
+            if (pending.length || unfinished.length) return false;
+            for (const b of await batches()) {
+              if (b.status !== 'failed' && (await gateway.anchorOf(b.root)).timestamp === 0) return false;
+            }
+            return true;
+          },
+          60_000,
+          200,
+        ).catch(async (err) => {
+          const open = await store.read((r) => r.openOutbox(bank.address));
+          const nonces = await Promise.all(
+            ['latest', 'pending'].map((t) => provider.getTransactionCount(bank.address, t)),
+          );
+          throw new Error(
+            `${(err as Error).message}\n batches ${JSON.stringify((await batches()).map((b) => [b.seq, b.status]))}\n open outbox ${JSON.stringify(open.map((t) => [t.nonce, t.status]))}\n chain nonce latest/pending ${nonces}\n worker ${JSON.stringify([...(inst.runtime.anchor?.lastError ?? [])])}`,
+          );
+        });
+        const healMs = Date.now() - t0;
+        await receiptsVerify(inst, bank.apiKey, items);
+        const live = (await batches()).filter((b) => b.status !== 'failed');
+        const head = await gateway.headOf(bank.address);
+        assert.equal(head.root.toLowerCase(), live[live.length - 1]!.root);
+        assert.equal(head.seq, live.length);
+        for (const b of live) assert.equal((await gateway.anchorOf(b.root)).seq, b.seq, 'chain order = database order');
+        await assertNoNonceGap(provider, bank.address);
+        console.log(
+          `chain state loss (service ${restart ? 'restarted' : 'kept running'}): ${live.length} live batches, healed ${healMs} ms after new records`,
         );
       });
-      const healMs = Date.now() - t0;
-      await receiptsVerify(inst, bank.apiKey, items);
-      const live = (await store.read((r) => r.batchesOf('bank'))).filter((b) => b.status !== 'failed');
-      const [head] = await new (await import('ethers')).Contract(
-        inst.demo.registry,
-        ['function headOf(address) view returns (bytes32, uint64)'],
-        provider,
-      ).headOf!(bank.address);
-      assert.equal(head.toLowerCase(), live[live.length - 1]!.root);
-      await assertNoNonceGap(provider, bank.address);
-      console.log(`chain state loss: ${live.length} live batches, healed ${healMs} ms after new records`);
-    });
-  },
-);
+    },
+  );
+}
