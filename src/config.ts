@@ -31,6 +31,8 @@ export interface Config {
   anchorIntervalMs: number;
   /** …or sooner when this many are waiting; also the batch size cap (ANCHOR_MAX_LEAVES, 50000). */
   anchorMaxLeaves: number;
+  /** How long one worker holds an organisation's anchoring lease without renewing it (LEASE_MS, 15000). */
+  leaseMs: number;
   /** Blocks on top of the anchoring block before a batch counts as confirmed (CONFIRMATIONS, 2). */
   confirmations: number;
   /** Legacy gas price in wei for zero-gas permissioned chains (GAS_PRICE). */
@@ -81,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     anchorIntervalMs: int(env, 'ANCHOR_INTERVAL_MS', 1000, 10),
     anchorMaxLeaves: int(env, 'ANCHOR_MAX_LEAVES', 50_000, 1),
     confirmations: int(env, 'CONFIRMATIONS', 2, 1),
+    leaseMs: int(env, 'LEASE_MS', 15_000, 100),
     gasPrice: gasPrice ? BigInt(gasPrice) : undefined,
     consortiumSecret: env.CONSORTIUM_SECRET || 'ledger-notary-embedded-consortium-secret',
     worker: env.WORKER !== 'false',

@@ -215,7 +215,10 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       const admin = new AdminService(store, provisionAccount);
       await admin.createOrg({ id: 'operator', name: 'Notary operator', kind: 'operator' });
       const { key } = await admin.createKey('operator', 'bootstrap admin', ['admin']);
-      log(`bootstrap admin API key (shown once, store it now): ${key}`);
+      // Kept out of logs (they are often collected): written once to a file only this user can read.
+      const keyFile = path.join(config.dataDir, 'bootstrap-admin-key');
+      fs.writeFileSync(keyFile, key + '\n', { mode: 0o600, flag: 'wx' });
+      log(`bootstrap admin API key written to ${keyFile} (mode 600): store it safely, then delete the file`);
     }
 
     // ---- worker and API ---------------------------------------------------------------------
@@ -224,6 +227,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
           intervalMs: config.anchorIntervalMs,
           maxLeaves: config.anchorMaxLeaves,
           confirmations: config.confirmations,
+          leaseMs: config.leaseMs,
           log: {
             info: () => undefined,
             warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
