@@ -1,6 +1,7 @@
 import { CliError } from './errors';
 import { ApiClient, isMissingRoute } from './http';
 import { out, printJson } from './output';
+import type { Completeness } from '../service/trace';
 
 /** A node of GET /v1/records/:id/trace. */
 export interface TraceNode {
@@ -109,18 +110,7 @@ function verdictOf(body: Record<string, unknown>): boolean | undefined {
   return undefined;
 }
 
-/** GET /v1/orgs/:id/chain as the service defines it (src/service/trace.ts `Completeness`). */
-interface Completeness {
-  orgId: string;
-  address: string | null;
-  chain: { head: string; length: number };
-  database: { batches: number; inFlight: number };
-  consistent: boolean;
-  missingInDatabase: string[];
-  missingOnChain: string[];
-  leafCountMismatch: { root: string; chain: number; database: number }[];
-  errors: string[];
-}
+/** GET /v1/orgs/:id/chain: the service's `Completeness` report. */
 
 function isCompleteness(b: Record<string, unknown>): b is Record<string, unknown> & Completeness {
   return typeof b.consistent === 'boolean' && typeof b.chain === 'object' && typeof b.database === 'object';

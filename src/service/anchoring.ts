@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { buildMerkleTree } from '../domain/merkle';
 import { ZERO_HEX32 } from '../domain/hex';
 import type { ChainPort } from './chain-port';
-import { allocateAccountNonce } from './nonces';
-import type { BatchInfo, Org, OutboxTx, Repo, Store } from './ports';
+import { allocateAccountNonce, newOutboxTx } from './outbox';
+import type { BatchInfo, Org, Repo, Store } from './ports';
 
 export interface AnchorOptions {
   /** Anchor an org's pending records at least this often. */
@@ -197,7 +197,7 @@ export class AnchorService {
         updatedAt: now,
       };
       await r.insertBatch(b);
-      await r.insertOutbox(this.outboxRow(txId, org.id, address, nonce, 'anchor', id, signed, now));
+      await r.insertOutbox(newOutboxTx(org.id, address, 'anchor', id, signed, now, txId));
       const assigned = await r.assignBatch(id, leaves);
       // Fencing: if another worker batched any of these records meanwhile, roll back (nothing signed escapes).
       if (assigned !== leaves.length)
@@ -242,34 +242,6 @@ export class AnchorService {
 
   private nextNonce(r: Repo, org: Org, address: string, chainNonce: number): Promise<number> {
     return allocateAccountNonce(r, org.id, address, chainNonce);
-  }
-
-  private outboxRow(
-    id: string,
-    orgId: string,
-    address: string,
-    nonce: number,
-    kind: OutboxTx['kind'],
-    refId: string,
-    signed: { raw: string; hash: string },
-    now: number,
-  ): OutboxTx {
-    return {
-      id,
-      orgId,
-      address,
-      nonce,
-      kind,
-      refId,
-      raw: signed.raw,
-      txHash: signed.hash,
-      status: 'signed',
-      blockNumber: null,
-      blockHash: null,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-    };
   }
 
   /** Moves one batch forward as far as the chain allows now; true when it is confirmed or failed. */
@@ -466,7 +438,7 @@ export class AnchorService {
       });
     } else {
       txId = randomUUID();
-      await r.insertOutbox(this.outboxRow(txId, b.orgId, b.submitter, nonce, 'anchor', b.id, signed, now));
+      await r.insertOutbox(newOutboxTx(b.orgId, b.submitter, 'anchor', b.id, signed, now, txId));
     }
     const patch = { status: 'signed' as const, txId, txHash: signed.hash, updatedAt: now };
     const cleared = unanchor ? { blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null } : {};

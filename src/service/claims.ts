@@ -4,10 +4,10 @@ import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
 import { invoiceKey } from '../domain/invoice-key';
 import { invoiceIdentity, validatePayload } from '../domain/record-types';
-import { allocateAccountNonce } from './nonces';
+import { allocateAccountNonce, newOutboxTx } from './outbox';
 import type { ChainFailure, ChainPort } from './chain-port';
 import { ServiceError } from './errors';
-import type { ClaimInfo, Org, OutboxTx, Repo, Store } from './ports';
+import type { ClaimInfo, Org, OutboxTx, Store } from './ports';
 import { StoreConflictError } from './ports';
 import type { RecordService } from './records';
 
@@ -72,32 +72,6 @@ export const MAX_INVOICES_PER_CLAIM = 16;
 
 const silent = { info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function outboxRow(
-  orgId: string,
-  address: string,
-  kind: OutboxTx['kind'],
-  refId: string,
-  signed: { raw: string; hash: string; nonce: number },
-): OutboxTx {
-  const now = Date.now();
-  return {
-    id: randomUUID(),
-    orgId,
-    address,
-    nonce: signed.nonce,
-    kind,
-    refId,
-    raw: signed.raw,
-    txHash: signed.hash,
-    status: 'signed',
-    blockNumber: null,
-    blockHash: null,
-    error: null,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
 
 function chainProblem(f: ChainFailure): ServiceError {
   if (f.code === 'NOT_AUTHORIZED') {
@@ -359,7 +333,7 @@ export class ClaimService {
           claim = await this.store.tx(async (r) => {
             const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
             const signed = await this.chain.signConsume(address, claim.invoiceKeys, claim.commitment, nonce);
-            const tx = outboxRow(org.id, address, 'consume', claim.commitment, signed);
+            const tx = newOutboxTx(org.id, address, 'consume', claim.commitment, signed);
             await r.insertOutbox(tx);
             const patch = { status: 'signed' as const, consumeTxId: tx.id, error: null, updatedAt: Date.now() };
             await r.updateClaim(claim.id, patch);
@@ -520,7 +494,7 @@ export class ClaimService {
     const { next, tx } = await this.store.tx(async (r) => {
       const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
       const signed = await this.chain.signRelease(address, claim.commitment, nonce);
-      const tx = outboxRow(org.id, address, 'release', claim.commitment, signed);
+      const tx = newOutboxTx(org.id, address, 'release', claim.commitment, signed);
       await r.insertOutbox(tx);
       const patch = { status: 'releasing' as const, releaseTxId: tx.id, error: why, updatedAt: Date.now() };
       await r.updateClaim(claim.id, patch);

@@ -1,4 +1,5 @@
-import type { Repo } from './ports';
+import { randomUUID } from 'node:crypto';
+import type { OutboxTx, Repo } from './ports';
 
 /**
  * Allocates an account's next nonce in the database, inside the caller's transaction. The anchoring
@@ -18,4 +19,32 @@ export async function allocateAccountNonce(
   const open = await r.openOutbox(address);
   if (!open.length && stored !== chainNonce) await r.setAccountNonce(address, chainNonce);
   return r.allocateNonce(address);
+}
+
+/** A freshly signed transaction as its outbox row, stored before it is broadcast. */
+export function newOutboxTx(
+  orgId: string,
+  address: string,
+  kind: OutboxTx['kind'],
+  refId: string,
+  signed: { raw: string; hash: string; nonce: number },
+  now = Date.now(),
+  id: string = randomUUID(),
+): OutboxTx {
+  return {
+    id,
+    orgId,
+    address,
+    nonce: signed.nonce,
+    kind,
+    refId,
+    raw: signed.raw,
+    txHash: signed.hash,
+    status: 'signed',
+    blockNumber: null,
+    blockHash: null,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
