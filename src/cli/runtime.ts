@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Contract, Wallet, getAddress, parseEther } from 'ethers';
 import type { FastifyInstance } from 'fastify';
 import { initHashing } from '../domain/hashing';
-import { ChainRootSource } from '../verifier';
+import { CachingRootSource, ChainRootSource } from '../verifier';
 import type { Config } from '../config';
 import { Database } from '../storage/db';
 import { SqlStore } from '../storage/sql-repo';
@@ -240,7 +240,10 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       store,
       chain: gateway,
       anchor,
-      rootSource: new ChainRootSource({ provider }, { trustedRegistries: [deployment.notaryRegistry.address] }),
+      // Positive anchor reads are reused for 10 s: POST /v1/verify need not ask the chain twice per root.
+      rootSource: new CachingRootSource(
+        new ChainRootSource({ provider }, { trustedRegistries: [deployment.notaryRegistry.address] }),
+      ),
       provisionAccount,
       publicRpcUrl: rpcUrl,
       consortiumSecret: config.consortiumSecret,

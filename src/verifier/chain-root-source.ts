@@ -21,6 +21,7 @@ export class ChainRootSource implements RootSource {
   private readonly provider: Provider;
   private readonly trusted?: ReadonlySet<string>;
   private chainId?: Promise<number>;
+  private readonly contracts = new Map<string, Contract>();
 
   constructor(connection: { rpcUrl: string } | { provider: Provider }, options: ChainRootSourceOptions = {}) {
     if ('provider' in connection && connection.provider) this.provider = connection.provider;
@@ -60,12 +61,23 @@ export class ChainRootSource implements RootSource {
     }
   }
 
+  /** One contract object per registry address (building one per call costs more than the call's encoding). */
+  private registry(address: string): Contract {
+    const key = address.toLowerCase();
+    let c = this.contracts.get(key);
+    if (!c) {
+      c = new Contract(address, registryInterface, this.provider);
+      if (this.contracts.size >= 64) this.contracts.clear();
+      this.contracts.set(key, c);
+    }
+    return c;
+  }
+
   async getAnchor(ref: AnchorRef): Promise<AnchorRecord | null> {
     await this.checkRef(ref.chainId, ref.registry);
     let a: { timestamp: bigint; blockNumber: bigint; submitter: string; seq: bigint; prev: string; leafCount: bigint };
     try {
-      const registry = new Contract(ref.registry, registryInterface, this.provider);
-      a = await registry.getFunction('anchorOf').staticCall(ref.root);
+      a = await this.registry(ref.registry).getFunction('anchorOf').staticCall(ref.root);
     } catch (err) {
       verifierError(err, 'CHAIN_CALL_FAILED', `anchorOf(${ref.root}) failed on ${ref.registry}`);
     }

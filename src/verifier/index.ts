@@ -5,6 +5,8 @@ export type { LineageBundle, BundleVerdict, LinkStatus } from './bundle';
 export { MemoryRootSource } from './root-source';
 export type { RootSource, AnchorRecord, AnchorRef, AnchorTransaction } from './root-source';
 export { ChainRootSource, NOTARY_REGISTRY_READ_ABI } from './chain-root-source';
+export { CachingRootSource } from './caching-root-source';
+export type { CachingRootSourceOptions } from './caching-root-source';
 export type { ChainRootSourceOptions } from './chain-root-source';
 export { VerifierError } from './errors';
 export type { VerifierErrorCode } from './errors';
