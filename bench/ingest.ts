@@ -1,7 +1,7 @@
 // Bulk ingest: POST /v1/records/batch with 1,000 records per request against a real instance in its own process,
 // next to its limit: raw inserts of the same rows into the same schema (better-sqlite3 prepared statement in a
 // transaction per 1,000 rows / pg multi-row INSERT of 1,000 rows per transaction).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { canonicalize, digestCanonical } from '../src/domain/canonicalize';
 import { computeCommitment } from '../src/domain/commitment';
 import { initHashing } from '../src/domain/hashing';
 import { Database } from '../src/storage/db';
+import { newRecordId } from '../src/service/ids';
 import { createPgDatabase } from '../test/helpers/db';
 import { invoicePayload } from '../test/helpers/payloads';
 import { api, startServer, type ServerHandle } from './lib';
@@ -33,7 +34,7 @@ function makeInputs(requests: number) {
 /** The rows the service would insert for these inputs (untimed preparation of the limit). */
 function rowsOf(batch: ReturnType<typeof makeInputs>[number], orgId: string): unknown[][] {
   return batch.map((r) => {
-    const id = randomUUID();
+    const id = newRecordId(); // the same time-ordered ids the service assigns
     const canonical = canonicalize(r.payload);
     const digest = digestCanonical(canonical);
     const salt = '0x' + randomBytes(32).toString('hex');

@@ -62,13 +62,49 @@ function check(value: unknown, path: string, depth: number, seen: Set<object>): 
 }
 
 /**
+ * The same rules as {@link check} without building paths or tracking cycles (a cycle ends at the depth
+ * limit): the ingest hot path checks every payload, and nearly all are fine. Returns false on the first
+ * problem; {@link check} then runs to name it precisely.
+ */
+function isCanonicalizable(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return isWellFormed(value);
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_CANONICAL_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !isCanonicalizable(value[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(value).length > 0) return false;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    if (!isWellFormed(key) || !isCanonicalizable((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
  * RFC 8785 (JCS) canonical form of a JSON value, via the `canonicalize` package.
  * Throws DIGEST_NOT_CANONICALIZABLE (with the JSON path, `$` being the root) for NaN/±Infinity, lone surrogates
  * in strings or keys, undefined/functions/bigint/symbol at any depth, sparse arrays, cycles, non-plain objects
  * (Date, Map, Buffer, class instances: convert them to JSON values first) and nesting deeper than 256.
  */
 export function canonicalize(value: unknown): string {
-  check(value, '$', 0, new Set());
+  if (!isCanonicalizable(value, 0)) check(value, '$', 0, new Set());
   const out = jcs(value);
   if (out === undefined) reject('$', 'not a JSON value');
   return out;

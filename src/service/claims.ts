@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { newRecordId } from './ids';
 import { hostname } from 'node:os';
 import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
@@ -230,7 +231,7 @@ export class ClaimService {
             }
             await r.deleteClaim(prior.id);
           }
-          const id = randomUUID();
+          const id = newRecordId();
           const salt = '0x' + randomBytes(32).toString('hex');
           const commitment = computeCommitment({
             recordId: id,

@@ -145,6 +145,7 @@ export interface Repo {
 
   // records
   findByExternalIds(orgId: string, keys: { type: string; externalId: string }[]): Promise<RecordMeta[]>;
+  /** Records of the org WITHOUT externalId having one of these digests (idempotency of id-less submissions). */
   findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]>;
   getRecordsMeta(ids: string[]): Promise<RecordMeta[]>;
   getRecord(id: string): Promise<RecordFull | null>;

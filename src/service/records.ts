@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { newRecordId } from './ids';
 import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
 import { DomainError } from '../domain/errors';
@@ -51,7 +52,10 @@ function prepare(input: RecordInput, allowReserved: boolean): Prepared | Service
     return new ServiceError('UNKNOWN_RECORD_TYPE', `Unknown record type "${String(input.type)}"`);
   }
   if (RESERVED_TYPES.has(input.type) && !allowReserved) {
-    return new ServiceError('CLAIMS_ENDPOINT_REQUIRED', 'expense.claim records are created by POST /v1/claims, which consumes the invoices on chain');
+    return new ServiceError(
+      'CLAIMS_ENDPOINT_REQUIRED',
+      'expense.claim records are created by POST /v1/claims, which consumes the invoices on chain',
+    );
   }
   const v = validatePayload(input.type, input.payload);
   if (!v.ok) {
@@ -99,7 +103,12 @@ export class RecordService {
   async submit(
     orgId: string,
     inputs: RecordInput[],
-    opts: { policy?: ParentPolicy; allowReserved?: boolean; idFor?: (i: number) => string; saltFor?: (i: number) => string } = {},
+    opts: {
+      policy?: ParentPolicy;
+      allowReserved?: boolean;
+      idFor?: (i: number) => string;
+      saltFor?: (i: number) => string;
+    } = {},
   ): Promise<BatchItemResult[]> {
     const prepared = inputs.map((i) => prepare(i, opts.allowReserved ?? false));
     // Two attempts: on PostgreSQL a concurrent request may insert the same externalId between our
@@ -127,12 +136,20 @@ export class RecordService {
     // Constant number of lookups for the whole request.
     const byExternal = new Map<string, RecordMeta>();
     for (const m of withExt.length
-      ? await repo.findByExternalIds(orgId, withExt.map((p) => ({ type: p.type, externalId: p.input.externalId! })))
+      ? await repo.findByExternalIds(
+          orgId,
+          withExt.map((p) => ({ type: p.type, externalId: p.input.externalId! })),
+        )
       : []) {
       byExternal.set(`${m.type}\u0000${m.externalId}`, m);
     }
     const byDigest = new Map<string, RecordMeta[]>();
-    for (const m of withoutExt.length ? await repo.findByDigests(orgId, withoutExt.map((p) => p.digest)) : []) {
+    for (const m of withoutExt.length
+      ? await repo.findByDigests(
+          orgId,
+          withoutExt.map((p) => p.digest),
+        )
+      : []) {
       if (m.externalId !== null) continue;
       const list = byDigest.get(m.digest) ?? [];
       list.push(m);
@@ -140,7 +157,8 @@ export class RecordService {
     }
     const wantedParents = new Set<string>();
     for (const p of ok) for (const id of p.parents) wantedParents.add(id);
-    if (ok.some((p) => p.input.supersedes)) for (const p of ok) if (p.input.supersedes) wantedParents.add(p.input.supersedes);
+    if (ok.some((p) => p.input.supersedes))
+      for (const p of ok) if (p.input.supersedes) wantedParents.add(p.input.supersedes);
     const known = new Map<string, RecordMeta>();
     if (wantedParents.size) for (const m of await repo.getRecordsMeta([...wantedParents])) known.set(m.id, m);
     // Lifecycle state of every parent of the request, set-based (and locked on PostgreSQL).
@@ -168,13 +186,23 @@ export class RecordService {
         if (existing) {
           out.push(
             existing.digest === p.digest
-              ? { id: existing.id, digest: existing.digest, commitment: existing.commitment, status: existing.status, duplicate: true }
+              ? {
+                  id: existing.id,
+                  digest: existing.digest,
+                  commitment: existing.commitment,
+                  status: existing.status,
+                  duplicate: true,
+                }
               : {
                   error: problemOf(
-                    new ServiceError('EXTERNAL_ID_CONFLICT', `externalId "${ext}" already names record ${existing.id} with a different payload`, {
-                      existingId: existing.id,
-                      existingDigest: existing.digest,
-                    }),
+                    new ServiceError(
+                      'EXTERNAL_ID_CONFLICT',
+                      `externalId "${ext}" already names record ${existing.id} with a different payload`,
+                      {
+                        existingId: existing.id,
+                        existingDigest: existing.digest,
+                      },
+                    ),
                   ),
                 },
           );
@@ -183,7 +211,13 @@ export class RecordService {
       } else {
         const same = (byDigest.get(p.digest) ?? []).find((m) => m.type === p.type && sameSet(m.parents, p.parents));
         if (same) {
-          out.push({ id: same.id, digest: same.digest, commitment: same.commitment, status: same.status, duplicate: true });
+          out.push({
+            id: same.id,
+            digest: same.digest,
+            commitment: same.commitment,
+            status: same.status,
+            duplicate: true,
+          });
           continue;
         }
       }
@@ -208,8 +242,12 @@ export class RecordService {
       }
       if (!error && p.input.supersedes) {
         const s = known.get(p.input.supersedes);
-        if (!s || s.orgId !== orgId) error = new ServiceError('RECORD_NOT_FOUND', `Superseded record ${p.input.supersedes} not found`);
-        else if (s.type !== p.type) error = new ServiceError('LINEAGE_VIOLATION', `A ${p.type} cannot supersede a ${s.type}`, { rule: 'SUPERSEDE_TYPE' });
+        if (!s || s.orgId !== orgId)
+          error = new ServiceError('RECORD_NOT_FOUND', `Superseded record ${p.input.supersedes} not found`);
+        else if (s.type !== p.type)
+          error = new ServiceError('LINEAGE_VIOLATION', `A ${p.type} cannot supersede a ${s.type}`, {
+            rule: 'SUPERSEDE_TYPE',
+          });
       }
       if (!error && opts.policy) error = opts.policy({ type: p.type, orgId, parents });
       if (!error && lifecycle) error = lifecycle.check(p.type, parents, p.input.supersedes);
@@ -218,7 +256,7 @@ export class RecordService {
         continue;
       }
 
-      const id = opts.idFor?.(i) ?? randomUUID();
+      const id = opts.idFor?.(i) ?? newRecordId(now);
       const salt = opts.saltFor?.(i) ?? '0x' + salts.toString('hex', i * 32, i * 32 + 32);
       const commitment = computeCommitment({
         recordId: id,

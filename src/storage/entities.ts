@@ -176,10 +176,11 @@ export const Record = new EntitySchema<RecordRow>({
   indices: [
     { name: 'UQ_records_commitment', columns: ['commitment'], unique: true },
     { name: 'UQ_records_external', columns: ['orgId', 'type', 'externalId'], unique: true },
-    { name: 'IDX_records_org_digest', columns: ['orgId', 'digest'] },
+    // partial indexes (migration PartialIndexes): an insert skips them unless the column is set
+    { name: 'IDX_records_org_digest_noext', columns: ['orgId', 'digest'], where: 'external_id IS NULL' },
     { name: 'IDX_records_pending', columns: ['orgId', 'batchId'] },
-    { name: 'IDX_records_batch', columns: ['batchId'] },
-    { name: 'IDX_records_supersedes', columns: ['supersedes'] },
+    { name: 'IDX_records_batch_set', columns: ['batchId'], where: 'batch_id IS NOT NULL' },
+    { name: 'IDX_records_supersedes_set', columns: ['supersedes'], where: 'supersedes IS NOT NULL' },
   ],
 });
 

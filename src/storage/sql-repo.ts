@@ -259,7 +259,9 @@ export class SqlRepo implements Repo {
     };
   }
   async listApiKeys(orgId: string): Promise<ApiKeyInfo[]> {
-    return (await this.sql.query('SELECT * FROM api_keys WHERE org_id = ? ORDER BY created_at, id', [orgId])).map(toKey);
+    return (await this.sql.query('SELECT * FROM api_keys WHERE org_id = ? ORDER BY created_at, id', [orgId])).map(
+      toKey,
+    );
   }
   async revokeApiKey(orgId: string, keyId: string, at: number): Promise<boolean> {
     const n = await this.sql.exec(
@@ -311,7 +313,7 @@ export class SqlRepo implements Repo {
     const out: RecordMeta[] = [];
     for (const part of chunks([...new Set(digests)], 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND digest IN (${list(part.length)})`,
+        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND external_id IS NULL AND digest IN (${list(part.length)})`,
         [orgId, ...part],
       );
       out.push(...rows.map(toMeta));
@@ -321,7 +323,10 @@ export class SqlRepo implements Repo {
   async getRecordsMeta(ids: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
     for (const part of chunks([...new Set(ids)], 500)) {
-      const rows = await this.sql.query(`SELECT ${RECORD_META_COLS} FROM records WHERE id IN (${list(part.length)})`, part);
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS} FROM records WHERE id IN (${list(part.length)})`,
+        part,
+      );
       out.push(...rows.map(toMeta));
     }
     return out;
@@ -329,7 +334,11 @@ export class SqlRepo implements Repo {
   async getRecord(id: string): Promise<RecordFull | null> {
     const [r] = await this.sql.query(`SELECT ${RECORD_META_COLS}, payload, proof FROM records WHERE id = ?`, [id]);
     if (!r) return null;
-    return { ...toMeta(r), payload: String(r.payload), proof: r.proof ? (JSON.parse(String(r.proof)) as string[]) : null };
+    return {
+      ...toMeta(r),
+      payload: String(r.payload),
+      proof: r.proof ? (JSON.parse(String(r.proof)) as string[]) : null,
+    };
   }
   async insertRecords(rows: NewRecord[]): Promise<void> {
     if (!rows.length) return;
@@ -420,11 +429,10 @@ export class SqlRepo implements Repo {
     );
   }
   async recordsOfBatch(batchId: string, limit: number, offset: number): Promise<string[]> {
-    const rows = await this.sql.query('SELECT id FROM records WHERE batch_id = ? ORDER BY leaf_index LIMIT ? OFFSET ?', [
-      batchId,
-      limit,
-      offset,
-    ]);
+    const rows = await this.sql.query(
+      'SELECT id FROM records WHERE batch_id = ? ORDER BY leaf_index LIMIT ? OFFSET ?',
+      [batchId, limit, offset],
+    );
     return rows.map((r) => String(r.id));
   }
 
@@ -531,7 +539,8 @@ export class SqlRepo implements Repo {
           WHERE l.parent_id IN (${list(part.length)}) AND r.type IN (${list(types.length)})`,
         [...part, ...types],
       );
-      for (const r of rows) out.push({ parentId: String(r.parent_id), childId: String(r.child_id), type: String(r.type) });
+      for (const r of rows)
+        out.push({ parentId: String(r.parent_id), childId: String(r.child_id), type: String(r.type) });
     }
     return out;
   }
@@ -573,7 +582,11 @@ export class SqlRepo implements Repo {
         part,
       );
       for (const r of rows) {
-        out.push({ ...toMeta(r), payload: String(r.payload), proof: r.proof ? (JSON.parse(String(r.proof)) as string[]) : null });
+        out.push({
+          ...toMeta(r),
+          payload: String(r.payload),
+          proof: r.proof ? (JSON.parse(String(r.proof)) as string[]) : null,
+        });
       }
     }
     return out;
@@ -637,13 +650,10 @@ export class SqlRepo implements Repo {
 
   // ---- leases ------------------------------------------------------------------------------
   async tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
-    const n = await this.sql.exec('UPDATE leases SET holder = ?, expires_at = ? WHERE name = ? AND (holder = ? OR expires_at < ?)', [
-      holder,
-      now + ttlMs,
-      name,
-      holder,
-      now,
-    ]);
+    const n = await this.sql.exec(
+      'UPDATE leases SET holder = ?, expires_at = ? WHERE name = ? AND (holder = ? OR expires_at < ?)',
+      [holder, now + ttlMs, name, holder, now],
+    );
     if (n > 0) return true;
     const inserted = await this.sql.exec(
       'INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',

@@ -1,5 +1,6 @@
 import { Init1764000000000 } from './1764000000000-Init';
 import { Pilots1764100000000 } from './1764100000000-Pilots';
+import { PartialIndexes1764200000000 } from './1764200000000-PartialIndexes';
 
 /** Every migration, in order. Passed as classes (not a glob) so ts-node, tsc output and tests all resolve them. */
-export const MIGRATIONS = [Init1764000000000, Pilots1764100000000];
+export const MIGRATIONS = [Init1764000000000, Pilots1764100000000, PartialIndexes1764200000000];
