@@ -81,7 +81,9 @@ describe(
         );
       };
 
-      // Before: some records anchored; then a batch in flight (sent, not mined: 1 s blocks) when the chain goes.
+      // Before: a batch in flight (sent, not mined) when the chain goes. Mining is paused first, so the window
+      // in which the batch is "sent" does not depend on how fast this loaded machine polls.
+      await (provider as ChainProvider).send('anvil_setIntervalMining', [0]);
       await submitBatch(0, 200);
       const inFlight = await eventually(
         async () => (await store.read((r) => r.unfinishedBatches('bank'))).find((b: BatchInfo) => b.status === 'sent'),
