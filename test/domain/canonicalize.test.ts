@@ -4,7 +4,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { canonicalize, digestCanonical, digestPayload, DomainError, newSalt } from '../../src/domain';
 
-const VECTORS = '/work/shared/vectors/rfc8785';
+// Inputs of the JCS authors' public test data (cyberphone/json-canonicalization, testdata/input), as shipped in
+// shared/vectors/rfc8785; copied here so the suite needs nothing outside the repository.
+const VECTORS = path.join(__dirname, '..', 'fixtures', 'rfc8785');
 
 // Expected canonical forms: cyberphone/json-canonicalization testdata/output/<name>.json (the RFC 8785 authors'
 // reference outputs), cross-checked with Python (json.loads(expected) == json.load(input)). Digests: the expected
