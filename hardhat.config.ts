@@ -11,7 +11,9 @@ const SOLC_VERSION = '0.8.28';
 // shipped in the npm package "solc" instead, and refuse any other version loudly.
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async (args: { solcVersion: string }) => {
   if (args.solcVersion !== SOLC_VERSION) {
-    throw new Error(`solc ${args.solcVersion} requested, but only ${SOLC_VERSION} (npm package solc) is available offline`);
+    throw new Error(
+      `solc ${args.solcVersion} requested, but only ${SOLC_VERSION} (npm package solc) is available offline`,
+    );
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solc = require('solc') as { version(): string };

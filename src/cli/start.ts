@@ -8,8 +8,12 @@ export async function startCommand(): Promise<void> {
   const log = (m: string) => console.log(`[notary] ${m}`);
   const rt = await startRuntime(config, { log, logger: config.logLevel === 'debug' ? { level: 'debug' } : false });
   log(`API on ${rt.apiUrl} (OpenAPI ${rt.apiUrl}/openapi.json, Swagger UI ${rt.apiUrl}/docs, verifier ${rt.apiUrl}/)`);
-  log(`chain ${rt.rpcUrl} (chainId ${rt.deployment.chainId}), NotaryRegistry ${rt.deployment.notaryRegistry.address}, ClaimRegistry ${rt.deployment.claimRegistry.address}`);
-  log(`database: ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}; anchoring every ${config.anchorIntervalMs} ms, ${config.confirmations} confirmation(s)`);
+  log(
+    `chain ${rt.rpcUrl} (chainId ${rt.deployment.chainId}), NotaryRegistry ${rt.deployment.notaryRegistry.address}, ClaimRegistry ${rt.deployment.claimRegistry.address}`,
+  );
+  log(
+    `database: ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}; anchoring every ${config.anchorIntervalMs} ms, ${config.confirmations} confirmation(s)`,
+  );
   if (rt.demo) {
     console.log('\nDemo API keys (also in ' + `${config.dataDir}/demo.json):`);
     console.log(`  admin    ${rt.demo.admin.apiKey}`);
