@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The whole suite in one command: compile, type-check, contract tests (hardhat/mocha), then the
+// The whole suite in one command: compile, type-check, lint, contract tests (hardhat/mocha), then the
 // TypeScript tests (node:test + ts-node). Ends with one line CI reads:
 //   tests: N passed, N failed, N skipped
 // Usage: node scripts/test-all.cjs [--only contracts|node] [--no-typecheck] [test files...]
+// (--no-typecheck also skips lint; --only skips lint)
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -56,6 +57,14 @@ if (run('compile', bin('hardhat'), ['compile', '--quiet']).status !== 0) {
 // 2. type-check everything
 if (!skipTypecheck) {
   if (run('typecheck', bin('tsc'), ['--noEmit', '-p', '.']).status !== 0) {
+    stageFailed = true;
+    finish();
+  }
+}
+
+// 2b. lint: eslint, solhint and prettier must be clean (`npm run lint`)
+if (!skipTypecheck && !only) {
+  if (run('lint', 'npm', ['run', '--silent', 'lint']).status !== 0) {
     stageFailed = true;
     finish();
   }
