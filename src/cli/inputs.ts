@@ -1,15 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError, usageError } from './errors';
+import type { RecordInput } from '../service/records';
 
-/** What POST /v1/records(/batch) takes for one record. */
-export interface RecordInput {
-  type: string;
-  externalId?: string;
-  payload: unknown;
-  parents?: string[];
-  supersedes?: string;
-}
+/** What POST /v1/records(/batch) takes for one record (the service's own input type). */
+export type { RecordInput } from '../service/records';
 
 /** One record read from the input, with where its receipt goes. */
 export interface InputItem {

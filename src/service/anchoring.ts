@@ -294,27 +294,21 @@ export class AnchorService {
               'anchoring block reorged away; re-checking the transaction',
             );
             const now = Date.now();
-            await this.store.tx(async (r) => {
-              await r.updateBatch(b.id, {
-                status: 'sent',
-                blockNumber: null,
-                blockHash: null,
-                blockTimestamp: null,
-                chainSeq: null,
-                updatedAt: 0,
-              });
-              await r.updateOutbox(b.txId!, { status: 'sent', blockNumber: null, blockHash: null, updatedAt: now });
-              await r.setBatchRecordsStatus(b.id, 'pending');
-            });
-            b = {
-              ...b,
-              status: 'sent',
+            // updatedAt 0: due for a rebroadcast at once if the transaction is no longer known.
+            const unmined = {
+              status: 'sent' as const,
               blockNumber: null,
               blockHash: null,
               blockTimestamp: null,
               chainSeq: null,
               updatedAt: 0,
             };
+            await this.store.tx(async (r) => {
+              await r.updateBatch(b.id, unmined);
+              await r.updateOutbox(b.txId!, { status: 'sent', blockNumber: null, blockHash: null, updatedAt: now });
+              await r.setBatchRecordsStatus(b.id, 'pending');
+            });
+            b = { ...b, ...unmined };
             continue;
           }
           const now = Date.now();
