@@ -109,11 +109,11 @@ export function printTrace(
     const extra = [
       id === trace.root ? '◀ traced' : '',
       n.visible ? '' : '(other org: metadata only)',
-      n.supersededBy ? `superseded by ${n.supersededBy.slice(0, 8)}` : '',
+      n.supersededBy ? `superseded by ${n.supersededBy.slice(-8)}` : '',
       printed.has(id) ? '(see above)' : '',
     ].filter(Boolean);
     console.log(
-      `  ${'   '.repeat(depth)}${mark} ${n.type.padEnd(20)} ${id.slice(0, 8)}  ${n.orgId.padEnd(10)} ${where.padEnd(10)} ${extra.join('  ')}`,
+      `  ${'   '.repeat(depth)}${mark} ${n.type.padEnd(20)} ${id.slice(-8)}  ${n.orgId.padEnd(10)} ${where.padEnd(10)} ${extra.join('  ')}`,
     );
     if (printed.has(id)) return;
     printed.add(id);

@@ -795,7 +795,7 @@
       g.appendChild(svg('text', { class: 't', x: 10, y: 20, text: clip(type, 22) }));
       g.appendChild(svg('text', { class: `mark-${m.cls}`, x: NODE_W - 10, y: 21, 'text-anchor': 'end', text: m.icon }));
       g.appendChild(svg('text', { x: 10, y: 38, text: clip(`org: ${n.orgId || '?'}`, 30) }));
-      g.appendChild(svg('text', { x: 10, y: 54, text: clip(`${n.status || '?'} · ${String(n.id).slice(0, 8)}`, 30) }));
+      g.appendChild(svg('text', { x: 10, y: 54, text: clip(`${n.status || '?'} · ${String(n.id).slice(-8)}`, 30) }));
       g.appendChild(
         svg('text', {
           class: `mark-${m.cls}`,
@@ -811,7 +811,7 @@
     for (const e of graph.edges) parentsOf.get(e.child).push(e.parent);
     const label = (id) => {
       const n = byId.get(id);
-      return `${(n && n.type) || 'record'} ${String(id).slice(0, 8)}`;
+      return `${(n && n.type) || 'record'} ${String(id).slice(-8)}`;
     };
     const ordered = layers.flat();
     const list = el(
