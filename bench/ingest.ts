@@ -58,7 +58,7 @@ async function serviceRun(server: ServerHandle, requests: number): Promise<numbe
     }
   };
   const t = performance.now();
-  await Promise.all([worker(), worker()]);
+  await Promise.all(Array.from({ length: Number(process.env.BENCH_INFLIGHT ?? 2) }, worker));
   const s = (performance.now() - t) / 1000;
   if (accepted !== requests * PER_REQUEST) throw new Error(`only ${accepted} of ${requests * PER_REQUEST} accepted`);
   return accepted / s;

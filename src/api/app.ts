@@ -19,6 +19,7 @@ import { ServiceError, problemOf, type ErrorCode } from '../service/errors';
 import type { Store } from '../service/ports';
 import { QueryService } from '../service/queries';
 import { RecordService } from '../service/records';
+import { PreparePool } from '../service/prepare-pool';
 import type { AppContext } from './context';
 import { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
@@ -126,6 +127,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     consortiumSecret: deps.consortiumSecret,
     auth: new AuthService(deps.store),
     records: new RecordService(deps.store),
+    prepare: new PreparePool(),
     queries: new QueryService(deps.store, deps.chain),
     admin: new AdminService(deps.store, deps.provisionAccount),
     metrics,
@@ -139,6 +141,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   };
 
   app.addSchema(Problem);
+  app.addHook('onClose', async () => ctx.prepare.close());
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let se: ServiceError;

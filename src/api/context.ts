@@ -7,6 +7,7 @@ import type { ChainPort } from '../service/chain-port';
 import type { Scope, Store } from '../service/ports';
 import type { QueryService } from '../service/queries';
 import type { RecordService } from '../service/records';
+import type { PreparePool } from '../service/prepare-pool';
 import type { Metrics } from './metrics';
 
 /** Everything the routes use, built once by `buildApp`. */
@@ -19,6 +20,8 @@ export interface AppContext {
   consortiumSecret?: string;
   auth: AuthService;
   records: RecordService;
+  /** Prepares batch bodies (parse, checks, JCS, hashes), on a worker thread when they are large. */
+  prepare: PreparePool;
   queries: QueryService;
   admin: AdminService;
   metrics: Metrics;

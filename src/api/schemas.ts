@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import { RecordInputSchema } from '../service/prepare';
 
 /** Shared primitives (DESIGN §2 shapes). */
 export const Hex32 = Type.String({ pattern: '^0x[0-9a-f]{64}$', description: '0x + 64 lowercase hex' });
@@ -28,16 +29,8 @@ export const ProblemRef = Type.Ref('Problem');
 export const errors = (...statuses: number[]): Record<number, TSchema> =>
   Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
 
-export const RecordInput = Type.Object(
-  {
-    type: Type.String({ minLength: 1, maxLength: 40, description: 'record type, e.g. invoice.issued' }),
-    externalId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the submitter’s own id' })),
-    payload: Type.Unknown({ description: 'the business document (JSON); amounts as decimal strings' }),
-    parents: Type.Optional(Type.Array(Uuid, { maxItems: 64, uniqueItems: true, description: 'parent record ids' })),
-    supersedes: Type.Optional(Uuid),
-  },
-  { additionalProperties: false },
-);
+/** One record input (shared with the batch preparation, which checks each item on its own). */
+export const RecordInput = RecordInputSchema;
 
 export const SubmitResult = Type.Object({
   id: Uuid,

@@ -1,25 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { newRecordId } from './ids';
-import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
-import { DomainError } from '../domain/errors';
 import { checkLineage } from '../domain/lineage';
-import { isRecordType, validatePayload, type RecordType } from '../domain/record-types';
+import type { RecordType } from '../domain/record-types';
+import { isPrepareFailure, prepareRecord, type Prepared, type PrepareFailure, type RecordInput } from './prepare';
 import { ServiceError, problemOf, type Problem } from './errors';
 import { Lifecycle } from './lifecycle';
 import type { NewRecord, RecordMeta, RecordStatus, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
 
-/** One record as a client submits it (DESIGN §5). */
-export interface RecordInput {
-  type: string;
-  externalId?: string;
-  payload: unknown;
-  /** Parent record ids. */
-  parents?: string[];
-  /** Id of an earlier record of the same org that this one corrects. */
-  supersedes?: string;
-}
+export type { RecordInput } from './prepare';
 
 export interface SubmitResult {
   id: string;
@@ -34,48 +24,6 @@ export type BatchItemResult = SubmitResult | { error: Problem };
 
 /** Extra lineage/lifecycle checks a caller (e.g. the claims use case) layers on top of DESIGN §6. */
 export type ParentPolicy = (ctx: { type: RecordType; orgId: string; parents: RecordMeta[] }) => ServiceError | null;
-
-interface Prepared {
-  input: RecordInput;
-  type: RecordType;
-  canonical: string;
-  digest: string;
-  parents: string[];
-}
-
-/** Types that only dedicated use cases may create (they have on-chain side effects). */
-const RESERVED_TYPES = new Set(['expense.claim']);
-
-/** Validation, canonicalization and hashing: pure CPU work done before the transaction opens. */
-function prepare(input: RecordInput, allowReserved: boolean): Prepared | ServiceError {
-  if (!isRecordType(input.type)) {
-    return new ServiceError('UNKNOWN_RECORD_TYPE', `Unknown record type "${String(input.type)}"`);
-  }
-  if (RESERVED_TYPES.has(input.type) && !allowReserved) {
-    return new ServiceError(
-      'CLAIMS_ENDPOINT_REQUIRED',
-      'expense.claim records are created by POST /v1/claims, which consumes the invoices on chain',
-    );
-  }
-  const v = validatePayload(input.type, input.payload);
-  if (!v.ok) {
-    return new ServiceError('PAYLOAD_INVALID', `Invalid ${input.type} payload`, { errors: v.errors.slice(0, 20) });
-  }
-  let canonical: string;
-  try {
-    canonical = canonicalize(input.payload);
-  } catch (err) {
-    if (err instanceof DomainError) return new ServiceError('PAYLOAD_NOT_CANONICALIZABLE', err.message);
-    throw err;
-  }
-  return {
-    input,
-    type: input.type,
-    canonical,
-    digest: digestCanonical(canonical),
-    parents: [...new Set(input.parents ?? [])],
-  };
-}
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
@@ -110,7 +58,22 @@ export class RecordService {
       saltFor?: (i: number) => string;
     } = {},
   ): Promise<BatchItemResult[]> {
-    const prepared = inputs.map((i) => prepare(i, opts.allowReserved ?? false));
+    return this.submitPrepared(
+      orgId,
+      inputs.map((i) => prepareRecord(i, opts.allowReserved ?? false)),
+      opts,
+    );
+  }
+
+  /** The transactional half of {@link submit}, for items prepared elsewhere (e.g. on a worker thread). */
+  async submitPrepared(
+    orgId: string,
+    items: (Prepared | PrepareFailure | ServiceError)[],
+    opts: { policy?: ParentPolicy; idFor?: (i: number) => string; saltFor?: (i: number) => string } = {},
+  ): Promise<BatchItemResult[]> {
+    const prepared = items.map((p) =>
+      p instanceof ServiceError || !isPrepareFailure(p) ? p : new ServiceError(p.code, p.message, p.details),
+    );
     // Two attempts: on PostgreSQL a concurrent request may insert the same externalId between our
     // lookup and our insert; the second attempt then finds it and answers idempotently.
     for (let attempt = 0; ; attempt++) {

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { Compile } from 'typebox/compile';
-import { ServiceError, problemOf } from '../../service/errors';
+import { ServiceError } from '../../service/errors';
 import type { BatchItemResult, RecordInput as RecordInputT } from '../../service/records';
 import { authenticate, type AppContext } from '../context';
 import {
@@ -15,18 +14,6 @@ import {
   Uuid,
   errors,
 } from '../schemas';
-
-const recordInputCheck = Compile(RecordInput);
-
-/** Per-item validation of a batch: a malformed item is rejected alone, the others go on. */
-function checkItem(item: unknown): ServiceError | null {
-  if (recordInputCheck.Check(item)) return null;
-  const errs = recordInputCheck
-    .Errors(item)
-    .slice(0, 10)
-    .map((e) => ({ path: e.instancePath, message: e.message }));
-  return new ServiceError('VALIDATION_FAILED', 'Record input does not match the schema', { errors: errs });
-}
 
 export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -52,41 +39,42 @@ export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promi
     },
   );
 
-  r.post(
-    '/v1/records/batch',
-    {
-      preHandler: authenticate(ctx, 'submit'),
-      bodyLimit: undefined,
-      // The response schema documents the shape (OpenAPI); the objects built below are exactly that shape, so
-      // plain JSON.stringify serializes them: fast-json-stringify validates every item against the union
-      // (regexes per field) to pick a branch, which doubled the serialization cost of a 10,000-item answer.
-      serializerCompiler: () => (data) => JSON.stringify(data),
-      schema: {
-        tags: ['records'],
-        summary: 'Submit up to 10,000 records in one request',
-        description:
-          'One transaction for the whole request. Each item is accepted or rejected on its own; results come back in request order.',
-        security: [{ bearer: [] }],
-        body: BatchSubmitBody,
-        response: { 200: BatchSubmitResult, ...errors(400, 401, 403, 413, 415, 429) },
+  // The batch body is parsed, checked, canonicalized and hashed by the PreparePool (a worker thread for
+  // large batches), not by fastify: this scope takes the JSON body as text. Each item is checked on its
+  // own there, so the route's body schema below only documents the shape (OpenAPI).
+  await app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    scope.withTypeProvider<TypeBoxTypeProvider>().post(
+      '/v1/records/batch',
+      {
+        preHandler: authenticate(ctx, 'submit'),
+        validatorCompiler: () => () => true,
+        // The response schema documents the shape (OpenAPI); the objects built below are exactly that shape, so
+        // plain JSON.stringify serializes them: fast-json-stringify validates every item against the union
+        // (regexes per field) to pick a branch, which doubled the serialization cost of a 10,000-item answer.
+        serializerCompiler: () => (data) => JSON.stringify(data),
+        schema: {
+          tags: ['records'],
+          summary: 'Submit up to 10,000 records in one request',
+          description:
+            'One transaction for the whole request. Each item is accepted or rejected on its own; results come back in request order.',
+          security: [{ bearer: [] }],
+          body: BatchSubmitBody,
+          response: { 200: BatchSubmitResult, ...errors(400, 401, 403, 413, 415, 429) },
+        },
       },
-    },
-    async (req) => {
-      const items = req.body.records;
-      const valid: RecordInputT[] = [];
-      const slots: (ServiceError | number)[] = items.map((item) => {
-        const err = checkItem(item);
-        if (err) return err;
-        valid.push(item as RecordInputT);
-        return valid.length - 1;
-      });
-      const results = valid.length ? await ctx.records.submit(req.principal!.org.id, valid) : [];
-      const out: BatchItemResult[] = slots.map((s) => (typeof s === 'number' ? results[s]! : { error: problemOf(s) }));
-      const rejected = out.filter((x) => 'error' in x).length;
-      ctx.metrics.inc('notary_records_submitted_total', { duplicate: 'batch' }, out.length - rejected);
-      return { records: out, accepted: out.length - rejected, rejected };
-    },
-  );
+      async (req) => {
+        const prepared = await ctx.prepare.prepare(req.body as unknown as string);
+        if ('error' in prepared)
+          throw new ServiceError(prepared.error.code, prepared.error.message, prepared.error.details);
+        const out: BatchItemResult[] = await ctx.records.submitPrepared(req.principal!.org.id, prepared.items);
+        const rejected = out.filter((x) => 'error' in x).length;
+        ctx.metrics.inc('notary_records_submitted_total', { duplicate: 'batch' }, out.length - rejected);
+        return { records: out, accepted: out.length - rejected, rejected };
+      },
+    );
+  });
 
   r.get(
     '/v1/records/:id',

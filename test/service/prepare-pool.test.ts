@@ -1,0 +1,52 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PreparePool } from '../../src/service/prepare-pool';
+import { prepareBatchBody } from '../../src/service/prepare';
+import { initHashing } from '../../src/domain/hashing';
+import { invoicePayload } from '../helpers/payloads';
+
+describe('PreparePool (batch preparation on a worker thread)', () => {
+  const pool = new PreparePool({ minBytesForWorker: 1 });
+  after(() => pool.close());
+
+  const body = (records: unknown[]) => JSON.stringify({ records });
+  const cases: [string, string][] = [
+    [
+      'a mix of valid and refused items',
+      body([
+        { type: 'invoice.issued', externalId: 'A-1', payload: invoicePayload(1) },
+        { type: 'invoice.forged', payload: {} },
+        { type: 'invoice.issued', payload: invoicePayload(2, { totalGross: 1500 }) },
+        { type: 'document', payload: { title: 'x' }, extra: true },
+        { type: 'expense.claim', payload: {} },
+        {
+          type: 'document',
+          payload: { title: 'parents', body: 'y' },
+          parents: ['01a21335-80c6-7767-8eda-60bd1425eec8'],
+        },
+      ]),
+    ],
+    ['malformed JSON', '{"records": [ {"type": '],
+    ['a prototype key', '{"records": [{"type": "document", "payload": {"__proto__": {"polluted": true}}}]}'],
+    ['no records', '{"records": []}'],
+    ['an unknown envelope field', '{"records": [{"type": "document", "payload": {}}], "org": "other"}'],
+    ['a lone surrogate in a payload', '{"records": [{"type": "document", "payload": {"title": "\\ud800"}}]}'],
+  ];
+
+  it('answers exactly like the calling thread, and really on the worker', async () => {
+    await initHashing();
+    assert.equal(await pool.whenReady(), true);
+    for (const [name, raw] of cases) {
+      assert.deepEqual(await pool.prepare(raw), prepareBatchBody(raw), name);
+    }
+    assert.equal(pool.stats.worker, cases.length);
+    assert.equal(pool.stats.inline, 0);
+  });
+
+  it('keeps answering (on the calling thread) after the worker is gone', async () => {
+    await pool.close();
+    const [, raw] = cases[0]!;
+    assert.deepEqual(await pool.prepare(raw), prepareBatchBody(raw));
+    assert.equal(pool.stats.inline, 1);
+  });
+});
