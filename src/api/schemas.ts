@@ -1,5 +1,5 @@
 import { Type, type TSchema } from 'typebox';
-import { RecordInputSchema } from '../service/prepare';
+import { MAX_BATCH, RecordInputSchema } from '../service/prepare';
 
 /** Shared primitives (DESIGN §2 shapes). */
 export const Hex32 = Type.String({ pattern: '^0x[0-9a-f]{64}$', description: '0x + 64 lowercase hex' });
@@ -44,7 +44,7 @@ export const BatchSubmitBody = Type.Object(
   {
     records: Type.Array(Type.Unknown(), {
       minItems: 1,
-      maxItems: 10_000,
+      maxItems: MAX_BATCH,
       description: 'each item is a record input; items are accepted or rejected on their own',
     }),
   },
