@@ -41,7 +41,7 @@ export interface Config {
   consortiumSecret: string;
   /** Run the anchoring worker in this process (WORKER, true). */
   worker: boolean;
-  /** Log level (LOG_LEVEL, info). */
+  /** Log level of the HTTP server's logger (LOG_LEVEL, warn; info logs every request). */
   logLevel: string;
   /** Requests per minute per API key / IP (RATE_LIMIT_MAX, 6000). */
   rateLimitMax: number;
@@ -87,7 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gasPrice: gasPrice ? BigInt(gasPrice) : undefined,
     consortiumSecret: env.CONSORTIUM_SECRET || 'ledger-notary-embedded-consortium-secret',
     worker: env.WORKER !== 'false',
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: env.LOG_LEVEL || 'warn',
     rateLimitMax: int(env, 'RATE_LIMIT_MAX', 6000, 1),
     bodyLimit: int(env, 'BODY_LIMIT', 16 * 1024 * 1024, 1024),
   };

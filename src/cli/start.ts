@@ -6,7 +6,8 @@ export async function startCommand(): Promise<void> {
   const config = loadConfig();
   const t0 = Date.now();
   const log = (m: string) => console.log(`[notary] ${m}`);
-  const rt = await startRuntime(config, { log, logger: config.logLevel === 'debug' ? { level: 'debug' } : false });
+  // fastify's pino logger at LOG_LEVEL (default warn: failures and 5xx with their cause, no per-request lines).
+  const rt = await startRuntime(config, { log, logger: { level: config.logLevel } });
   log(`API on ${rt.apiUrl} (OpenAPI ${rt.apiUrl}/openapi.json, Swagger UI ${rt.apiUrl}/docs, verifier ${rt.apiUrl}/)`);
   log(
     `chain ${rt.rpcUrl} (chainId ${rt.deployment.chainId}), NotaryRegistry ${rt.deployment.notaryRegistry.address}, ClaimRegistry ${rt.deployment.claimRegistry.address}`,

@@ -271,16 +271,10 @@ export class SqlRepo implements Repo {
     return n > 0;
   }
   async insertGrant(granteeOrgId: string, orgId: string, at: number): Promise<void> {
-    const exists = await this.sql.query('SELECT 1 FROM audit_grants WHERE grantee_org_id = ? AND org_id = ?', [
-      granteeOrgId,
-      orgId,
-    ]);
-    if (exists.length) return;
-    await this.sql.exec('INSERT INTO audit_grants (grantee_org_id, org_id, created_at) VALUES (?, ?, ?)', [
-      granteeOrgId,
-      orgId,
-      at,
-    ]);
+    await this.sql.exec(
+      'INSERT INTO audit_grants (grantee_org_id, org_id, created_at) VALUES (?, ?, ?) ON CONFLICT (grantee_org_id, org_id) DO NOTHING',
+      [granteeOrgId, orgId, at],
+    );
   }
   async grantsOf(granteeOrgId: string): Promise<string[]> {
     const rows = await this.sql.query('SELECT org_id FROM audit_grants WHERE grantee_org_id = ?', [granteeOrgId]);
@@ -474,14 +468,12 @@ export class SqlRepo implements Repo {
 
   // ---- outbox and nonces -------------------------------------------------------------------
   async ensureAccount(address: string, orgId: string, nextNonce: number): Promise<void> {
-    const [r] = await this.sql.query('SELECT next_nonce FROM chain_accounts WHERE address = ?', [address]);
-    if (!r) {
-      await this.sql.exec('INSERT INTO chain_accounts (address, org_id, next_nonce) VALUES (?, ?, ?)', [
-        address,
-        orgId,
-        nextNonce,
-      ]);
-    }
+    // Two processes may meet an account for the first time at once (a claim and the anchoring worker):
+    // the second insert is a no-op instead of a unique violation.
+    await this.sql.exec(
+      'INSERT INTO chain_accounts (address, org_id, next_nonce) VALUES (?, ?, ?) ON CONFLICT (address) DO NOTHING',
+      [address, orgId, nextNonce],
+    );
   }
   async getAccountNonce(address: string): Promise<number | null> {
     const [r] = await this.sql.query('SELECT next_nonce FROM chain_accounts WHERE address = ?', [address]);

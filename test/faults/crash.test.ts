@@ -138,7 +138,11 @@ describe(
       await ingest;
       assert.equal(client.acked.size, RECORDS_PER_ORG * orgs.length, 'every record was acknowledged in the end');
       const keyOf = (org: string) => orgs.find((o) => o.id === org)!.apiKey;
-      const drainMs = await waitConfirmed(client.acked.values(), () => server!.url, keyOf, 90_000);
+      const drainMs = await waitConfirmed(client.acked.values(), () => server!.url, keyOf, 150_000).catch((err) => {
+        // Leave the evidence in the CI log: what the server said last.
+        console.log(server!.output.slice(-120).join('\n'));
+        throw err;
+      });
       log.push(`drained in ${Date.now() - tRecover} ms after the last restart (${drainMs} ms after ingest ended)`);
 
       const db = await Database.open({ sqlitePath: path.join(dataDir, 'notary.db') });

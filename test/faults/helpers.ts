@@ -62,6 +62,7 @@ export class ServerProc {
         buf = buf.slice(i + 1);
         this.lines.push(line);
         this.output.push(`[${this.name}] ${line}`);
+        if (process.env.FAULTS_ECHO) process.stderr.write(`[${this.name}] ${line}\n`);
         for (const w of [...this.waiters]) {
           if (w.re.test(line)) {
             this.waiters.splice(this.waiters.indexOf(w), 1);
