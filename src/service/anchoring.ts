@@ -375,7 +375,17 @@ export class AnchorService {
   /** If `b.root` is already anchored by us (e.g. a previous attempt), record that anchor. */
   private async adoptExisting(b: BatchInfo): Promise<BatchInfo | null> {
     const ev = await this.chain.findAnchored(b.root);
-    if (!ev || ev.submitter.toLowerCase() !== b.submitter.toLowerCase()) return null;
+    if (!ev) {
+      // The node's state holds the anchor but not its log (a dev chain restored from a state dump keeps
+      // state, not history): adopt it from the registry's record, or the records would be released and
+      // re-batched into the same root forever. The receipt keeps this batch's stored transaction hash.
+      const a = await this.chain.anchorOf(b.root);
+      if (a.timestamp === 0 || a.submitter.toLowerCase() !== b.submitter.toLowerCase()) return null;
+      const blockHash = await this.chain.blockHashAt(a.blockNumber);
+      if (!blockHash) return null;
+      return this.markAnchored(b, a.blockNumber, blockHash, a.timestamp, a.seq);
+    }
+    if (ev.submitter.toLowerCase() !== b.submitter.toLowerCase()) return null;
     const anchor = await this.chain.anchorOf(b.root);
     const now = Date.now();
     await this.store.tx((r) => r.updateBatch(b.id, { txHash: ev.transactionHash, updatedAt: now }));
