@@ -319,16 +319,27 @@ export async function auditAnchoring(opts: {
 
   let batchCount = 0;
   const liveRoots = new Set<string>();
+  const historyLost = new Set<string>();
   for (const org of opts.orgs) {
     const batches = (await store.read((r) => r.batchesOf(org.id))).filter((b) => b.status !== 'failed');
     batchCount += batches.length;
     for (const b of batches) {
       assert.equal(b.status, 'confirmed', `batch ${b.id} of ${org.id} is ${b.status}`);
-      assert.equal(
-        eventsByRoot.get(b.root),
-        1,
-        `batch ${b.id} root ${b.root}: ${eventsByRoot.get(b.root) ?? 0} Anchored events`,
-      );
+      if (!eventsByRoot.has(b.root)) {
+        // anvil restored from its state dump after kill -9 keeps the registry's state but may lose old logs
+        // and receipts: then the registry's own record (a root is anchored at most once) is the evidence.
+        const a = (await reg.anchorOf!(b.root)) as { timestamp: bigint; submitter: string; seq: bigint };
+        assert.ok(a.timestamp > 0n, `batch ${b.id} root ${b.root}: neither an Anchored event nor an anchor record`);
+        assert.equal(a.submitter.toLowerCase(), org.address.toLowerCase());
+        assert.equal(Number(a.seq), b.chainSeq);
+        historyLost.add(b.root);
+      } else {
+        assert.equal(
+          eventsByRoot.get(b.root),
+          1,
+          `batch ${b.id} root ${b.root}: ${eventsByRoot.get(b.root)} Anchored events`,
+        );
+      }
       liveRoots.add(b.root);
       const ids = await store.read((r) => r.recordsOfBatch(b.id, 1_000_000, 0));
       assert.equal(ids.length, b.leafCount, `batch ${b.id}: ${ids.length} records for ${b.leafCount} leaves`);
@@ -401,6 +412,7 @@ export async function auditAnchoring(opts: {
 
   // Receipts, verified against the chain with their payloads.
   const rootSource = new ChainRootSource({ provider }, { trustedRegistries: [registry] });
+  const stateOnly = { getAnchor: rootSource.getAnchor.bind(rootSource) };
   const orgOf = new Map(opts.orgs.map((o) => [o.id, o]));
   let verified = 0;
   for (let i = 0; i < opts.acked.length; i += 25) {
@@ -410,7 +422,13 @@ export async function auditAnchoring(opts: {
         const r = await api(o.base, 'GET', `/v1/records/${a.id}/receipt`, { key: o.key });
         assert.equal(r.status, 200, `receipt of ${a.id}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.commitment, a.commitment);
-        const verdict = await verifyReceipt(r.body, { rootSource, payload: a.payload, trustedRegistries: [registry] });
+        // For roots whose transaction history the node lost, nobody can check the tx: verify against state only.
+        const source = historyLost.has(String(r.body?.proof?.root)) ? stateOnly : rootSource;
+        const verdict = await verifyReceipt(r.body, {
+          rootSource: source,
+          payload: a.payload,
+          trustedRegistries: [registry],
+        });
         assert.ok(verdict.valid, `receipt of ${a.id} does not verify: ${JSON.stringify(verdict.checks)}`);
         verified++;
       }),
