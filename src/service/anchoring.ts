@@ -78,7 +78,7 @@ export class AnchorService {
       if (this.stopped) return;
       this.running = this.tick().catch((err) => this.log.error({ err }, 'anchor tick failed'));
       await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs);
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.opts.tickMs);
     };
     void loop();
   }

@@ -617,7 +617,7 @@ export class ClaimReconciler {
         (this.opts.log ?? silent).warn({ err: String(err) }, 'claims reconciler tick failed'),
       );
       await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs ?? 500);
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.opts.tickMs ?? 500);
     };
     void loop();
   }
