@@ -128,7 +128,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     auth: new AuthService(deps.store),
     records: new RecordService(deps.store),
     prepare: new PreparePool(),
-    queries: new QueryService(deps.store, deps.chain),
+    queries: new QueryService(deps.store, deps.chain, deps.anchor),
     admin: new AdminService(deps.store, deps.provisionAccount),
     metrics,
     info: {

@@ -57,6 +57,19 @@ export const BatchSubmitResult = Type.Object({
   rejected: Type.Integer(),
 });
 
+/** Why a pending record is not being anchored (the anchoring worker's view of its organisation). */
+export const AnchorBlocked = Type.Object(
+  {
+    code: Type.String({
+      description:
+        'INSUFFICIENT_FUNDS, REGISTRY_PAUSED, NOT_AUTHORIZED (no ANCHORER_ROLE), CHAIN_UNREACHABLE, TX_UNDERPRICED or ANCHORING_FAILED',
+    }),
+    detail: Type.String(),
+    since: Type.String({ format: 'date-time', description: 'first seen (unchanged while the reason stays the same)' }),
+  },
+  { description: 'present on pending records while anchoring is stuck' },
+);
+
 export const RecordView = Type.Object({
   id: Uuid,
   orgId: Type.String(),
@@ -79,6 +92,7 @@ export const RecordView = Type.Object({
     }),
     Type.Null(),
   ]),
+  blocked: Type.Optional(AnchorBlocked),
   payload: Type.Optional(Type.Unknown()),
 });
 

@@ -1,4 +1,4 @@
-import { getAddress, id as topicId } from 'ethers';
+import { ZeroHash, formatEther, getAddress, id as topicId } from 'ethers';
 import type {
   AnchoredEvent,
   AnchorState,
@@ -45,6 +45,8 @@ export interface GatewayOptions {
 }
 
 const ANCHORED_TOPIC = topicId('Anchored(bytes32,address,uint64,bytes32,uint32)');
+/** A root no batch has: the pre-check's anchor call before a batch exists (it only reaches the role and pause checks). */
+const PRECHECK_ROOT = topicId('ledger-notary anchor pre-check');
 
 function failure(err: ChainError): ChainFailure {
   return { code: err.code, message: err.message, details: err.details as Record<string, unknown> };
@@ -115,6 +117,45 @@ export class ChainGateway implements ChainPort {
   }
   signRelease(from: string, claim: string, nonce: number) {
     return this.sign(from, this.claimRegistry, encodeRelease(claim), nonce, releaseGasLimit(16));
+  }
+  async anchorPrecheck(
+    from: string,
+    a?: { root: string; prev: string; leafCount: number },
+  ): Promise<ChainFailure | null> {
+    const call = a ?? { root: PRECHECK_ROOT, prev: ZeroHash, leafCount: 1 };
+    const data = encodeAnchor(call.root, call.prev, call.leafCount);
+    const r = await simulate(this.opts.provider, { from, to: this.registry, data });
+    // Anything else the call says (UNEXPECTED_PREV of the placeholder, …) is the sent transaction's business.
+    if (!r.ok && r.error.code === 'PAUSED') {
+      return {
+        code: 'PAUSED',
+        message: `NotaryRegistry ${this.registry} is paused: anchors resume once a pauser calls unpause()`,
+        details: { registry: this.registry },
+      };
+    }
+    if (!r.ok && r.error.code === 'NOT_AUTHORIZED') {
+      return {
+        code: 'NOT_AUTHORIZED',
+        message: `chain account ${getAddress(from)} lacks ANCHORER_ROLE on NotaryRegistry ${this.registry}: the registries' admin must grant it (with DEPLOYER_KEY set the service grants it when it creates the account)`,
+        details: { account: getAddress(from), registry: this.registry, role: 'ANCHORER_ROLE' },
+      };
+    }
+    const fee = this.opts.fee;
+    const price = fee.type === 0 ? fee.gasPrice : fee.maxFeePerGas;
+    const required = ANCHOR_GAS_LIMIT * price;
+    if (required === 0n) return null; // a zero-gas chain: nothing to pay
+    let balance: bigint;
+    try {
+      balance = await this.opts.provider.getBalance(getAddress(from));
+    } catch (err) {
+      throw toChainError(err);
+    }
+    if (balance >= required) return null;
+    return {
+      code: 'INSUFFICIENT_FUNDS',
+      message: `chain account ${getAddress(from)} holds ${formatEther(balance)} ETH; an anchor needs up to ${formatEther(required)} (${ANCHOR_GAS_LIMIT} gas at ${price} wei): fund the account, let the service fund it (DEPLOYER_KEY, FUND_AMOUNT), or use a zero-gas chain`,
+      details: { account: getAddress(from), balance: balance.toString(), required: required.toString() },
+    };
   }
   async simulateConsume(from: string, keys: string[], claim: string): Promise<ChainFailure | null> {
     const r = await simulate(this.opts.provider, { from, to: this.claimRegistry, data: encodeConsume(keys, claim) });

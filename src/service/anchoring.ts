@@ -20,8 +20,40 @@ export interface AnchorOptions {
   /** How often the loop wakes up. */
   tickMs?: number;
   log?: Pick<Console, 'info' | 'warn' | 'error'>;
+  /** Called before a new batch is built for the account: tops it up on chains that charge gas (runtime). */
+  ensureFunds?: (address: string) => Promise<void>;
   /** Test hook: called at each named step of the state machine (a crash test throws here). */
   onStep?: (step: AnchorStep, batch: BatchInfo) => void | Promise<void>;
+}
+
+/**
+ * Why an organisation's pending records are not being anchored (served as `blocked` on its pending records):
+ * INSUFFICIENT_FUNDS, REGISTRY_PAUSED, NOT_AUTHORIZED (no ANCHORER_ROLE), CHAIN_UNREACHABLE, TX_UNDERPRICED,
+ * or ANCHORING_FAILED (anything else; `detail` says what).
+ */
+export interface AnchorBlock {
+  code: string;
+  detail: string;
+  /** When this reason was first seen (ISO 8601); unchanged while the reason stays the same. */
+  since: string;
+}
+
+const BLOCK_CODES: Record<string, string> = {
+  PAUSED: 'REGISTRY_PAUSED',
+  NOT_AUTHORIZED: 'NOT_AUTHORIZED',
+  INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
+  CHAIN_UNREACHABLE: 'CHAIN_UNREACHABLE',
+  TX_UNDERPRICED: 'TX_UNDERPRICED',
+};
+
+/** Thrown by the pre-check: the anchor would fail for a reason no retry fixes, so nothing is signed or sent. */
+class AnchorBlocked extends Error {
+  constructor(
+    readonly code: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
 }
 
 /** Points of the state machine, in order; a crash test may stop the worker at any of them. */
@@ -44,9 +76,12 @@ export class AnchorService {
   private running?: Promise<void>;
   private stopped = true;
   private readonly log: Pick<Console, 'info' | 'warn' | 'error'>;
-  private readonly opts: Required<Omit<AnchorOptions, 'log' | 'onStep'>> & Pick<AnchorOptions, 'onStep'>;
-  /** Last error per org (for readiness and metrics). */
+  private readonly opts: Required<Omit<AnchorOptions, 'log' | 'onStep' | 'ensureFunds'>> &
+    Pick<AnchorOptions, 'onStep' | 'ensureFunds'>;
+  /** Last error per org (for readiness and metrics): `CODE: detail` of {@link blocked}. */
   readonly lastError = new Map<string, string>();
+  /** Why each organisation's anchoring is stuck, until a pass over it succeeds. */
+  readonly blocked = new Map<string, AnchorBlock>();
   /** The last batch failures (reverted anchors), newest last. */
   readonly recentFailures: { orgId: string; batchId: string; root: string; reason: string; at: number }[] = [];
   chainHealthy = true;
@@ -68,6 +103,7 @@ export class AnchorService {
       leaseMs: opts.leaseMs ?? 30_000,
       tickMs: opts.tickMs ?? Math.min(250, opts.intervalMs),
       onStep: opts.onStep,
+      ensureFunds: opts.ensureFunds,
     };
   }
 
@@ -104,22 +140,68 @@ export class AnchorService {
       if (!org.address) continue;
       const unfinished = await this.store.read((r) => r.unfinishedBatches(org.id));
       const w = waiting.get(org.id);
-      if (!unfinished.length && !w && this.reconciled.has(org.id)) continue;
+      if (!unfinished.length && !w && this.reconciled.has(org.id)) {
+        this.unblock(org.id); // nothing left to anchor: nothing is blocked
+        continue;
+      }
       const now = Date.now();
       const leased = await this.store.tx((r) => r.tryLease(`anchor:${org.id}`, this.holder, this.opts.leaseMs, now));
       if (!leased) continue;
       try {
         await this.processOrg(org, w);
-        this.lastError.delete(org.id);
+        this.unblock(org.id);
         this.chainHealthy = true;
       } catch (err) {
         const failure = this.chain.failureOf(err);
         if (failure?.code === 'CHAIN_UNREACHABLE') this.chainHealthy = false;
-        this.lastError.set(org.id, failure ? `${failure.code}: ${failure.message}` : String(err));
-        this.log.warn({ org: org.id, err: failure ?? String(err) }, 'anchoring paused for organisation');
+        this.block(org.id, err);
       }
     }
     for (const fn of this.wake) fn();
+  }
+
+  /** Why `orgId`'s pending records wait, or null when its anchoring is not stuck. */
+  blockedOf(orgId: string): AnchorBlock | null {
+    return this.blocked.get(orgId) ?? null;
+  }
+
+  /** Records why an organisation's pass failed; logs only when the reason (its code) changes, not every tick. */
+  private block(orgId: string, err: unknown): void {
+    const failure = this.chain.failureOf(err);
+    const code =
+      err instanceof AnchorBlocked
+        ? err.code
+        : failure
+          ? (BLOCK_CODES[failure.code] ?? 'ANCHORING_FAILED')
+          : 'ANCHORING_FAILED';
+    const detail =
+      err instanceof AnchorBlocked
+        ? err.message
+        : failure
+          ? failure.code === code
+            ? failure.message
+            : `${failure.code}: ${failure.message}`
+          : err instanceof Error
+            ? err.message
+            : String(err);
+    const prev = this.blocked.get(orgId);
+    this.blocked.set(orgId, { code, detail, since: prev?.code === code ? prev.since : new Date().toISOString() });
+    this.lastError.set(orgId, `${code}: ${detail}`);
+    if (prev?.code !== code) this.log.warn({ org: orgId, code, detail }, 'anchoring blocked for organisation');
+  }
+
+  private unblock(orgId: string): void {
+    this.lastError.delete(orgId);
+    const prev = this.blocked.get(orgId);
+    if (!prev) return;
+    this.blocked.delete(orgId);
+    this.log.info({ org: orgId, was: prev.code }, 'anchoring resumed for organisation');
+  }
+
+  /** Throws {@link AnchorBlocked} when an anchor from `address` cannot succeed now (paused, no role, no funds). */
+  private async precheck(address: string, a?: { root: string; prev: string; leafCount: number }): Promise<void> {
+    const f = await this.chain.anchorPrecheck(address, a);
+    if (f) throw new AnchorBlocked(BLOCK_CODES[f.code] ?? f.code, f.message);
   }
 
   /** Resolves after the next completed tick (tests and `drain`). */
@@ -147,6 +229,9 @@ export class AnchorService {
     // 2. Build a new batch when enough is waiting or the oldest waited long enough.
     if (!waiting) return;
     if (waiting.count < this.opts.maxLeaves && Date.now() - waiting.oldest < this.opts.intervalMs) return;
+    await this.opts.ensureFunds?.(address);
+    // Nothing is signed (no nonce used, no batch stored) while the anchor could not succeed anyway.
+    await this.precheck(address);
     const b = await this.build(org, address);
     if (b) await this.advance(b);
   }
@@ -250,6 +335,8 @@ export class AnchorService {
       switch (b.status) {
         case 'signed': {
           const tx = (await this.store.read((r) => r.getOutbox(b.txId!)))!;
+          // Paused or role revoked since signing: sending would only mine a reverted anchor (every tick).
+          await this.precheck(b.submitter, { root: b.root, prev: b.prev, leafCount: b.leafCount });
           await this.chain.broadcast(tx.raw);
           await this.opts.onStep?.('broadcast-unrecorded', b);
           const now = Date.now();

@@ -58,6 +58,12 @@ export interface ChainPort {
   signAnchor(from: string, a: { root: string; prev: string; leafCount: number }, nonce: number): Promise<SignedChainTx>;
   signConsume(from: string, keys: string[], claim: string, nonce: number): Promise<SignedChainTx>;
   signRelease(from: string, claim: string, nonce: number): Promise<SignedChainTx>;
+  /**
+   * Would an anchor from `from` go through now? Checks what no retry fixes — the registry is paused (PAUSED),
+   * the account lacks ANCHORER_ROLE (NOT_AUTHORIZED), it cannot pay the gas (INSUFFICIENT_FUNDS) — with an
+   * eth_call of the anchor (`a`, else a placeholder root) and a balance read. Null when none applies.
+   */
+  anchorPrecheck(from: string, a?: { root: string; prev: string; leafCount: number }): Promise<ChainFailure | null>;
   /** eth_call of a consume from `from`: null when it would succeed, else the decoded failure. */
   simulateConsume(from: string, keys: string[], claim: string): Promise<ChainFailure | null>;
   /** Idempotent broadcast of a stored signed transaction. */

@@ -2,6 +2,12 @@ import type { ReceiptV1 } from '../domain/receipt';
 import { ServiceError } from './errors';
 import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import type { ChainPort } from './chain-port';
+import type { AnchorBlock } from './anchoring';
+
+/** Where the anchoring worker says why an organisation's pending records wait (AnchorService). */
+export interface BlockedSource {
+  blockedOf(orgId: string): AnchorBlock | null;
+}
 
 export interface RecordView {
   id: string;
@@ -17,6 +23,8 @@ export interface RecordView {
   status: RecordMeta['status'];
   acceptedAt: string;
   batch: { id: string; root: string; seq: number; txHash: string | null; blockNumber: number | null } | null;
+  /** Pending records only: why anchoring is stuck (INSUFFICIENT_FUNDS, REGISTRY_PAUSED, …), from the worker. */
+  blocked?: AnchorBlock;
   payload?: unknown;
 }
 
@@ -46,7 +54,13 @@ export class QueryService {
   constructor(
     private readonly store: Store,
     private readonly chain?: ChainPort,
+    private readonly anchoring?: BlockedSource,
   ) {}
+
+  /** Why a record of `orgId` with `status` is not being anchored; null unless it is pending and the worker is stuck. */
+  blockedOf(orgId: string, status: RecordMeta['status']): AnchorBlock | null {
+    return status === 'pending' ? (this.anchoring?.blockedOf(orgId) ?? null) : null;
+  }
 
   /** The record if `readable` contains its org; 404 otherwise (existence is not leaked). */
   async record(id: string, readable: Set<string>): Promise<{ rec: RecordFull; batch: BatchInfo | null }> {
@@ -63,7 +77,10 @@ export class QueryService {
   async view(id: string, readable: Set<string>, withPayload: boolean): Promise<RecordView> {
     const { rec, batch } = await this.record(id, readable);
     const [by] = await this.store.read((r) => r.supersedersOf([id]));
-    return { ...toView(rec, batch, withPayload), supersededBy: by?.id ?? null };
+    const v: RecordView = { ...toView(rec, batch, withPayload), supersededBy: by?.id ?? null };
+    const blocked = this.blockedOf(rec.orgId, rec.status);
+    if (blocked) v.blocked = blocked;
+    return v;
   }
 
   /** DESIGN §2.4 receipt, once the record's batch is mined. */
@@ -75,6 +92,7 @@ export class QueryService {
         `Record ${id} is ${rec.status}; its receipt exists once its batch is anchored`,
         {
           recordStatus: rec.status,
+          ...(this.blockedOf(rec.orgId, rec.status) ? { blocked: this.blockedOf(rec.orgId, rec.status) } : {}),
         },
       );
     }

@@ -9,7 +9,7 @@ import { makeProvider, type ChainProvider } from '../../src/chain/provider';
 import { fromPrivateKeys } from '../../src/chain/keystore';
 import { ChainGateway } from '../../src/chain/gateway';
 import { NotaryRegistryReader } from '../../src/chain/registries';
-import { snapshot, revertTo } from '../../src/chain/dev-rpc';
+import { mine, revertTo, setAutomine, snapshot } from '../../src/chain/dev-rpc';
 import { NotaryRegistry__factory } from '../../typechain-types';
 import { SqlStore } from '../../src/storage/sql-repo';
 import { RecordService } from '../../src/service/records';
@@ -198,13 +198,75 @@ for (const chain of chains) {
       }
 
       it(
-        'fails a reverted batch, releases its records and anchors them once the registry accepts again',
+        'while the registry is paused: records say blocked REGISTRY_PAUSED, nothing is signed or mined, the reason is logged once; anchored once unpaused',
         { skip },
         async () => {
           const notary = NotaryRegistry__factory.connect(c.fx.notary, c.fx.admin.connect(c.fx.provider) as Wallet);
           await (await notary.pause()).wait();
+          const nonceBefore = await c.fx.provider.getTransactionCount(c.fx.anchorer.address, 'latest');
+          const batchesBefore = (await c.store.read((r) => r.batchesOf(ORG))).length;
+          const ids = await submit(c, 3);
+          const warnings: string[] = [];
+          const w = new AnchorService(c.store, c.gateway, {
+            intervalMs: 10,
+            maxLeaves: 10_000,
+            confirmations: 1,
+            leaseMs: 1,
+            rebroadcastMs: 0,
+            log: { info() {}, error() {}, warn: (_o: unknown, m?: string) => warnings.push(m ?? '') },
+          });
+          for (let i = 0; i < 10; i++) {
+            await new Promise((r) => setTimeout(r, 15));
+            await w.tick();
+          }
+          assert.equal(w.blockedOf(ORG)?.code, 'REGISTRY_PAUSED', JSON.stringify([warnings, [...w.lastError]]));
+          assert.match(w.blockedOf(ORG)!.detail, /paused/);
+          // What GET /v1/records/:id serves: the query side reads the worker's reason.
+          const queries = new QueryService(c.store, c.gateway, w);
+          const view = await queries.view(ids[0]!, new Set([ORG]), false);
+          assert.equal(view.status, 'pending');
+          assert.equal(view.blocked?.code, 'REGISTRY_PAUSED');
+          assert.ok(!Number.isNaN(Date.parse(view.blocked!.since)));
+          // Ten passes, one log line, no batch, no transaction: not one reverted anchor per tick.
+          assert.deepEqual(warnings, ['anchoring blocked for organisation']);
+          assert.equal((await c.store.read((r) => r.batchesOf(ORG))).length, batchesBefore);
+          assert.equal(await c.fx.provider.getTransactionCount(c.fx.anchorer.address, 'latest'), nonceBefore);
+          await (await notary.unpause()).wait();
+          await drain(w, c);
+          await assertAnchoredOnce(c, ids);
+          assert.equal(w.blockedOf(ORG), null);
+          assert.equal((await queries.view(ids[0]!, new Set([ORG]), false)).blocked, undefined);
+        },
+      );
+
+      it(
+        'fails a batch whose anchor reverted (paused in the same block), releases its records and anchors them once the registry accepts again',
+        { skip },
+        async () => {
+          const admin = c.fx.admin.connect(c.fx.provider) as Wallet;
+          const notary = NotaryRegistry__factory.connect(c.fx.notary, admin);
           const ids = await submit(c, 3);
           const w = worker(c);
+          await setAutomine(c.fx.provider, false);
+          try {
+            // The pre-check passes (not paused yet) and the anchor is sent; the pause, paying a higher tip, is
+            // ordered before it in the same block, so the anchor is mined and reverts.
+            for (let i = 0; i < 20; i++) {
+              await new Promise((r) => setTimeout(r, 15));
+              await w.tick();
+              const [b] = await c.store.read((r) => r.unfinishedBatches(ORG));
+              if (b?.status === 'sent') break;
+            }
+            assert.equal(
+              (await c.store.read((r) => r.unfinishedBatches(ORG)))[0]?.status,
+              'sent',
+              JSON.stringify([[...w.lastError], (await c.store.read((r) => r.batchesOf(ORG))).slice(-2)]),
+            );
+            await notary.pause({ maxPriorityFeePerGas: 50_000_000_000n, maxFeePerGas: 200_000_000_000n });
+            await mine(c.fx.provider, 1);
+          } finally {
+            await setAutomine(c.fx.provider, true);
+          }
           for (let i = 0; i < 20 && !w.recentFailures.length; i++) {
             await new Promise((r) => setTimeout(r, 20));
             await w.tick();
