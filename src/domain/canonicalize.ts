@@ -1,15 +1,22 @@
-import { randomBytes } from 'node:crypto';
 import jcs from 'canonicalize';
 import { DomainError } from './errors';
-import { sha256Hex } from './hashing';
+import { randomHex32, sha256Hex } from './hashing';
 import { isWellFormed, type Hex32 } from './hex';
+import { MAX_JSON_DEPTH, jsonPathOf, walkJson, type JsonFrame } from './json-walk';
 
-/** Deepest nesting accepted, so hostile input cannot exhaust the stack of the recursive serializer. */
-export const MAX_CANONICAL_DEPTH = 256;
+/** Deepest nesting accepted: the one cap of src/domain/json-walk.ts, so the recursive serializer never nears its stack limit. */
+export const MAX_CANONICAL_DEPTH = MAX_JSON_DEPTH;
 
 const IDENT_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const childPath = (path: string, key: string): string =>
-  IDENT_RE.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+
+/** `$`, `$.a[1]`, `$["a b"]`: the JSON path of a location, for messages. */
+function pathOf(key: string | number | undefined, parent: JsonFrame | undefined): string {
+  let path = '$';
+  for (const k of jsonPathOf(key, parent)) {
+    path += typeof k === 'number' ? `[${k}]` : IDENT_RE.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+  }
+  return path;
+}
 
 function reject(path: string, why: string): never {
   throw new DomainError({
@@ -21,80 +28,54 @@ function reject(path: string, why: string): never {
 
 // RFC 8785 is defined over I-JSON values only. The `canonicalize` package silently drops or rewrites what JSON
 // cannot hold (undefined → omitted, toJSON(), lone surrogates → \udxxx); a notary must refuse instead, because
-// two different inputs would otherwise get one digest. So walk first, then serialize with the package.
-function check(value: unknown, path: string, depth: number, seen: Set<object>): void {
+// two different inputs would otherwise get one digest. So walk first (iteratively, with the shared depth cap),
+// then serialize with the package, which recurses, but only over values this walk accepted.
+
+/** Why `value` (at `key` in `parent`) is not an I-JSON value, or null. `onPath`: the containers above it. */
+function problemOf(
+  value: unknown,
+  key: string | number | undefined,
+  parent: JsonFrame | undefined,
+  onPath: Set<object>,
+): string | null {
+  if (typeof key === 'number' && !(key in parent!.value)) return 'sparse array hole';
+  if (typeof key === 'string' && !isWellFormed(key)) return 'key contains a lone surrogate';
   switch (typeof value) {
     case 'string':
-      if (!isWellFormed(value)) reject(path, 'string contains a lone surrogate');
-      return;
+      return isWellFormed(value) ? null : 'string contains a lone surrogate';
     case 'boolean':
-      return;
+      return null;
     case 'number':
-      if (!Number.isFinite(value)) reject(path, `${value} is not a JSON number`);
-      return;
+      return Number.isFinite(value) ? null : `${value} is not a JSON number`;
     case 'object':
       break;
     default:
-      reject(path, `${typeof value} is not a JSON value`);
+      return `${typeof value} is not a JSON value`;
   }
-  if (value === null) return;
-  if (depth >= MAX_CANONICAL_DEPTH) reject(path, `nested deeper than ${MAX_CANONICAL_DEPTH}`);
-  if (seen.has(value)) reject(path, 'circular reference');
-  seen.add(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) reject(`${path}[${i}]`, 'sparse array hole');
-      check(value[i], `${path}[${i}]`, depth + 1, seen);
-    }
-  } else {
+  if (value === null) return null;
+  if (onPath.has(value)) return 'circular reference';
+  if (!Array.isArray(value)) {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      reject(path, `${(value as object).constructor?.name ?? 'object'} is not a plain object`);
+      return `${(value as object).constructor?.name ?? 'object'} is not a plain object`;
     }
-    if (Object.getOwnPropertySymbols(value).length > 0) reject(path, 'symbol-keyed property');
-    for (const key of Object.keys(value)) {
-      const p = childPath(path, key);
-      if (!isWellFormed(key)) reject(p, 'key contains a lone surrogate');
-      check((value as Record<string, unknown>)[key], p, depth + 1, seen);
-    }
+    if (Object.getOwnPropertySymbols(value).length > 0) return 'symbol-keyed property';
   }
-  seen.delete(value);
+  return null;
 }
 
-/**
- * The same rules as {@link check} without building paths or tracking cycles (a cycle ends at the depth
- * limit): the ingest hot path checks every payload, and nearly all are fine. Returns false on the first
- * problem; {@link check} then runs to name it precisely.
- */
-function isCanonicalizable(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-      return isWellFormed(value);
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  if (depth >= MAX_CANONICAL_DEPTH) return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      if (!(i in value) || !isCanonicalizable(value[i], depth + 1)) return false;
-    }
-    return true;
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  if (Object.getOwnPropertySymbols(value).length > 0) return false;
-  for (const key in value) {
-    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
-    if (!isWellFormed(key) || !isCanonicalizable((value as Record<string, unknown>)[key], depth + 1)) return false;
-  }
-  return true;
+/** Throws DIGEST_NOT_CANONICALIZABLE naming the first value (depth-first) that JCS cannot represent faithfully. */
+function check(root: unknown): void {
+  // The containers on the current path: a cycle is named where it closes (a shared, acyclic reference is fine).
+  const onPath = new Set<object>();
+  let why: string | null = null;
+  const r = walkJson(root, (value, key, parent) => (why = problemOf(value, key, parent, onPath)) === null, {
+    enter: (f) => onPath.add(f.value),
+    leave: (f) => onPath.delete(f.value),
+  });
+  if (r.ok) return;
+  const path = pathOf(r.key, r.parent);
+  reject(path, r.reason === 'depth' ? `nested deeper than ${MAX_CANONICAL_DEPTH}` : (why ?? 'not a JSON value'));
 }
 
 /**
@@ -104,7 +85,7 @@ function isCanonicalizable(value: unknown, depth: number): boolean {
  * (Date, Map, Buffer, class instances: convert them to JSON values first) and nesting deeper than 256.
  */
 export function canonicalize(value: unknown): string {
-  if (!isCanonicalizable(value, 0)) check(value, '$', 0, new Set());
+  check(value);
   const out = jcs(value);
   if (out === undefined) reject('$', 'not a JSON value');
   return out;
@@ -118,7 +99,7 @@ export function digestCanonical(canonicalJson: string): Hex32 {
       message: 'canonical JSON must be a well-formed string',
     });
   }
-  return sha256Hex(Buffer.from(canonicalJson, 'utf8'));
+  return sha256Hex(canonicalJson);
 }
 
 /** DESIGN §2.1: `sha256(utf8(JCS(payload)))` as {@link Hex32}. */
@@ -128,5 +109,5 @@ export function digestPayload(payload: unknown): Hex32 {
 
 /** 32 random bytes from the CSPRNG as {@link Hex32} (the per-record commitment salt). */
 export function newSalt(): Hex32 {
-  return '0x' + randomBytes(32).toString('hex');
+  return randomHex32();
 }

@@ -1,6 +1,6 @@
 import { DomainError } from './errors';
 import { keccak256Bytes } from './hashing';
-import { assertHex32, bytesToHex32, isRecordId, isWellFormed, writeHex32, type Hex32 } from './hex';
+import { assertHex32, bytesToHex32, isRecordId, isWellFormed, utf8Length, writeHex32, type Hex32 } from './hex';
 
 /** The fields a commitment binds (DESIGN §2.2). */
 export interface CommitmentInput {
@@ -16,7 +16,10 @@ export interface CommitmentInput {
 export const MAX_ID_LENGTH = 256;
 export const MAX_PARENTS = 1024;
 
-let scratch = Buffer.allocUnsafe(4096);
+// Reused encoding buffer (plain Uint8Array + DataView: the domain does not depend on Node's Buffer).
+let scratch = new Uint8Array(0);
+let scratchView = new DataView(scratch.buffer);
+const utf8 = new TextEncoder();
 
 function assertText(x: unknown, field: string): asserts x is string {
   if (typeof x !== 'string' || x.length === 0 || x.length > MAX_ID_LENGTH || !isWellFormed(x)) {
@@ -73,30 +76,34 @@ export function validateCommitmentInput(input: CommitmentInput): Hex32[] {
  */
 export function encodeCommitmentInput(input: CommitmentInput): Uint8Array {
   const parents = validateCommitmentInput(input);
-  const l1 = Buffer.byteLength(input.recordId, 'utf8');
-  const l2 = Buffer.byteLength(input.orgId, 'utf8');
-  const l3 = Buffer.byteLength(input.type, 'utf8');
+  const l1 = utf8Length(input.recordId);
+  const l2 = utf8Length(input.orgId);
+  const l3 = utf8Length(input.type);
   const o1 = 192;
   const o2 = o1 + 32 + padded(l1);
   const o3 = o2 + 32 + padded(l2);
   const o4 = o3 + 32 + padded(l3);
   const size = o4 + 32 + 32 * parents.length;
-  if (scratch.length < size) scratch = Buffer.allocUnsafe(padded(size * 2));
+  if (scratch.length < size) {
+    scratch = new Uint8Array(Math.max(4096, padded(size * 2)));
+    scratchView = new DataView(scratch.buffer);
+  }
   const b = scratch;
+  const v = scratchView;
   b.fill(0, 0, size);
-  b.writeUInt32BE(o1, 28);
-  b.writeUInt32BE(o2, 60);
-  b.writeUInt32BE(o3, 92);
+  v.setUint32(28, o1);
+  v.setUint32(60, o2);
+  v.setUint32(92, o3);
   writeHex32(input.digest, b, 96);
   writeHex32(input.salt, b, 128);
-  b.writeUInt32BE(o4, 188);
-  b.writeUInt32BE(l1, o1 + 28);
-  b.write(input.recordId, o1 + 32, l1, 'utf8');
-  b.writeUInt32BE(l2, o2 + 28);
-  b.write(input.orgId, o2 + 32, l2, 'utf8');
-  b.writeUInt32BE(l3, o3 + 28);
-  b.write(input.type, o3 + 32, l3, 'utf8');
-  b.writeUInt32BE(parents.length, o4 + 28);
+  v.setUint32(188, o4);
+  v.setUint32(o1 + 28, l1);
+  utf8.encodeInto(input.recordId, b.subarray(o1 + 32, o1 + 32 + l1));
+  v.setUint32(o2 + 28, l2);
+  utf8.encodeInto(input.orgId, b.subarray(o2 + 32, o2 + 32 + l2));
+  v.setUint32(o3 + 28, l3);
+  utf8.encodeInto(input.type, b.subarray(o3 + 32, o3 + 32 + l3));
+  v.setUint32(o4 + 28, parents.length);
   for (let i = 0; i < parents.length; i++) writeHex32(parents[i]!, b, o4 + 32 + 32 * i);
   return b.subarray(0, size);
 }

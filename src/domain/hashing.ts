@@ -1,10 +1,14 @@
-import { createHash } from 'node:crypto';
-import { keccak256 as ethersKeccak256 } from 'ethers';
+import { getBytes, keccak256 as ethersKeccak256, sha256 as ethersSha256 } from 'ethers';
 import { createKeccak, type IHasher } from 'hash-wasm';
+import { bytesToHex32 } from './hex';
 
+// Portable: no Node built-ins here, so the same code runs in the auditor page's bundle (ethers picks Node's
+// crypto or its own JS implementation; hash-wasm runs wherever WebAssembly may be compiled).
+//
 // Keccak-256 has two engines behind one synchronous function:
 // - hash-wasm's WASM keccak (~0.8 µs per 64-byte hash here, ~10x faster than noble/ethers). Creating it is
-//   async (WASM compile), so it starts when this module loads and `initHashing()` awaits it;
+//   async (WASM compile) and happens only when `initHashing()` is first called: importing this module does
+//   no work (a browser page under a CSP without 'wasm-unsafe-eval' never calls it);
 // - until then (or if WASM is unavailable), ethers' keccak256 (@noble/hashes): same output, slower.
 // So every sync function is always correct; call `await initHashing()` once at startup for speed.
 
@@ -23,9 +27,8 @@ function startWasm(): Promise<void> {
   );
   return pending;
 }
-void startWasm();
 
-/** Resolves once the fast WASM keccak is ready. Idempotent; safe to call often. */
+/** Starts (once) and awaits the fast WASM keccak. Idempotent; safe to call often. */
 export async function initHashing(): Promise<void> {
   await startWasm();
 }
@@ -38,7 +41,7 @@ export function isFastHashingReady(): boolean {
 /** keccak256 of `data` as 32 fresh bytes. */
 export function keccak256Bytes(data: Uint8Array): Uint8Array {
   if (wasm !== undefined) return wasm.init().update(data).digest('binary');
-  return Buffer.from(ethersKeccak256(data).slice(2), 'hex');
+  return getBytes(ethersKeccak256(data));
 }
 
 /** The WASM hasher, for hot loops that manage init/update/digest themselves (undefined before init). */
@@ -46,7 +49,19 @@ export function fastKeccak(): IHasher | undefined {
   return wasm;
 }
 
-/** SHA-256 of `data` as `0x` + lowercase hex. */
+const utf8 = new TextEncoder();
+
+/** SHA-256 of `data` (a string is hashed as its UTF-8 bytes) as `0x` + lowercase hex. */
 export function sha256Hex(data: string | Uint8Array): string {
-  return '0x' + createHash('sha256').update(data).digest('hex');
+  return ethersSha256(typeof data === 'string' ? utf8.encode(data) : data);
+}
+
+/** `n` bytes from the platform's CSPRNG (Web Crypto: Node ≥ 19 and every browser). */
+export function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** 32 random bytes as `0x` + lowercase hex. */
+export function randomHex32(): string {
+  return bytesToHex32(randomBytes(32));
 }

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { computeHmac, toUtf8Bytes } from 'ethers';
 import { canonicalize } from './canonicalize';
 import { DomainError } from './errors';
 import type { Hex32 } from './hex';
@@ -9,14 +9,14 @@ import type { InvoiceIdentity } from './record-types';
  * A string secret is used as its UTF-8 bytes. Only the three identity fields enter the key.
  */
 export function invoiceKey(consortiumSecret: Uint8Array | string, id: InvoiceIdentity): Hex32 {
-  const secretLength =
-    typeof consortiumSecret === 'string' ? Buffer.byteLength(consortiumSecret) : consortiumSecret?.byteLength;
-  if (!(secretLength >= 16)) {
+  const secret = typeof consortiumSecret === 'string' ? toUtf8Bytes(consortiumSecret) : consortiumSecret;
+  if (!(secret instanceof Uint8Array) || secret.byteLength < 16) {
     throw new DomainError({ code: 'INVALID_ARGUMENT', message: 'consortium secret must be at least 16 bytes' });
   }
   const fields = ['sellerTaxId', 'invoiceCode', 'invoiceNumber'] as const;
   for (const f of fields) {
-    if (typeof id?.[f] !== 'string' || id[f].length === 0) {
+    // An invoice without a code (EN 16931, China's fully digitalized e-invoice) uses "" (DESIGN §2.5).
+    if (typeof id?.[f] !== 'string' || (id[f].length === 0 && f !== 'invoiceCode')) {
       throw new DomainError({ code: 'INVALID_ARGUMENT', message: `${f} must be a non-empty string`, fields: [f] });
     }
   }
@@ -25,5 +25,5 @@ export function invoiceKey(consortiumSecret: Uint8Array | string, id: InvoiceIde
     invoiceCode: id.invoiceCode,
     invoiceNumber: id.invoiceNumber,
   });
-  return '0x' + createHmac('sha256', consortiumSecret).update(json, 'utf8').digest('hex');
+  return computeHmac('sha256', secret, toUtf8Bytes(json));
 }

@@ -1,6 +1,6 @@
 import { DomainError } from './errors';
 import { fastKeccak, initHashing, keccak256Bytes } from './hashing';
-import { assertHex32, bytesToHex32, isHex32, type Hex32 } from './hex';
+import { assertHex32, bytesToHex32, hex32ToBytes, isHex32, writeHex32, type Hex32 } from './hex';
 
 // DESIGN §2.3: OpenZeppelin's *standard* Merkle tree over single `bytes32` values.
 // - leaf = keccak256(keccak256(abi.encode(commitment))); abi.encode of one bytes32 is the 32 bytes themselves.
@@ -114,11 +114,11 @@ function toFlat(commitments: readonly Hex32[] | Uint8Array): Uint8Array {
   if (!Array.isArray(commitments)) {
     throw new DomainError({ code: 'INVALID_ARGUMENT', message: 'commitments must be an array or n*32 bytes' });
   }
-  const buf = Buffer.allocUnsafe(commitments.length * 32);
+  const buf = new Uint8Array(commitments.length * 32);
   for (let i = 0; i < commitments.length; i++) {
     const c = commitments[i];
     if (!isHex32(c)) assertHex32(c, `commitments[${i}]`);
-    buf.write(c.slice(2), i * 32, 32, 'hex');
+    writeHex32(c, buf, i * 32);
   }
   return buf;
 }
@@ -274,22 +274,22 @@ export async function buildMerkleTree(commitments: readonly Hex32[] | Uint8Array
 /** OZ standard leaf hash of a `bytes32` commitment: keccak256(keccak256(commitment)). */
 export function standardLeafHash(commitment: Hex32): Hex32 {
   assertHex32(commitment, 'commitment');
-  return bytesToHex32(keccak256Bytes(keccak256Bytes(Buffer.from(commitment.slice(2), 'hex'))));
+  return bytesToHex32(keccak256Bytes(keccak256Bytes(hex32ToBytes(commitment))));
 }
 
 /** Folds `path` onto `leaf` with sorted-pair keccak (OZ `MerkleProof.processProof`). Throws INVALID_HEX32. */
 export function processProof(leaf: Hex32, path: readonly Hex32[]): Hex32 {
   assertHex32(leaf, 'leaf');
   if (!Array.isArray(path)) throw new DomainError({ code: 'INVALID_ARGUMENT', message: 'path must be an array' });
-  const pair = Buffer.alloc(64);
-  let current = Buffer.from(leaf.slice(2), 'hex');
+  const pair = new Uint8Array(64);
+  let current = hex32ToBytes(leaf);
   path.forEach((p, i) => {
     assertHex32(p, `path[${i}]`);
-    const sibling = Buffer.from(p.slice(2), 'hex');
-    const [a, b] = Buffer.compare(current, sibling) <= 0 ? [current, sibling] : [sibling, current];
-    a.copy(pair, 0);
-    b.copy(pair, 32);
-    current = Buffer.from(keccak256Bytes(pair));
+    const sibling = hex32ToBytes(p);
+    const [a, b] = compare32(current, 0, sibling, 0) <= 0 ? [current, sibling] : [sibling, current];
+    pair.set(a, 0);
+    pair.set(b, 32);
+    current = keccak256Bytes(pair);
   });
   return bytesToHex32(current);
 }

@@ -1,5 +1,5 @@
-export { verifyReceipt } from './verifier';
-export type { Verdict, Check, CheckName, CheckStatus, VerifyReceiptOptions } from './verifier';
+export { verifyReceipt, checkReceiptLocally } from './verifier';
+export type { Verdict, Check, CheckName, CheckStatus, VerifyReceiptOptions, LocalVerdict } from './verifier';
 export { verifyBundle } from './bundle';
 export type { LineageBundle, BundleVerdict, LinkStatus } from './bundle';
 export { MemoryRootSource } from './root-source';

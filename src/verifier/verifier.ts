@@ -50,15 +50,8 @@ function finish(checks: Map<CheckName, Check>, receipt?: Verdict['receipt']): Ve
   return receipt === undefined ? { valid, checks: list } : { valid, checks: list, receipt };
 }
 
-/**
- * Verifies a DESIGN §2.4 receipt: digest of the payload (when given) → commitment recomputed from the record →
- * Merkle path to the root → the registry on that chain anchored the root at that block, with that sequence
- * number (and, when the root source can read transactions, in `txHash`) → by that submitter → at that time.
- * Checks are independent: each one looks only at its own inputs, so one tampered field fails the checks that
- * use it (see test/verifier/tamper.test.ts). A schema failure skips all others. Never throws.
- */
-export async function verifyReceipt(receipt: unknown, opts: VerifyReceiptOptions): Promise<Verdict> {
-  const checks = new Map<CheckName, Check>();
+// `put` records a check's outcome; `attempt` runs one (true: passed, a string: failed for that reason).
+function recorder(checks: Map<CheckName, Check>) {
   const put = (name: CheckName, ok: boolean, reason?: string) =>
     checks.set(
       name,
@@ -72,16 +65,89 @@ export async function verifyReceipt(receipt: unknown, opts: VerifyReceiptOptions
       put(name, false, describe(err));
     }
   };
+  return { put, attempt };
+}
 
+/** What {@link checkReceiptLocally} finds: the checks that need no chain. */
+export interface LocalVerdict {
+  /** schema, digest, commitment, merkle (in that order); digest is skipped without a payload. */
+  checks: Check[];
+  /** The receipt, typed, when it passed the schema check. */
+  receipt?: ReceiptV1;
+}
+
+const LOCAL: CheckName[] = ['schema', 'digest', 'commitment', 'merkle'];
+
+// The checks of one receipt that read nothing but the receipt (and the payload), into `checks`.
+function runLocalChecks(receipt: unknown, payload: unknown, checks: Map<CheckName, Check>): ReceiptV1 | undefined {
+  const { attempt } = recorder(checks);
   try {
     assertReceipt(receipt);
   } catch (err) {
     const fields = err instanceof DomainError && err.fields ? ` (${err.fields.join(', ')})` : '';
     checks.set('schema', { name: 'schema', status: 'failed', reason: `${describe(err)}${fields}` });
-    return finish(checks);
+    return undefined;
   }
   checks.set('schema', { name: 'schema', status: 'passed' });
   const r: ReceiptV1 = receipt;
+  const { record, proof } = r;
+  if (payload !== undefined) {
+    attempt('digest', () => digestPayload(payload) === record.digest || 'payload digest differs from record.digest');
+  }
+  attempt(
+    'commitment',
+    () =>
+      computeCommitment({
+        recordId: record.id,
+        orgId: record.orgId,
+        type: record.type,
+        digest: record.digest,
+        salt: record.salt,
+        parents: record.parents,
+      }) === r.commitment || 'commitment does not match the record fields',
+  );
+  attempt('merkle', () => verifyProof(proof.root, r.commitment, proof.path) || 'proof path does not lead to the root');
+  return r;
+}
+
+/**
+ * The DESIGN §2.4 checks that need no chain, as {@link verifyReceipt} runs them: schema, digest of the payload
+ * (when given), commitment recomputed from the record, Merkle path to the root. Synchronous; never throws. The
+ * auditor page runs exactly this in the browser, so the document never leaves it.
+ */
+export function checkReceiptLocally(receipt: unknown, opts: { payload?: unknown } = {}): LocalVerdict {
+  const checks = new Map<CheckName, Check>();
+  let r: ReceiptV1 | undefined;
+  try {
+    r = runLocalChecks(receipt, opts.payload, checks);
+  } catch (err) {
+    for (const name of LOCAL)
+      if (!checks.has(name)) checks.set(name, { name, status: 'failed', reason: describe(err) });
+  }
+  const list = LOCAL.map((name) => checks.get(name) ?? { name, status: 'skipped' as const });
+  return r === undefined ? { checks: list } : { checks: list, receipt: r };
+}
+
+/**
+ * Verifies a DESIGN §2.4 receipt: digest of the payload (when given) → commitment recomputed from the record →
+ * Merkle path to the root → the registry on that chain anchored the root at that block, with that sequence
+ * number (and, when the root source can read transactions, in `txHash`) → by that submitter → at that time.
+ * Checks are independent: each one looks only at its own inputs, so one tampered field fails the checks that
+ * use it (see test/verifier/tamper.test.ts). A schema failure skips all others. Never throws.
+ */
+export async function verifyReceipt(receipt: unknown, opts: VerifyReceiptOptions): Promise<Verdict> {
+  const checks = new Map<CheckName, Check>();
+  const { put, attempt } = recorder(checks);
+
+  let r: ReceiptV1 | undefined;
+  try {
+    r = runLocalChecks(receipt, 'payload' in opts ? opts.payload : undefined, checks);
+  } catch (err) {
+    // Defensive: a hostile payload (e.g. a throwing getter) must not escape.
+    for (const name of ORDER) if (!checks.has(name)) put(name, false, describe(err));
+    return finish(checks);
+  }
+  if (r === undefined) return finish(checks);
   const { record, proof, anchor } = r;
   const summary = {
     recordId: record.id,
@@ -93,29 +159,6 @@ export async function verifyReceipt(receipt: unknown, opts: VerifyReceiptOptions
   };
 
   try {
-    if ('payload' in opts && opts.payload !== undefined) {
-      attempt(
-        'digest',
-        () => digestPayload(opts.payload) === record.digest || 'payload digest differs from record.digest',
-      );
-    }
-    attempt(
-      'commitment',
-      () =>
-        computeCommitment({
-          recordId: record.id,
-          orgId: record.orgId,
-          type: record.type,
-          digest: record.digest,
-          salt: record.salt,
-          parents: record.parents,
-        }) === r.commitment || 'commitment does not match the record fields',
-    );
-    attempt(
-      'merkle',
-      () => verifyProof(proof.root, r.commitment, proof.path) || 'proof path does not lead to the root',
-    );
-
     let found: AnchorRecord | null = null;
     const trusted = opts.trustedRegistries?.map((a) => String(a).toLowerCase());
     if (trusted && !trusted.includes(anchor.registry.toLowerCase())) {

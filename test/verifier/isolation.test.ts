@@ -26,4 +26,40 @@ describe('src/verifier', () => {
       assert.deepEqual(offending, []);
     });
   });
+
+  describe('when imported', () => {
+    it('does no work: no WebAssembly compiled, no timer, socket or file handle left open', () => {
+      const root = path.join(__dirname, '..', '..');
+      const script = `
+        const calls = [];
+        for (const k of ['compile', 'instantiate', 'compileStreaming', 'instantiateStreaming']) {
+          const orig = WebAssembly[k];
+          WebAssembly[k] = function (...a) { calls.push(k); return orig.apply(this, a); };
+        }
+        const before = process.getActiveResourcesInfo();
+        const v = require('./src/verifier');
+        const hashing = require('./src/domain/hashing');
+        setImmediate(() => setTimeout(() => {
+          const extra = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout');
+          console.log(JSON.stringify({ calls, fast: hashing.isFastHashingReady(), before: before.length, extra,
+            exports: typeof v.verifyReceipt }));
+        }, 50));`;
+      const out = execFileSync(process.execPath, ['-r', 'ts-node/register', '-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
+      });
+      const got = JSON.parse(out.trim().split('\n').pop()!) as {
+        calls: string[];
+        fast: boolean;
+        before: number;
+        extra: string[];
+        exports: string;
+      };
+      assert.equal(got.exports, 'function');
+      assert.deepEqual(got.calls, [], 'no WebAssembly compiled at import');
+      assert.equal(got.fast, false, 'the WASM keccak starts only with initHashing()');
+      assert.equal(got.extra.length, got.before, `handles opened at import: ${got.extra.join(', ')}`);
+    });
+  });
 });
