@@ -195,6 +195,9 @@ export interface Repo {
   /** Locks the account row (nonce allocation shared by the anchoring worker and the claims API). */
   lockAccount(address: string): Promise<void>;
   insertClaim(c: ClaimInfo): Promise<void>;
+  /** Records with their Merkle path but without the payload (bulk receipts), in one IN query per 1,000 ids. */
+  getReceiptRows(ids: string[]): Promise<(RecordMeta & { proof: string[] | null })[]>;
+  getBatches(ids: string[]): Promise<BatchInfo[]>;
   getClaim(id: string): Promise<ClaimInfo | null>;
   getClaimByExternalId(orgId: string, externalId: string): Promise<ClaimInfo | null>;
   getClaimByCommitment(commitment: string): Promise<ClaimInfo | null>;

@@ -1,5 +1,5 @@
 import type { ReceiptV1 } from '../domain/receipt';
-import { ServiceError } from './errors';
+import { ServiceError, problemOf, type Problem } from './errors';
 import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import type { ChainPort } from './chain-port';
 import type { AnchorBlock } from './anchoring';
@@ -102,6 +102,96 @@ export class QueryService {
     return buildReceipt(rec, batch, parents);
   }
 
+  /**
+   * Receipts of many records (POST /v1/receipts), in request order: each item a receipt or a problem
+   * (RECORD_NOT_FOUND for unknown ids AND for ids of organisations outside `readable`, RECEIPT_NOT_READY while
+   * pending). Set-based: one IN query per 1,000 ids for records, one for their batches, one for parents.
+   */
+  async receipts(ids: string[], readable: Set<string>): Promise<ReceiptItem[]> {
+    const { recs, batches, parents } = await this.store.read(async (r) => {
+      const recs = (await r.getReceiptRows(ids)).filter((x) => readable.has(x.orgId));
+      const batchIds = new Set<string>();
+      const parentIds = new Set<string>();
+      for (const x of recs) {
+        if (x.batchId) batchIds.add(x.batchId);
+        for (const p of x.parents) parentIds.add(p);
+      }
+      const batches = await r.getBatches([...batchIds]);
+      const parents = parentIds.size ? await r.getRecordsMeta([...parentIds]) : [];
+      return { recs, batches, parents };
+    });
+    const byId = new Map(recs.map((x) => [x.id, x]));
+    const batchById = new Map(batches.map((b) => [b.id, b]));
+    const commitmentOf = new Map(parents.map((m) => [m.id, m.commitment]));
+    const built = new Map<string, ReceiptItem>();
+    return ids.map((id) => {
+      const done = built.get(id);
+      if (done) return done;
+      const rec = byId.get(id);
+      let item: ReceiptItem;
+      if (!rec) item = { id, error: problemOf(new ServiceError('RECORD_NOT_FOUND', `Record ${id} not found`)) };
+      else {
+        const batch = rec.batchId ? batchById.get(rec.batchId) : undefined;
+        if (!batch || !isAnchored(batch) || rec.proof === null) item = { id, error: notReady(rec) };
+        else {
+          const pc = rec.parents.map((p) => commitmentOf.get(p)!).sort();
+          item = { id, receipt: buildReceipt(rec, batch, pc) };
+        }
+      }
+      built.set(id, item);
+      return item;
+    });
+  }
+
+  /**
+   * The receipts of one anchored batch in leaf order, `pageSize` records per read (GET /v1/batches/:root/receipts).
+   * BATCH_NOT_FOUND when the batch is unknown or of an organisation outside `readable`; RECEIPT_NOT_READY before
+   * it is anchored. Checked before the first page is produced, so that the route can still answer with a problem.
+   */
+  async batchReceipts(
+    root: string,
+    readable: Set<string>,
+    pageSize = 1000,
+  ): Promise<{ batch: BatchInfo; pages: AsyncGenerator<ReceiptV1[]> }> {
+    const batch = await this.store.read((r) => r.getBatchByRoot(root.toLowerCase()));
+    if (!batch || !readable.has(batch.orgId)) throw new ServiceError('BATCH_NOT_FOUND', `No batch with root ${root}`);
+    if (!isAnchored(batch)) {
+      throw new ServiceError(
+        'RECEIPT_NOT_READY',
+        `Batch ${root} is ${batch.status}; its receipts exist once it is anchored`,
+        {
+          batchStatus: batch.status,
+        },
+      );
+    }
+    const store = this.store;
+    async function* pages(): AsyncGenerator<ReceiptV1[]> {
+      for (let offset = 0; ; offset += pageSize) {
+        const page = await store.read(async (r) => {
+          const ids = await r.recordsOfBatch(batch!.id, pageSize, offset);
+          if (!ids.length) return null;
+          const recs = await r.getReceiptRows(ids);
+          const parentIds = [...new Set(recs.flatMap((x) => x.parents))];
+          const parents = parentIds.length ? await r.getRecordsMeta(parentIds) : [];
+          return { ids, recs, parents };
+        });
+        if (!page) return;
+        const byId = new Map(page.recs.map((x) => [x.id, x]));
+        const commitmentOf = new Map(page.parents.map((m) => [m.id, m.commitment]));
+        const out: ReceiptV1[] = [];
+        for (const id of page.ids) {
+          const rec = byId.get(id);
+          if (!rec || rec.proof === null || rec.batchId !== batch!.id) continue; // released meanwhile (reorg)
+          const pc = rec.parents.map((p) => commitmentOf.get(p)!).sort();
+          out.push(buildReceipt(rec, batch!, pc));
+        }
+        yield out;
+        if (page.ids.length < pageSize) return;
+      }
+    }
+    return { batch, pages: pages() };
+  }
+
   async batch(root: string): Promise<BatchView> {
     const b = await this.store.read((r) => r.getBatchByRoot(root.toLowerCase()));
     if (!b) throw new ServiceError('BATCH_NOT_FOUND', `No batch with root ${root}`);
@@ -136,7 +226,26 @@ export class QueryService {
   }
 }
 
-export function buildReceipt(rec: RecordFull, batch: BatchInfo, parentCommitments: string[]): ReceiptV1 {
+/** One item of POST /v1/receipts: the receipt, or the problem the single receipt route would answer. */
+export type ReceiptItem = { id: string; receipt: ReceiptV1 } | { id: string; error: Problem };
+
+const isAnchored = (b: BatchInfo) => b.status === 'anchored' || b.status === 'confirmed';
+
+function notReady(rec: RecordMeta): Problem {
+  return problemOf(
+    new ServiceError(
+      'RECEIPT_NOT_READY',
+      `Record ${rec.id} is ${rec.status}; its receipt exists once its batch is anchored`,
+      { recordStatus: rec.status },
+    ),
+  );
+}
+
+export function buildReceipt(
+  rec: Pick<RecordFull, 'id' | 'orgId' | 'type' | 'digest' | 'salt' | 'commitment' | 'proof'>,
+  batch: BatchInfo,
+  parentCommitments: string[],
+): ReceiptV1 {
   return {
     version: 1,
     record: {

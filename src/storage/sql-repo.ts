@@ -591,6 +591,27 @@ export class SqlRepo implements Repo {
         part,
       );
       out.push(...rows.map(toMeta));
+  async getReceiptRows(ids: string[]): Promise<(RecordMeta & { proof: string[] | null })[]> {
+    const out: (RecordMeta & { proof: string[] | null })[] = [];
+    for (const part of chunks([...new Set(ids)], 1000)) {
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS}, proof FROM records WHERE id IN (${list(part.length)})`,
+        part,
+      );
+      for (const r of rows)
+        out.push({ ...toMeta(r), proof: r.proof ? (JSON.parse(String(r.proof)) as string[]) : null });
+    }
+    return out;
+  }
+  async getBatches(ids: string[]): Promise<BatchInfo[]> {
+    const out: BatchInfo[] = [];
+    for (const part of chunks([...new Set(ids)], 1000)) {
+      out.push(
+        ...(await this.sql.query(`SELECT * FROM batches WHERE id IN (${list(part.length)})`, part)).map(toBatch),
+      );
+    }
+    return out;
+  }
     }
     return out;
   }

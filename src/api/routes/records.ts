@@ -1,12 +1,16 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError } from '../../service/errors';
+import type { ReceiptItem } from '../../service/queries';
 import type { BatchItemResult, RecordInput as RecordInputT } from '../../service/records';
 import { authenticate, type AppContext } from '../context';
 import {
   BatchSubmitBody,
   BatchSubmitResult,
+  Hex32,
+  ProblemRef,
   Receipt,
   RecordInput,
   RecordView,
@@ -14,6 +18,35 @@ import {
   Uuid,
   errors,
 } from '../schemas';
+
+/** Most ids one POST /v1/receipts takes. */
+export const MAX_RECEIPT_IDS = 10_000;
+
+export const ReceiptsBody = Type.Object(
+  {
+    ids: Type.Array(Uuid, {
+      minItems: 1,
+      maxItems: MAX_RECEIPT_IDS,
+      description: 'record ids (at most 10,000); answered in this order, duplicates included',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ReceiptsItem = Type.Union([
+  Type.Object({ id: Uuid, receipt: Receipt }),
+  Type.Object({
+    id: Uuid,
+    error: ProblemRef,
+  }),
+]);
+
+export const ReceiptsResult = Type.Object({
+  receipts: Type.Array(ReceiptsItem, { description: 'one item per requested id, in request order' }),
+  ready: Type.Integer({ description: 'items with a receipt' }),
+  notReady: Type.Integer({ description: 'items answered RECEIPT_NOT_READY (pending)' }),
+  notFound: Type.Integer({ description: 'items answered RECORD_NOT_FOUND' }),
+});
 
 export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -110,6 +143,66 @@ export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promi
     async (req) => {
       const readable = await ctx.auth.readableOrgs(req.principal!);
       return ctx.queries.receipt(req.params.id, readable);
+    },
+  );
+
+  r.post(
+    '/v1/receipts',
+    {
+      preHandler: authenticate(ctx),
+      // The items are built in exactly the documented shape; plain JSON.stringify serializes 10,000 receipts
+      // several times faster than fast-json-stringify picking a union branch per item.
+      serializerCompiler: () => (data) => JSON.stringify(data),
+      schema: {
+        tags: ['records'],
+        summary: 'Receipts of up to 10,000 records in one request',
+        description:
+          'Scoped like GET /v1/records/:id/receipt (the owner, or an auditor granted access). Each item, in request order, is `{id, receipt}` or `{id, error}` with the problem the single route would answer: RECEIPT_NOT_READY (with recordStatus) while pending, RECORD_NOT_FOUND for unknown ids and for ids of organisations you may not read (indistinguishable). More than 10,000 ids: 400 VALIDATION_FAILED.',
+        security: [{ bearer: [] }],
+        body: ReceiptsBody,
+        response: { 200: ReceiptsResult, ...errors(400, 401, 403, 413, 415, 429) },
+      },
+    },
+    async (req) => {
+      const readable = await ctx.auth.readableOrgs(req.principal!);
+      const items: ReceiptItem[] = await ctx.queries.receipts(req.body.ids, readable);
+      let ready = 0;
+      let notReady = 0;
+      for (const it of items) {
+        if ('receipt' in it) ready++;
+        else if (it.error.code === 'RECEIPT_NOT_READY') notReady++;
+      }
+      return { receipts: items, ready, notReady, notFound: items.length - ready - notReady };
+    },
+  );
+
+  r.get(
+    '/v1/batches/:root/receipts',
+    {
+      preHandler: authenticate(ctx),
+      schema: {
+        tags: ['batches'],
+        summary: 'All receipts of one anchored batch, streamed as NDJSON (one receipt per line, leaf order)',
+        description:
+          'Content-Type application/x-ndjson. For the batch owner or a granted auditor; 404 BATCH_NOT_FOUND otherwise (also for unknown roots), 409 RECEIPT_NOT_READY before the batch is anchored.',
+        security: [{ bearer: [] }],
+        params: Type.Object({ root: Hex32 }),
+        response: {
+          200: Type.String({ description: 'NDJSON: one DESIGN §2.4 receipt per line' }),
+          ...errors(400, 401, 404, 409, 429),
+        },
+      },
+    },
+    async (req, reply) => {
+      const readable = await ctx.auth.readableOrgs(req.principal!);
+      const { pages } = await ctx.queries.batchReceipts(req.params.root, readable);
+      async function* lines(): AsyncGenerator<string> {
+        for await (const page of pages) {
+          if (page.length) yield page.map((x) => JSON.stringify(x)).join('\n') + '\n';
+        }
+      }
+      // A stream is sent as is (fastify skips the serializer); the 200 schema above only documents the body.
+      return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines()) as unknown as string);
     },
   );
 }
