@@ -43,7 +43,20 @@ export function redemption(amount = '500000000') {
   return { isin: ISIN, amount, currency: 'EUR', redemptionDate: '2031-12-01', reason: 'maturity' as const };
 }
 
+/** Splits a gross amount (2 decimals) at 20 % VAT into net and tax that add up (BR-CO-15), exactly. */
+function splitGross(gross: string): { net: string; tax: string } {
+  const cents = BigInt(gross.replace('.', '').replace(/^0+(?=\d)/, ''));
+  const net = (cents * 10n + 6n) / 12n; // round(cents / 1.2), half up
+  const cents2 = (c: bigint) => `${c / 100n}.${String(c % 100n).padStart(2, '0')}`;
+  return { net: cents2(net), tax: cents2(cents - net) };
+}
+
+/**
+ * An invoice whose amounts add up (EN 16931 BR-CO-10…15) for the given gross: one line at 20 % VAT
+ * ('1500.00' → net 1250.00 + tax 250.00). `overrides` may break that on purpose.
+ */
 export function invoice(number: string, gross = '1500.00', overrides: Record<string, unknown> = {}) {
+  const { net, tax } = splitGross(gross);
   return {
     invoiceCode: '044031900111',
     invoiceNumber: number,
@@ -55,13 +68,13 @@ export function invoice(number: string, gross = '1500.00', overrides: Record<str
       {
         description: 'Cabin refit, stage ' + number,
         quantity: '1',
-        unitPrice: '1250.00',
-        amount: '1250.00',
+        unitPrice: net,
+        amount: net,
         taxRate: '0.20',
       },
     ],
-    totalNet: '1250.00',
-    totalTax: '250.00',
+    totalNet: net,
+    totalTax: tax,
     totalGross: gross,
     ...overrides,
   };

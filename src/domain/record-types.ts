@@ -107,29 +107,94 @@ export const SecurityRedemptionSchema = obj({
 });
 
 // ---- e-invoices (aerospace pilot) ----
-const PartySchema = obj({ name: NameSchema, taxId: TaxIdSchema, address: opt(TextSchema) });
-export const InvoiceLineSchema = obj({
-  description: NameSchema,
-  quantity: PositiveDecimalSchema,
-  unitPrice: DecimalSchema,
+// The invoice model follows EN 16931's business terms (BT-n); every field added since the first version is
+// optional, so that earlier payloads stay valid and keep their digest. Amounts may be negative where EN 16931
+// allows it (correction lines, negative totals); the calculation rules are in src/domain/invoice-rules.ts.
+const PartySchema = obj({
+  name: NameSchema,
+  /** BT-31 / BT-48 VAT identifier (BT-30 legal registration id when a UBL seller has no VAT id). */
+  taxId: opt(TaxIdSchema),
+  address: opt(TextSchema),
+});
+/** An invoice number (BT-1) or a reference to one (BT-25). */
+export const InvoiceNumberSchema = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._/:#-]*$',
+});
+/** VAT category code (UNCL 5305 subset of EN 16931: S, Z, E, AE, K, G, O, L, M). */
+export const TaxCategorySchema = Type.String({ pattern: '^(S|Z|E|AE|K|G|O|L|M|B)$' });
+/** Allowance (BG-20, BG-27) or charge (BG-21, BG-28). */
+export const AllowanceChargeSchema = obj({
   amount: DecimalSchema,
-  taxRate: RateSchema,
+  baseAmount: opt(DecimalSchema),
+  percent: opt(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,8})?$' })),
+  reason: opt(Type.String({ maxLength: 1024 })),
+  reasonCode: opt(Type.String({ maxLength: 16 })),
+  /** Document level only: the VAT category and rate the allowance or charge falls under. */
+  taxCategory: opt(TaxCategorySchema),
+  taxRate: opt(RateSchema),
+});
+export const InvoiceLineSchema = obj({
+  id: opt(Type.String({ minLength: 1, maxLength: 64 })), // BT-126
+  description: NameSchema, // BT-153 item name
+  /** BT-129 invoiced quantity: negative on a correction line. */
+  quantity: DecimalSchema,
+  /** BT-146 item net price (never negative in EN 16931, BR-27). */
+  unitPrice: DecimalSchema,
+  /** BT-149 price base quantity (the price is per this many units; default 1). */
+  baseQuantity: opt(PositiveDecimalSchema),
+  /** BT-131 line net amount = quantity × unitPrice / baseQuantity + charges − allowances. */
+  amount: DecimalSchema,
+  taxRate: RateSchema, // BT-152 as a fraction ("0.25" for 25 %)
+  taxCategory: opt(TaxCategorySchema), // BT-151
   taxAmount: opt(DecimalSchema),
-  unit: opt(Type.String({ maxLength: 32 })),
+  unit: opt(Type.String({ maxLength: 32 })), // BT-130
+  allowances: opt(Type.Array(AllowanceChargeSchema, { maxItems: 100 })), // BG-27
+  charges: opt(Type.Array(AllowanceChargeSchema, { maxItems: 100 })), // BG-28
+});
+/** One row of the VAT breakdown (BG-23). */
+export const TaxBreakdownSchema = obj({
+  category: opt(TaxCategorySchema), // BT-118
+  rate: RateSchema, // BT-119 as a fraction
+  taxableAmount: DecimalSchema, // BT-116
+  taxAmount: DecimalSchema, // BT-117
+  exemptionReason: opt(Type.String({ maxLength: 1024 })), // BT-120
+  exemptionReasonCode: opt(Type.String({ maxLength: 64 })), // BT-121
 });
 export const InvoiceIssuedSchema = obj({
   seller: PartySchema,
   buyer: PartySchema,
-  invoiceCode: Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9-]+$' }),
-  invoiceNumber: Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9-]+$' }),
-  issueDate: DateSchema,
-  currency: CurrencySchema,
+  /** Invoice code (China's invoice series); absent on EN 16931 invoices. */
+  invoiceCode: opt(Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9-]+$' })),
+  invoiceNumber: InvoiceNumberSchema, // BT-1
+  /** BT-3 in words: a credit note corrects (and, when linked, reduces what is due on) an earlier invoice. */
+  invoiceType: opt(Type.Union([Type.Literal('invoice'), Type.Literal('credit-note')])),
+  /** BT-3 code (UNCL 1001: 380 commercial invoice, 381 credit note, 384 corrected invoice, …). */
+  typeCode: opt(Type.String({ pattern: '^\\d{3}$' })),
+  issueDate: DateSchema, // BT-2
+  currency: CurrencySchema, // BT-5
+  /** BT-25 / BT-26: the invoice a credit note (or corrected invoice) refers to. */
+  precedingInvoice: opt(obj({ number: InvoiceNumberSchema, issueDate: opt(DateSchema) })),
+  buyerReference: opt(Type.String({ maxLength: 256 })), // BT-10
+  orderReference: opt(Type.String({ maxLength: 256 })), // BT-13
   lines: Type.Array(InvoiceLineSchema, { minItems: 1, maxItems: 1000 }),
-  totalNet: DecimalSchema,
-  totalTax: DecimalSchema,
-  totalGross: DecimalSchema,
-  dueDate: opt(DateSchema),
+  allowances: opt(Type.Array(AllowanceChargeSchema, { maxItems: 100 })), // BG-20
+  charges: opt(Type.Array(AllowanceChargeSchema, { maxItems: 100 })), // BG-21
+  taxBreakdown: opt(Type.Array(TaxBreakdownSchema, { minItems: 1, maxItems: 100 })), // BG-23
+  lineTotal: opt(DecimalSchema), // BT-106 Σ line net amounts
+  allowanceTotal: opt(DecimalSchema), // BT-107
+  chargeTotal: opt(DecimalSchema), // BT-108
+  totalNet: DecimalSchema, // BT-109 total without VAT
+  totalTax: DecimalSchema, // BT-110
+  totalGross: DecimalSchema, // BT-112 total with VAT
+  prepaid: opt(DecimalSchema), // BT-113
+  rounding: opt(DecimalSchema), // BT-114
+  payable: opt(DecimalSchema), // BT-115 amount due for payment
+  dueDate: opt(DateSchema), // BT-9
   notes: opt(TextSchema),
+  /** Where the record came from when it was not submitted as JSON: the SHA-256 of the exact document bytes. */
+  source: opt(obj({ format: Type.Literal('ubl-2.1'), sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) })),
 });
 export const InvoiceVoidedSchema = obj({
   reason: Type.String({ minLength: 1, maxLength: 1024 }),
@@ -156,6 +221,9 @@ const DecisionSchema = obj({
   approver: IdSchema,
   decidedAt: DateTimeSchema,
   reason: opt(Type.String({ maxLength: 1024 })),
+  /** The amount approved when it is not the claim's (a reimbursement must equal it). */
+  amount: opt(PositiveDecimalSchema),
+  currency: opt(CurrencySchema),
 });
 export const ExpenseApprovedSchema = DecisionSchema;
 export const ExpenseRejectedSchema = obj({
@@ -191,6 +259,8 @@ export const PAYLOAD_SCHEMAS = {
 
 export type SecurityIssuancePayload = Static<typeof SecurityIssuanceSchema>;
 export type InvoiceIssuedPayload = Static<typeof InvoiceIssuedSchema>;
+export type InvoiceLinePayload = Static<typeof InvoiceLineSchema>;
+export type AllowanceChargePayload = Static<typeof AllowanceChargeSchema>;
 export type ExpenseClaimPayload = Static<typeof ExpenseClaimSchema>;
 
 // Compiled once, on first use (compiling all 12 at import time would slow every importer's start).
@@ -239,5 +309,13 @@ export interface InvoiceIdentity {
 export function invoiceIdentity(payload: unknown): InvoiceIdentity {
   assertPayload('invoice.issued', payload);
   const p = payload as InvoiceIssuedPayload;
-  return { sellerTaxId: p.seller.taxId, invoiceCode: p.invoiceCode, invoiceNumber: p.invoiceNumber };
+  if (!p.seller.taxId) {
+    throw new DomainError({
+      code: 'PAYLOAD_INVALID',
+      message: 'an invoice without a seller tax id has no invoice key',
+      fields: ['/seller/taxId'],
+    });
+  }
+  // An EN 16931 invoice has no invoice code: "" (DESIGN §2.5), so the same invoice as JSON or UBL has one key.
+  return { sellerTaxId: p.seller.taxId, invoiceCode: p.invoiceCode ?? '', invoiceNumber: p.invoiceNumber };
 }

@@ -6,6 +6,7 @@ export const ERROR_CATALOGUE = {
   /** Request shape */
   VALIDATION_FAILED: { status: 400, title: 'Request failed validation' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  JSON_TOO_DEEP: { status: 400, title: 'JSON nested too deeply' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   BATCH_TOO_LARGE: { status: 413, title: 'Too many records in one batch' },
@@ -46,6 +47,31 @@ export const ERROR_CATALOGUE = {
   TRANSFER_NOT_LATEST: { status: 409, title: 'Transfer does not follow the latest transfer' },
   ALREADY_SUPERSEDED: { status: 409, title: 'Record was superseded already' },
 
+  /** Business rules (issue 17): EN 16931 arithmetic (src/domain/invoice-rules.ts), amounts against the store */
+  INVOICE_LINE_NET_MISMATCH: { status: 422, title: 'Invoice line net amount does not add up (PEPPOL-EN16931-R120)' },
+  INVOICE_LINE_TOTAL_MISMATCH: { status: 422, title: 'Sum of line net amounts is not the line total (BR-CO-10)' },
+  INVOICE_ALLOWANCE_TOTAL_MISMATCH: { status: 422, title: 'Sum of allowances is not the allowance total (BR-CO-11)' },
+  INVOICE_CHARGE_TOTAL_MISMATCH: { status: 422, title: 'Sum of charges is not the charge total (BR-CO-12)' },
+  INVOICE_NET_TOTAL_MISMATCH: { status: 422, title: 'Total without tax does not add up (BR-CO-13)' },
+  INVOICE_TAXABLE_AMOUNT_MISMATCH: { status: 422, title: 'Taxable amount of a VAT category does not add up (BR-x-08)' },
+  INVOICE_TAX_AMOUNT_MISMATCH: { status: 422, title: 'Tax of a VAT category is not taxable × rate (BR-CO-17)' },
+  INVOICE_TAX_TOTAL_MISMATCH: { status: 422, title: 'Tax total is not the sum of the tax breakdown (BR-CO-14)' },
+  INVOICE_GROSS_TOTAL_MISMATCH: { status: 422, title: 'Total with tax is not total without tax + tax (BR-CO-15)' },
+  INVOICE_AMOUNT_DUE_MISMATCH: { status: 422, title: 'Amount due is not total with tax − prepaid + rounding (BR-CO-16)' },
+  INVOICE_DUE_DATE_BEFORE_ISSUE: { status: 422, title: 'Due date is before the issue date' },
+  CURRENCY_MISMATCH: { status: 422, title: 'Currency differs from the record it refers to' },
+  PAYMENT_EXCEEDS_AMOUNT_DUE: { status: 422, title: 'Payments would exceed the amount due' },
+  CREDIT_NOTE_EXCEEDS_INVOICE: { status: 422, title: 'Credit notes would exceed the invoice they correct' },
+  CLAIM_EXCEEDS_INVOICES: { status: 422, title: 'Claim amount exceeds its invoices in that currency' },
+  APPROVAL_EXCEEDS_CLAIM: { status: 422, title: 'Approved amount exceeds the claim' },
+  REIMBURSEMENT_NOT_APPROVED_AMOUNT: { status: 422, title: 'Reimbursement differs from the approved amount' },
+  ALLOCATION_EXCEEDS_NOMINAL: { status: 422, title: 'Allocations would exceed the issuance nominal' },
+  TRANSFER_EXCEEDS_POSITION: { status: 422, title: 'Transfer exceeds the holder position' },
+  REDEMPTION_EXCEEDS_OUTSTANDING: { status: 422, title: 'Redemption exceeds what is outstanding' },
+  XML_MALFORMED: { status: 400, title: 'Malformed XML body' },
+  XML_FORBIDDEN: { status: 400, title: 'XML construct refused (DOCTYPE, entities, too deep)' },
+  UBL_INVALID: { status: 422, title: 'Not a UBL 2.1 Invoice or CreditNote this service can map' },
+
   /** Expense claims (POST /v1/claims) */
   INVOICE_ALREADY_CLAIMED: { status: 409, title: 'Invoice was claimed before in the consortium' },
   CLAIM_NOT_FOUND: { status: 404, title: 'Claim not found' },
@@ -58,6 +84,7 @@ export const ERROR_CATALOGUE = {
 
   /** Dependencies */
   CHAIN_UNAVAILABLE: { status: 503, title: 'Chain unavailable' },
+  CHAIN_BUSY: { status: 503, title: 'Too many chain reads in flight; retry shortly' },
   INTERNAL: { status: 500, title: 'Internal Server Error' },
 } as const;
 

@@ -9,13 +9,16 @@ import type { RecordMeta, Repo } from './ports';
  * | record                                   | refused when                                                   | code                |
  * |------------------------------------------|----------------------------------------------------------------|---------------------|
  * | invoice.voided                           | the invoice was voided already                                 | INVOICE_VOIDED      |
- * | invoice.paid                             | the invoice was voided / paid already                          | INVOICE_VOIDED / INVOICE_ALREADY_PAID |
+ * | invoice.paid                             | the invoice was voided                                         | INVOICE_VOIDED      |
+ * | invoice.issued credit note (with parent) | the invoice it corrects was voided                             | INVOICE_VOIDED      |
  * | expense.claim                            | one of its invoices was voided                                 | INVOICE_VOIDED      |
  * | expense.approved, expense.rejected       | the claim was approved or rejected already                     | ALREADY_DECIDED     |
  * | expense.reimbursed                       | the approval was reimbursed already                            | ALREADY_REIMBURSED  |
  * | security.allocation, .transfer, .redemption | the issuance (of the transfer chain) was redeemed           | ISSUANCE_REDEEMED   |
  * | security.transfer                        | its parent (issuance or transfer) already has a next transfer  | TRANSFER_NOT_LATEST |
  * | any record with `supersedes`             | the superseded record was superseded already                   | ALREADY_SUPERSEDED  |
+ *
+ * Paying in full, partial payments and over-payment are amount rules: src/service/business-rules.ts.
  *
  * Allowed on purpose: voiding a paid invoice (a credit note after payment), voiding a claimed invoice (the
  * claim keeps its consumed key), any number of allocations and claims per live parent.
@@ -41,6 +44,7 @@ const TRACKED_SET: ReadonlySet<string> = new Set(TRACKED);
 
 /** Record types whose parents' state is checked. */
 const CONSTRAINED: ReadonlySet<string> = new Set([
+  'invoice.issued', // a credit note naming the invoice it corrects
   'invoice.voided',
   'invoice.paid',
   'expense.claim',
@@ -91,6 +95,11 @@ export class LifecycleState {
     return this.kids.get(parentId)?.get(type)?.[0];
   }
 
+  /** The issuance an issuance, a transfer (of a loaded chain) or a record naming an issuance belongs to. */
+  issuanceId(p: RecordMeta): string | undefined {
+    return this.issuance(p);
+  }
+
   private issuance(p: RecordMeta): string | undefined {
     return p.type === 'security.issuance' ? p.id : this.issuanceOf.get(p.id);
   }
@@ -107,23 +116,24 @@ export class LifecycleState {
       }
     }
     switch (type) {
+      case 'invoice.issued':
       case 'invoice.voided':
       case 'invoice.paid':
       case 'expense.claim':
         for (const p of parents) {
           const voided = this.first(p.id, 'invoice.voided');
           if (voided) {
-            const what = type === 'invoice.voided' ? 'voided again' : type === 'invoice.paid' ? 'paid' : 'claimed';
+            const what =
+              type === 'invoice.voided'
+                ? 'voided again'
+                : type === 'invoice.paid'
+                  ? 'paid'
+                  : type === 'invoice.issued'
+                    ? 'credited'
+                    : 'claimed';
             return new ServiceError('INVOICE_VOIDED', `Invoice ${p.id} was voided (${voided}): it cannot be ${what}`, {
               invoice: p.id,
               voidedBy: voided,
-            });
-          }
-          const paid = type === 'invoice.paid' ? this.first(p.id, 'invoice.paid') : undefined;
-          if (paid) {
-            return new ServiceError('INVOICE_ALREADY_PAID', `Invoice ${p.id} was paid already (${paid})`, {
-              invoice: p.id,
-              paidBy: paid,
             });
           }
         }

@@ -13,6 +13,8 @@ export interface Org {
   kind: OrgKind;
   address: string | null;
   createdAt: number;
+  /** Arithmetic business rules (EN 16931): refuse a record that breaks one (default), or accept it with warnings. */
+  rules?: 'refuse' | 'warn';
 }
 
 export interface ApiKeyInfo {
@@ -136,6 +138,8 @@ export interface Repo {
   insertOrg(org: Org): Promise<void>;
   getOrg(id: string): Promise<Org | null>;
   listOrgs(): Promise<Org[]>;
+  /** Sets an organisation's arithmetic-rules mode; false when there is no such organisation. */
+  setOrgRules(id: string, rules: 'refuse' | 'warn'): Promise<boolean>;
   insertApiKey(k: ApiKeyInfo & { keyHash: string }): Promise<void>;
   findApiKeyByHash(hash: string): Promise<(ApiKeyInfo & { org: Org }) | null>;
   listApiKeys(orgId: string): Promise<ApiKeyInfo[]>;
@@ -191,13 +195,13 @@ export interface Repo {
   /** Links reachable from `ids` towards ancestors ('up') or descendants ('down'), at most `limit`. */
   linkClosure(ids: string[], direction: 'up' | 'down', limit: number): Promise<{ parentId: string; childId: string }[]>;
   getRecords(ids: string[]): Promise<RecordFull[]>;
+  /** Records with their Merkle path but without the payload (bulk receipts), in one IN query per 1,000 ids. */
+  getReceiptRows(ids: string[]): Promise<(RecordMeta & { proof: string[] | null })[]>;
+  getBatches(ids: string[]): Promise<BatchInfo[]>;
   findByCommitments(commitments: string[]): Promise<RecordMeta[]>;
   /** Locks the account row (nonce allocation shared by the anchoring worker and the claims API). */
   lockAccount(address: string): Promise<void>;
   insertClaim(c: ClaimInfo): Promise<void>;
-  /** Records with their Merkle path but without the payload (bulk receipts), in one IN query per 1,000 ids. */
-  getReceiptRows(ids: string[]): Promise<(RecordMeta & { proof: string[] | null })[]>;
-  getBatches(ids: string[]): Promise<BatchInfo[]>;
   getClaim(id: string): Promise<ClaimInfo | null>;
   getClaimByExternalId(orgId: string, externalId: string): Promise<ClaimInfo | null>;
   getClaimByCommitment(commitment: string): Promise<ClaimInfo | null>;

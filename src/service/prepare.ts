@@ -2,7 +2,9 @@ import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { DomainError } from '../domain/errors';
+import { MAX_JSON_DEPTH, findPrototypeKey, isPrototypeKey, jsonPointer } from '../domain/json-walk';
 import { isRecordType, validatePayload, type RecordType } from '../domain/record-types';
+import { evaluateRecord, type RuleFacts, type RuleViolation } from '../domain/record-rules';
 import { ServiceError, type ErrorCode } from './errors';
 
 /** One record as a client submits it (DESIGN §5). */
@@ -23,6 +25,9 @@ export interface Prepared {
   canonical: string;
   digest: string;
   parents: string[];
+  /** Amounts the business rules compare with stored records, and arithmetic rule violations (issue 17). */
+  facts?: RuleFacts;
+  violations?: RuleViolation[];
 }
 
 /** A refused item as plain data (a ServiceError crossing a thread boundary). */
@@ -35,8 +40,40 @@ export interface PrepareFailure {
 /** Types that only dedicated use cases may create (they have on-chain side effects). */
 const RESERVED_TYPES = new Set(['expense.claim']);
 
+/**
+ * The one check of untrusted JSON that both submit routes apply (the single route's body also passes fastify's
+ * parser, which refuses the same keys): no `__proto__` key and no `constructor` holding a `prototype`, at any
+ * depth and however the key was spelled in the JSON text (`"\u005f_proto__"` parses to `__proto__`), and
+ * nesting within {@link MAX_JSON_DEPTH}. Iterative: any depth is answered. `at`: JSON Pointer of `value`.
+ */
+export function untrustedJsonProblem(value: unknown, at = '', maxDepth = MAX_JSON_DEPTH): PrepareFailure | null {
+  const bad = findPrototypeKey(value, { maxDepth });
+  if (!bad) return null;
+  const where = (at + jsonPointer(bad.path)).slice(0, 200) || '/';
+  if (bad.reason === 'depth') {
+    return {
+      code: 'JSON_TOO_DEEP',
+      message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels at ${where}`,
+      details: { maxDepth: MAX_JSON_DEPTH },
+    };
+  }
+  return {
+    code: 'MALFORMED_JSON',
+    message: `Object contains forbidden prototype property (at ${where})`,
+  };
+}
+
+const failureToError = (f: PrepareFailure) => new ServiceError(f.code, f.message, f.details);
+
 /** Validation, canonicalization and hashing: pure CPU work done before the transaction opens. */
 export function prepareRecord(input: RecordInput, allowReserved: boolean): Prepared | ServiceError {
+  const bad = untrustedJsonProblem(input.payload, '/payload');
+  if (bad) return failureToError(bad);
+  return prepareChecked(input, allowReserved);
+}
+
+/** {@link prepareRecord} for input whose JSON {@link untrustedJsonProblem} has checked already. */
+function prepareChecked(input: RecordInput, allowReserved: boolean): Prepared | ServiceError {
   if (!isRecordType(input.type)) {
     return new ServiceError('UNKNOWN_RECORD_TYPE', `Unknown record type "${String(input.type)}"`);
   }
@@ -64,6 +101,7 @@ export function prepareRecord(input: RecordInput, allowReserved: boolean): Prepa
     canonical,
     digest: digestCanonical(canonical),
     parents: [...new Set(parents ?? [])],
+    ...evaluateRecord(input.type, input.payload),
   };
 }
 
@@ -102,8 +140,13 @@ export function prepareBatchBody(raw: string): { items: (Prepared | PrepareFailu
   } catch {
     return { error: { code: 'MALFORMED_JSON', message: 'Body is not valid JSON' } };
   }
-  if (/"(?:__proto__|constructor)"\s*:/.test(raw) && hasForbiddenKey(body)) {
-    return { error: { code: 'MALFORMED_JSON', message: 'Body contains a forbidden prototype property' } };
+  // Prototype keys next to "records" refuse the body, as fastify's parser does on every other route; inside a
+  // record they refuse that record (below), with the same check the single route applies.
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const key = Object.keys(body).find((k) => isPrototypeKey(k, (body as Record<string, unknown>)[k]));
+    if (key !== undefined) {
+      return { error: { code: 'MALFORMED_JSON', message: `Object contains forbidden prototype property (at /${key})` } };
+    }
   }
   const records = (body as { records?: unknown } | null)?.records;
   if (
@@ -132,7 +175,10 @@ export function prepareBatchBody(raw: string): { items: (Prepared | PrepareFailu
   itemCheck ??= Compile(RecordInputSchema);
   const check = itemCheck;
   return {
-    items: records.map((item: unknown): Prepared | PrepareFailure => {
+    items: records.map((item: unknown, i): Prepared | PrepareFailure => {
+      // The item is one level above its payload: the payload gets the same depth cap as on the single route.
+      const bad = untrustedJsonProblem(item, `/records/${i}`, MAX_JSON_DEPTH + 1);
+      if (bad) return bad;
       if (!check.Check(item)) {
         const errors = check
           .Errors(item)
@@ -140,22 +186,10 @@ export function prepareBatchBody(raw: string): { items: (Prepared | PrepareFailu
           .map((e) => ({ path: e.instancePath, message: e.message }));
         return { code: 'VALIDATION_FAILED', message: 'Record input does not match the schema', details: { errors } };
       }
-      const p = prepareRecord(item as RecordInput, false);
+      const p = prepareChecked(item as RecordInput, false);
       return p instanceof ServiceError ? { code: p.code, message: p.message, details: p.details } : p;
     }),
   };
-}
-
-function hasForbiddenKey(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  if (Array.isArray(v)) return v.some(hasForbiddenKey);
-  for (const k of Object.keys(v)) {
-    if (k === '__proto__') return true;
-    const x = (v as Record<string, unknown>)[k];
-    if (k === 'constructor' && typeof x === 'object' && x !== null && 'prototype' in x) return true;
-    if (hasForbiddenKey(x)) return true;
-  }
-  return false;
 }
 
 export const isPrepareFailure = (x: Prepared | PrepareFailure): x is PrepareFailure => 'code' in x;

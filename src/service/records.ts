@@ -6,6 +6,8 @@ import type { RecordType } from '../domain/record-types';
 import { isPrepareFailure, prepareRecord, type Prepared, type PrepareFailure, type RecordInput } from './prepare';
 import { ServiceError, problemOf, type Problem } from './errors';
 import { Lifecycle } from './lifecycle';
+import { BusinessRules } from './business-rules';
+import type { RuleViolation } from '../domain/record-rules';
 import type { NewRecord, RecordMeta, RecordStatus, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
 
@@ -18,6 +20,23 @@ export interface SubmitResult {
   status: RecordStatus;
   /** True when the record existed already (idempotent replay). */
   duplicate: boolean;
+  /** Arithmetic rules the record breaks, accepted because its organisation records with `rules: "warn"`. */
+  warnings?: RuleWarning[];
+}
+
+/** A broken arithmetic rule reported instead of refused (organisation setting `rules: "warn"`). */
+export type RuleWarning = Pick<RuleViolation, 'code' | 'rule' | 'path' | 'expected' | 'given' | 'message'>;
+
+/** The refusal of a record whose arithmetic breaks a rule: the first violation's code, all of them listed. */
+export function violationError(violations: RuleViolation[]): ServiceError {
+  const [first, ...rest] = violations;
+  return new ServiceError(first!.code, first!.message + (rest.length ? ` (and ${rest.length} more)` : ''), {
+    rule: first!.rule,
+    path: first!.path,
+    expected: first!.expected,
+    given: first!.given,
+    violations,
+  });
 }
 
 export type BatchItemResult = SubmitResult | { error: Problem };
@@ -36,6 +55,8 @@ export class RecordService {
   constructor(
     private readonly store: Store,
     private readonly lifecycle: Lifecycle | null = new Lifecycle(),
+    /** The amount rules of src/service/business-rules.ts (null: off). */
+    private readonly rules: BusinessRules | null = new BusinessRules(),
   ) {}
 
   async submitOne(orgId: string, input: RecordInput, policy?: ParentPolicy): Promise<SubmitResult> {
@@ -132,6 +153,17 @@ export class RecordService {
           known,
         )
       : null;
+    // Amount rules (payments, claims, securities), against the same locked parents.
+    const rules = this.rules
+      ? await this.rules.load(
+          repo,
+          ok.map((p) => ({ type: p.type, parents: p.parents, facts: p.facts })),
+          known,
+          lifecycle,
+        )
+      : null;
+    // The organisation's choice for arithmetic rules, read once and only when a record breaks one.
+    let mode: 'refuse' | 'warn' | undefined;
 
     const salts = randomBytes(32 * prepared.length);
     const now = Date.now();
@@ -196,7 +228,14 @@ export class RecordService {
         }
         parents.push(m);
       }
-      if (!error) {
+      // A credit note may name the one invoice it corrects (DESIGN §6 extension, docs/formats.md).
+      const creditNoteLink =
+        p.type === 'invoice.issued' &&
+        p.facts?.t === 'invoice' &&
+        p.facts.creditNote &&
+        parents.length === 1 &&
+        parents[0]!.type === 'invoice.issued';
+      if (!error && !creditNoteLink) {
         const lineage = checkLineage(
           p.type,
           parents.map((m) => ({ type: m.type as RecordType, id: m.id })),
@@ -214,6 +253,21 @@ export class RecordService {
       }
       if (!error && opts.policy) error = opts.policy({ type: p.type, orgId, parents });
       if (!error && lifecycle) error = lifecycle.check(p.type, parents, p.input.supersedes);
+      if (!error && rules) error = rules.check({ type: p.type, parents: p.parents, facts: p.facts }, parents);
+      let warnings: RuleWarning[] | undefined;
+      if (!error && p.violations?.length) {
+        mode ??= (await repo.getOrg(orgId))?.rules ?? 'refuse';
+        if (mode === 'warn')
+          warnings = p.violations.map(({ code, rule, path, expected, given, message }) => ({
+            code,
+            rule,
+            path,
+            expected,
+            given,
+            message,
+          }));
+        else error = violationError(p.violations);
+      }
       if (error) {
         out.push({ error: problemOf(error) });
         continue;
@@ -249,7 +303,15 @@ export class RecordService {
       else byDigest.set(p.digest, [...(byDigest.get(p.digest) ?? []), meta]);
       known.set(id, meta);
       lifecycle?.add(row, parents);
-      out.push({ id, digest: p.digest, commitment, status: 'pending', duplicate: false });
+      rules?.add(row, p.facts, parents);
+      out.push({
+        id,
+        digest: p.digest,
+        commitment,
+        status: 'pending',
+        duplicate: false,
+        ...(warnings ? { warnings } : {}),
+      });
     }
     await repo.insertRecords(rows);
     return out;

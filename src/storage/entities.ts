@@ -12,6 +12,7 @@ export interface OrganisationRow {
   kind: 'member' | 'auditor' | 'operator';
   address: string | null;
   createdAt: string | number;
+  rules: 'refuse' | 'warn';
 }
 
 export interface ApiKeyRow {
@@ -121,6 +122,7 @@ export const Organisation = new EntitySchema<OrganisationRow>({
     kind: { type: 'varchar', length: 16 },
     address: { ...address, nullable: true },
     createdAt: { ...millis, name: 'created_at' },
+    rules: { type: 'varchar', length: 8, default: 'refuse' },
   },
 });
 

@@ -42,6 +42,7 @@ function toOrg(r: Row): Org {
     kind: r.kind as Org['kind'],
     address: strOrNull(r.address),
     createdAt: num(r.created_at),
+    rules: r.rules === 'warn' ? 'warn' : 'refuse',
   };
 }
 
@@ -225,13 +226,13 @@ export class SqlRepo implements Repo {
 
   // ---- organisations and keys -------------------------------------------------------------
   async insertOrg(o: Org): Promise<void> {
-    await this.sql.exec('INSERT INTO organisations (id, name, kind, address, created_at) VALUES (?, ?, ?, ?, ?)', [
-      o.id,
-      o.name,
-      o.kind,
-      o.address,
-      o.createdAt,
-    ]);
+    await this.sql.exec(
+      'INSERT INTO organisations (id, name, kind, address, created_at, rules) VALUES (?, ?, ?, ?, ?, ?)',
+      [o.id, o.name, o.kind, o.address, o.createdAt, o.rules ?? 'refuse'],
+    );
+  }
+  async setOrgRules(id: string, rules: 'refuse' | 'warn'): Promise<boolean> {
+    return (await this.sql.exec('UPDATE organisations SET rules = ? WHERE id = ?', [rules, id])) > 0;
   }
   async getOrg(id: string): Promise<Org | null> {
     const [r] = await this.sql.query('SELECT * FROM organisations WHERE id = ?', [id]);
@@ -248,14 +249,21 @@ export class SqlRepo implements Repo {
   }
   async findApiKeyByHash(hash: string): Promise<(ApiKeyInfo & { org: Org }) | null> {
     const [r] = await this.sql.query(
-      `SELECT k.*, o.name AS o_name, o.kind AS o_kind, o.address AS o_address, o.created_at AS o_created_at
+      `SELECT k.*, o.name AS o_name, o.kind AS o_kind, o.address AS o_address, o.created_at AS o_created_at, o.rules AS o_rules
          FROM api_keys k JOIN organisations o ON o.id = k.org_id WHERE k.key_hash = ?`,
       [hash],
     );
     if (!r) return null;
     return {
       ...toKey(r),
-      org: toOrg({ id: r.org_id, name: r.o_name, kind: r.o_kind, address: r.o_address, created_at: r.o_created_at }),
+      org: toOrg({
+        id: r.org_id,
+        name: r.o_name,
+        kind: r.o_kind,
+        address: r.o_address,
+        created_at: r.o_created_at,
+        rules: r.o_rules,
+      }),
     };
   }
   async listApiKeys(orgId: string): Promise<ApiKeyInfo[]> {
@@ -583,14 +591,6 @@ export class SqlRepo implements Repo {
     }
     return out;
   }
-  async findByCommitments(commitments: string[]): Promise<RecordMeta[]> {
-    const out: RecordMeta[] = [];
-    for (const part of chunks([...new Set(commitments)], 500)) {
-      const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE commitment IN (${list(part.length)})`,
-        part,
-      );
-      out.push(...rows.map(toMeta));
   async getReceiptRows(ids: string[]): Promise<(RecordMeta & { proof: string[] | null })[]> {
     const out: (RecordMeta & { proof: string[] | null })[] = [];
     for (const part of chunks([...new Set(ids)], 1000)) {
@@ -612,6 +612,14 @@ export class SqlRepo implements Repo {
     }
     return out;
   }
+  async findByCommitments(commitments: string[]): Promise<RecordMeta[]> {
+    const out: RecordMeta[] = [];
+    for (const part of chunks([...new Set(commitments)], 500)) {
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS} FROM records WHERE commitment IN (${list(part.length)})`,
+        part,
+      );
+      out.push(...rows.map(toMeta));
     }
     return out;
   }
