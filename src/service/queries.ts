@@ -132,7 +132,8 @@ export class QueryService {
       if (!rec) item = { id, error: problemOf(new ServiceError('RECORD_NOT_FOUND', `Record ${id} not found`)) };
       else {
         const batch = rec.batchId ? batchById.get(rec.batchId) : undefined;
-        if (!batch || !isAnchored(batch) || rec.proof === null) item = { id, error: notReady(rec) };
+        if (!batch || !isAnchored(batch) || rec.proof === null)
+          item = { id, error: notReady(rec, this.blockedOf(rec.orgId, rec.status)) };
         else {
           const pc = rec.parents.map((p) => commitmentOf.get(p)!).sort();
           item = { id, receipt: buildReceipt(rec, batch, pc) };
@@ -231,12 +232,13 @@ export type ReceiptItem = { id: string; receipt: ReceiptV1 } | { id: string; err
 
 const isAnchored = (b: BatchInfo) => b.status === 'anchored' || b.status === 'confirmed';
 
-function notReady(rec: RecordMeta): Problem {
+/** The single receipt route's RECEIPT_NOT_READY problem, with the worker's `blocked` reason when it has one. */
+function notReady(rec: RecordMeta, blocked: AnchorBlock | null): Problem {
   return problemOf(
     new ServiceError(
       'RECEIPT_NOT_READY',
       `Record ${rec.id} is ${rec.status}; its receipt exists once its batch is anchored`,
-      { recordStatus: rec.status },
+      blocked ? { recordStatus: rec.status, blocked } : { recordStatus: rec.status },
     ),
   );
 }
