@@ -25,8 +25,10 @@ export interface Config {
   keystorePassword: string;
   /** scrypt cost of newly written keystore files (KEYSTORE_SCRYPT_N; dev default 4096, use 131072 in production). */
   keystoreScryptN?: number;
-  /** The registries' admin key on an external chain (DEPLOYER_KEY): lets new organisations get their roles at once. */
+  /** The registries' admin key on an external chain (DEPLOYER_KEY): deploys them if needed, grants roles, funds accounts. */
   deployerKey?: string;
+  /** Wei the deployer gives each organisation account on a chain that charges gas (FUND_AMOUNT in ether, 1; 0: never). */
+  fundAmount: bigint;
   /** Anchor each organisation's pending records this often (ANCHOR_INTERVAL_MS, 1000). */
   anchorIntervalMs: number;
   /** …or sooner when this many are waiting; also the batch size cap (ANCHOR_MAX_LEAVES, 50000). */
@@ -45,8 +47,12 @@ export interface Config {
   logLevel: string;
   /** Requests per minute per API key / IP (RATE_LIMIT_MAX, 6000). */
   rateLimitMax: number;
-  /** Largest request body in bytes (BODY_LIMIT, 16 MiB: a 10,000-record batch). */
+  /** Largest body of POST /v1/records/batch in bytes (BODY_LIMIT, 16 MiB: a 10,000-record batch); other routes 1 MiB. */
   bodyLimit: number;
+  /** The address clients use (PUBLIC_URL); https: the service sends HSTS and CSP upgrade-insecure-requests. */
+  publicUrl?: string;
+  /** JSON-RPC URL shown at /v1/info for auditors (PUBLIC_RPC_URL); with RPC_URL, nothing is shown without it. */
+  publicRpcUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +65,27 @@ function int(env: NodeJS.ProcessEnv, key: string, dflt: number, min = 0): number
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`${key} must be an integer ≥ ${min}, got "${raw}"`);
   return n;
+}
+
+function url(env: NodeJS.ProcessEnv, key: string): string | undefined {
+  const raw = env[key];
+  if (!raw) return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${key} must be an http(s) URL`); // no echo: it may hold credentials
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`${key} must be an http(s) URL`);
+  return raw;
+}
+
+function ether(env: NodeJS.ProcessEnv, key: string, dflt: string): bigint {
+  const raw = env[key] || dflt;
+  if (!/^\d+(\.\d{1,18})?$/.test(raw))
+    throw new ConfigError(`${key} must be an amount of ether like 0.5, got "${raw}"`);
+  const [whole, frac = ''] = raw.split('.');
+  return BigInt(whole!) * 10n ** 18n + BigInt(frac.padEnd(18, '0'));
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -80,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keystorePassword: env.KEYSTORE_PASSWORD || (rpcUrl ? '' : 'ledger-notary-embedded-dev'),
     keystoreScryptN: env.KEYSTORE_SCRYPT_N ? int(env, 'KEYSTORE_SCRYPT_N', 4096, 1024) : undefined,
     deployerKey: env.DEPLOYER_KEY || undefined,
+    fundAmount: ether(env, 'FUND_AMOUNT', '1'),
     anchorIntervalMs: int(env, 'ANCHOR_INTERVAL_MS', 1000, 10),
     anchorMaxLeaves: int(env, 'ANCHOR_MAX_LEAVES', 50_000, 1),
     confirmations: int(env, 'CONFIRMATIONS', 2, 1),
@@ -90,5 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'warn',
     rateLimitMax: int(env, 'RATE_LIMIT_MAX', 6000, 1),
     bodyLimit: int(env, 'BODY_LIMIT', 16 * 1024 * 1024, 1024),
+    publicUrl: url(env, 'PUBLIC_URL'),
+    publicRpcUrl: url(env, 'PUBLIC_RPC_URL'),
   };
 }

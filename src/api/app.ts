@@ -2,13 +2,13 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { RootSource } from '../verifier';
 import { AdminService, type AccountProvisioner } from '../service/admin';
@@ -20,7 +20,7 @@ import type { Store } from '../service/ports';
 import { QueryService } from '../service/queries';
 import { RecordService } from '../service/records';
 import { PreparePool } from '../service/prepare-pool';
-import type { AppContext } from './context';
+import { isAuthHook, type AppContext } from './context';
 import { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { opsRoutes } from './routes/ops';
@@ -48,10 +48,57 @@ export interface AppDeps {
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  /** Largest body of POST /v1/records/batch (BODY_LIMIT, 16 MiB); every other route takes {@link BODY_LIMIT_SINGLE}. */
   bodyLimit?: number;
+  /** Requests per minute per API key, or per client address (anonymous or unknown keys; always for /v1/verify). */
   rateLimitMax?: number;
+  /**
+   * The address clients use (PUBLIC_URL). Only when it is https does the service send HSTS and the CSP
+   * `upgrade-insecure-requests`: over plain HTTP they would send the browser to https for every script and style.
+   */
+  publicUrl?: string;
   /** Serve the auditor web page at / (default true). */
   web?: boolean;
+}
+
+/** Largest body of every route but the batch submit (one record, a claim, admin calls, a verification). */
+export const BODY_LIMIT_SINGLE = 1024 * 1024;
+
+/** Routes whose body may be larger than {@link BODY_LIMIT_SINGLE}: up to AppOptions.bodyLimit. */
+const LARGE_BODY_ROUTES = new Set(['POST /v1/records/batch']);
+
+/** An RPC URL without its credentials (user:password@), or null when it is not a URL. */
+export function withoutCredentials(url: string | undefined): string | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A request answered before its body was read (401 in onRequest, 429, 404): Node discards the unread body so the
+ * connection can be reused, but never more than the route's body limit. A declared length over it closes the
+ * connection after the answer; a longer (chunked) body is cut off.
+ */
+function boundUnreadBody(req: FastifyRequest, reply: FastifyReply, limit: number): void {
+  const raw = req.raw;
+  if (raw.complete || raw.readableEnded || raw.listenerCount('data') > 0) return;
+  const declared = Number(req.headers['content-length']);
+  if (!req.headers['transfer-encoding'] && !(declared > 0)) return;
+  if (declared > limit) {
+    reply.header('connection', 'close');
+    return;
+  }
+  let seen = 0;
+  raw.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > limit) raw.socket?.destroy();
+  });
 }
 
 /** Maps fastify's own errors to our catalogue. */
@@ -79,10 +126,15 @@ function fastifyErrorCode(err: FastifyError): ErrorCode | null {
 
 /** Builds the HTTP API (DESIGN §5) around the use cases; the caller owns listen/close. */
 export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const largeBodyLimit = opts.bodyLimit ?? 16 * 1024 * 1024;
+  const bodyLimit = Math.min(BODY_LIMIT_SINGLE, largeBodyLimit);
+  const tls = opts.publicUrl ? new URL(opts.publicUrl).protocol === 'https:' : false;
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
-    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false } },
+    bodyLimit,
+    // First error only: with allErrors, ajv walks every item of an attacker-sized array (and the error list grows
+    // with it). The answer still names the failing path and rule.
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
     return503OnClosing: true,
     // Errors fastify raises before routing (FST_ERR_BAD_URL: invalid percent-encoding such as %ff or an encoded
     // lone surrogate) skip setErrorHandler: answer them as problem+json with a code too.
@@ -136,7 +188,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
       chainId: deps.chain?.chainId ?? null,
       registry: deps.chain?.registry ?? null,
       claimRegistry: deps.chain?.claimRegistry ?? null,
-      rpcUrl: deps.publicRpcUrl ?? null,
+      rpcUrl: withoutCredentials(deps.publicRpcUrl),
     },
   };
 
@@ -144,6 +196,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   app.addHook('onClose', async () => ctx.prepare.close());
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    boundUnreadBody(req, reply, req.routeOptions.bodyLimit ?? bodyLimit);
     let se: ServiceError;
     if (err instanceof ServiceError) se = err;
     else {
@@ -158,7 +211,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
         se = new ServiceError('INTERNAL', 'Internal Server Error');
       }
     }
-    if (se.code === 'CHAIN_UNAVAILABLE') reply.header('retry-after', '5');
+    if (se.code === 'CHAIN_UNAVAILABLE' || se.code === 'CHAIN_BUSY') reply.header('retry-after', '5');
     return reply
       .code(se.status)
       .type('application/problem+json')
@@ -167,6 +220,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
 
   app.setNotFoundHandler((req, reply) => {
     const se = new ServiceError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`);
+    boundUnreadBody(req, reply, bodyLimit);
     return reply.code(404).type('application/problem+json').send(problemOf(se));
   });
 
@@ -186,21 +240,45 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
         scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'", ...(deps.publicRpcUrl ? [new URL(deps.publicRpcUrl).origin] : [])],
+        connectSrc: ["'self'", ...(ctx.info.rpcUrl ? [new URL(ctx.info.rpcUrl).origin] : [])],
+        // Over plain HTTP (an intranet host name) this would send every script and style request to https.
+        upgradeInsecureRequests: tls ? [] : null,
       },
     },
+    // HSTS only when clients reach the service over TLS (PUBLIC_URL=https://…); browsers ignore it over HTTP,
+    // and on a host name also served over HTTP it would break that.
+    strictTransportSecurity: tls ? { maxAge: 31_536_000, includeSubDomains: false } : false,
+    // Both are ignored, with a console error, on an untrustworthy origin (plain HTTP under a host name).
+    ...(tls ? {} : { crossOriginOpenerPolicy: false, originAgentCluster: false }),
+  });
+  // No route: answer before reading the body (the not-found handler would run after parsing it).
+  app.addHook('onRequest', async (req) => {
+    if (req.is404) throw new ServiceError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`);
   });
   await app.register(rateLimit, {
     max: opts.rateLimitMax ?? 6000,
     timeWindow: '1 minute',
-    // Per API key when one is sent (hashed: never keep keys in memory maps), else per client address.
-    keyGenerator: (req) => {
-      const auth = req.headers.authorization;
-      return auth ? createHash('sha256').update(auth).digest('hex').slice(0, 32) : req.ip;
-    },
+    // Per API key for keys that authenticated recently, else per client address: a random or unknown key shares
+    // its address's bucket. Decided in memory before the key is looked up (the limit runs before authentication).
+    keyGenerator: (req) => ctx.auth.rateLimitKey(req.headers.authorization, req.ip),
     errorResponseBuilder: (_req, c) =>
       new ServiceError('RATE_LIMITED', `Rate limit exceeded, retry in ${Math.ceil(c.ttl / 1000)} s`),
   });
+  // Every route: its body limit, and its authentication as an onRequest hook after the rate limit's (whether the
+  // route lists `authenticate(...)` as onRequest or preHandler), so that an unauthenticated request costs O(1)
+  // whatever its body: answered before the body is read, parsed or validated.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.some((m) => LARGE_BODY_ROUTES.has(`${m} ${route.url}`))) route.bodyLimit ??= largeBodyLimit;
+    const list = (h: unknown): unknown[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
+    const pre = list(route.preHandler);
+    const onReq = list(route.onRequest);
+    const auth = [...onReq, ...pre].filter(isAuthHook);
+    if (!auth.length) return;
+    route.preHandler = pre.filter((h) => !isAuthHook(h)) as typeof route.preHandler;
+    route.onRequest = [...onReq.filter((h) => !isAuthHook(h)), ...auth] as typeof route.onRequest;
+  });
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -40,10 +40,23 @@ declare module 'fastify' {
   }
 }
 
-/** preHandler factory: authenticates the Bearer key and requires one of `scopes` (none: any valid key). */
-export function authenticate(ctx: AppContext, ...scopes: Scope[]) {
-  return async (req: FastifyRequest, _reply: FastifyReply) => {
+/** Marks the hooks made by {@link authenticate} (buildApp moves them to `onRequest`, after the rate limit). */
+export const AUTH_HOOK = Symbol('ledger-notary.authenticate');
+
+export type AuthHook = ((req: FastifyRequest, reply: FastifyReply) => Promise<void>) & { [AUTH_HOOK]: true };
+
+export const isAuthHook = (f: unknown): f is AuthHook =>
+  typeof f === 'function' && (f as Partial<AuthHook>)[AUTH_HOOK] === true;
+
+/**
+ * Hook factory: authenticates the Bearer key and requires one of `scopes` (none: any valid key). Routes may list
+ * it as `onRequest` or `preHandler`: buildApp runs it as an `onRequest` hook either way (right after the rate
+ * limit), so an unauthenticated request is answered before its body is read, parsed or validated.
+ */
+export function authenticate(ctx: AppContext, ...scopes: Scope[]): AuthHook {
+  const hook = async (req: FastifyRequest, _reply: FastifyReply) => {
     req.principal = await ctx.auth.authenticate(req.headers.authorization);
     if (scopes.length) AuthService.require(req.principal, ...scopes);
   };
+  return Object.assign(hook, { [AUTH_HOOK]: true as const });
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Contract, Wallet, getAddress, parseEther } from 'ethers';
+import { Contract, Wallet, formatEther, getAddress, parseEther } from 'ethers';
 import type { FastifyInstance } from 'fastify';
 import { initHashing } from '../domain/hashing';
 import { CachingRootSource, ChainRootSource } from '../verifier';
@@ -12,13 +12,21 @@ import { makeProvider, fetchChainId, type ChainProvider } from '../chain/provide
 import { FileKeystore } from '../chain/keystore';
 import { resolveFeePolicy } from '../chain/tx';
 import { setBalance } from '../chain/dev-rpc';
+import { ChainError, toChainError } from '../chain/errors';
 import { ChainGateway } from '../chain/gateway';
 import { AnchorService } from '../service/anchoring';
 import { AdminService } from '../service/admin';
 import { createApiKey } from '../service/auth';
 import { buildApp, type AppDeps } from '../api/app';
 import { pilotRoutes } from '../api/routes/pilots';
-import { ANCHORER_ROLE, CLAIMANT_ROLE, deployRegistries, type Deployment } from '../../scripts/lib/deploy-registries';
+import {
+  ANCHORER_ROLE,
+  CLAIMANT_ROLE,
+  DEFAULT_ADMIN_DELAY,
+  DEV_CHAIN_IDS,
+  deployRegistries,
+  type Deployment,
+} from '../../scripts/lib/deploy-registries';
 
 /** anvil's first default account: a public dev key, used only to deploy on the embedded chain. */
 const EMBEDDED_DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
@@ -85,6 +93,53 @@ function writeJson(file: string, value: unknown, mode = 0o644): void {
 }
 
 /**
+ * The registries of an external chain: the deployment file when there is one (checked: same chain, contract code at
+ * both addresses), else deployed now with DEPLOYER_KEY and written to `file` for the next start.
+ */
+async function externalDeployment(
+  provider: ChainProvider,
+  chainId: number,
+  file: string,
+  explicit: boolean,
+  deployer: Wallet | null,
+  log: (msg: string) => void,
+): Promise<Deployment> {
+  if (fs.existsSync(file)) {
+    const d = readJson<Deployment>(file);
+    if (!d?.notaryRegistry?.address || !d.claimRegistry?.address)
+      throw new Error(`${file} is not a deployment file (no notaryRegistry/claimRegistry address)`);
+    if (d.chainId !== chainId)
+      throw new Error(`${file} is a deployment on chain ${d.chainId}, but RPC_URL serves chain ${chainId}`);
+    const missing: string[] = [];
+    for (const [name, c] of [
+      ['NotaryRegistry', d.notaryRegistry],
+      ['ClaimRegistry', d.claimRegistry],
+    ] as const) {
+      if ((await provider.getCode(c.address)) === '0x') missing.push(`${name} ${c.address}`);
+    }
+    if (missing.length)
+      throw new Error(
+        `${file} names ${missing.join(' and ')}, but chain ${chainId} at RPC_URL has no contract code there: the chain was reset (a restarted hardhat node starts empty) or the file belongs to another chain. ` +
+          `Delete ${file} and the data of the old chain (DATA_DIR) to deploy afresh, or set DEPLOYMENT_FILE to this chain's deployment`,
+      );
+    return d;
+  }
+  if (explicit) throw new Error(`DEPLOYMENT_FILE ${file} does not exist`);
+  if (!deployer)
+    throw new Error(
+      `no registries for chain ${chainId} (looked at ${file}): set DEPLOYER_KEY so the service deploys them, or DEPLOYMENT_FILE to a deployment (notary deploy, scripts/deploy.ts)`,
+    );
+  const adminDelay = DEV_CHAIN_IDS.includes(chainId) ? 0n : DEFAULT_ADMIN_DELAY;
+  log(`no deployment for chain ${chainId} yet: deploying the registries as ${deployer.address}`);
+  const d = await deployRegistries(deployer, { adminDelay, pausers: [deployer.address] });
+  writeJson(file, d);
+  log(
+    `registries deployed: NotaryRegistry ${d.notaryRegistry.address}, ClaimRegistry ${d.claimRegistry.address} (written to ${file}, used from now on)`,
+  );
+  return d;
+}
+
+/**
  * Starts the whole service: chain (embedded anvil with a state file, or RPC_URL), registries (deployed
  * once), database (migrated), demo organisations (embedded only), anchoring worker and HTTP API.
  */
@@ -117,24 +172,38 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const keystore = new FileKeystore(config.keystoreDir, config.keystorePassword, { scryptN: config.keystoreScryptN });
 
     // ---- registries -----------------------------------------------------------------------
-    const deploymentFile = config.deploymentFile ?? path.join(config.dataDir, 'deployment.json');
-    let deployment = readJson<Deployment>(deploymentFile);
+    // Embedded: $DATA_DIR/deployment.json. External: DEPLOYMENT_FILE, else $DATA_DIR/deployments/<chainId>.json,
+    // which the service writes when it deploys the registries itself (RPC_URL + DEPLOYER_KEY, no deployment yet).
+    const deploymentFile =
+      config.deploymentFile ??
+      (embedded
+        ? path.join(config.dataDir, 'deployment.json')
+        : path.join(config.dataDir, 'deployments', `${chainId}.json`));
     const deployer = embedded
       ? new Wallet(EMBEDDED_DEPLOYER_KEY, provider)
       : config.deployerKey
         ? new Wallet(config.deployerKey, provider)
         : null;
-    const codeMissing = deployment ? (await provider.getCode(deployment.notaryRegistry.address)) === '0x' : true;
-    if (!deployment || codeMissing || deployment.chainId !== chainId) {
-      if (!embedded)
-        throw new Error(
-          `no registries found: run scripts/deploy.ts and set DEPLOYMENT_FILE (looked at ${deploymentFile})`,
+    let deployment: Deployment | null;
+    if (embedded) {
+      deployment = readJson<Deployment>(deploymentFile);
+      const codeMissing = deployment ? (await provider.getCode(deployment.notaryRegistry.address)) === '0x' : true;
+      if (!deployment || codeMissing || deployment.chainId !== chainId) {
+        if (deployment && codeMissing) log('registries missing on the embedded chain (state lost?): deploying again');
+        deployment = await deployRegistries(deployer!, { adminDelay: 0, pausers: [deployer!.address] });
+        writeJson(deploymentFile, deployment);
+        log(
+          `registries deployed: NotaryRegistry ${deployment.notaryRegistry.address}, ClaimRegistry ${deployment.claimRegistry.address}`,
         );
-      if (deployment && codeMissing) log('registries missing on the embedded chain (state lost?): deploying again');
-      deployment = await deployRegistries(deployer!, { adminDelay: 0, pausers: [deployer!.address] });
-      writeJson(deploymentFile, deployment);
-      log(
-        `registries deployed: NotaryRegistry ${deployment.notaryRegistry.address}, ClaimRegistry ${deployment.claimRegistry.address}`,
+      }
+    } else {
+      deployment = await externalDeployment(
+        provider,
+        chainId,
+        deploymentFile,
+        Boolean(config.deploymentFile),
+        deployer,
+        log,
       );
     }
 
@@ -145,6 +214,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const store = new SqlStore(db);
 
     const fee = await resolveFeePolicy(provider, { gasPrice: config.gasPrice });
+    const chargesGas = (fee.type === 0 ? fee.gasPrice : fee.maxFeePerGas) > 0n;
     const gateway = new ChainGateway({
       provider,
       chainId,
@@ -155,17 +225,54 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       fromBlock: deployment.notaryRegistry.block,
     });
 
-    // A member's own chain account: created in the keystore, funded on dev chains, granted its roles.
+    // A member's own chain account: created in the keystore, funded on chains that charge gas, granted its roles.
     const notaryAdmin = deployer ? new Contract(deployment.notaryRegistry.address, ROLE_ABI, deployer) : null;
     const claimAdmin = deployer ? new Contract(deployment.claimRegistry.address, ROLE_ABI, deployer) : null;
-    const ensureRoles = async (address: string) => {
-      if (!notaryAdmin || !claimAdmin) return;
-      if (embedded) await setBalance(provider, address, parseEther('1000'));
-      if (!(await notaryAdmin.hasRole(ANCHORER_ROLE, address)))
-        await (await notaryAdmin.grantRole(ANCHORER_ROLE, address)).wait();
-      if (!(await claimAdmin.hasRole(CLAIMANT_ROLE, address)))
-        await (await claimAdmin.grantRole(CLAIMANT_ROLE, address)).wait();
+    // The deployer's transactions (grants from the API, top-ups from the worker) one at a time: ethers picks the
+    // nonce of each from the node, so two at once would collide.
+    let deployerQueue: Promise<unknown> = Promise.resolve();
+    const asDeployer = <T>(fn: () => Promise<T>): Promise<T> => {
+      const next = deployerQueue.then(fn);
+      deployerQueue = next.catch(() => undefined);
+      return next;
     };
+    const funder = !embedded && deployer && chargesGas && config.fundAmount > 0n ? deployer : null;
+    /** Tops `address` up to FUND_AMOUNT from the deployer once it holds less than half of it. */
+    const ensureFunds = async (address: string) => {
+      if (!funder) return;
+      const balance = await provider.getBalance(address);
+      if (balance >= config.fundAmount / 2n) return;
+      try {
+        await asDeployer(async () => {
+          const tx = await funder.sendTransaction({ to: address, value: config.fundAmount - balance });
+          await tx.wait();
+        });
+      } catch (err) {
+        const e = toChainError(err);
+        throw new ChainError({
+          code: e.code,
+          message: `funding ${address} from the deployer ${funder.address} failed: ${e.message}`,
+          cause: err,
+        });
+      }
+      log(`funded ${address} with ${formatEther(config.fundAmount - balance)} ETH from the deployer`);
+    };
+    const ensureRoles = async (address: string) => {
+      if (embedded) await setBalance(provider, address, parseEther('1000'));
+      else await ensureFunds(address);
+      if (!notaryAdmin || !claimAdmin) return;
+      if (!(await notaryAdmin.hasRole(ANCHORER_ROLE, address)))
+        await asDeployer(async () => (await notaryAdmin.grantRole(ANCHORER_ROLE, address)).wait());
+      if (!(await claimAdmin.hasRole(CLAIMANT_ROLE, address)))
+        await asDeployer(async () => (await claimAdmin.grantRole(CLAIMANT_ROLE, address)).wait());
+    };
+    if (!embedded && chargesGas) {
+      log(
+        funder
+          ? `the chain charges gas: new accounts get ${formatEther(config.fundAmount)} ETH from the deployer (FUND_AMOUNT), topped up below half`
+          : `the chain charges gas and nothing funds the organisations' accounts (${deployer ? 'FUND_AMOUNT=0' : 'no DEPLOYER_KEY'}): their records stay pending, blocked INSUFFICIENT_FUNDS, until their accounts hold ether`,
+      );
+    }
     const provisionAccount = async (orgId: string) => {
       const { address } = await keystore.create(orgId);
       await ensureRoles(address);
@@ -222,12 +329,21 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     }
 
     // ---- worker and API ---------------------------------------------------------------------
+    let lastFundingError = '';
     const anchor = config.worker
       ? new AnchorService(store, gateway, {
           intervalMs: config.anchorIntervalMs,
           maxLeaves: config.anchorMaxLeaves,
           confirmations: config.confirmations,
           leaseMs: config.leaseMs,
+          // Top-ups from the worker are best effort: the pre-check blocks the anchor only if funds really lack.
+          ensureFunds: funder
+            ? (address: string) =>
+                ensureFunds(address).catch((err: Error) => {
+                  if (err.message !== lastFundingError) log(`warn: ${err.message}`);
+                  lastFundingError = err.message;
+                })
+            : undefined,
           log: {
             info: () => undefined,
             warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
@@ -245,13 +361,16 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         new ChainRootSource({ provider }, { trustedRegistries: [deployment.notaryRegistry.address] }),
       ),
       provisionAccount,
-      publicRpcUrl: rpcUrl,
+      // /v1/info: the embedded dev chain's URL, or on an external chain only PUBLIC_RPC_URL (never RPC_URL itself:
+      // an internal address, maybe with credentials).
+      publicRpcUrl: config.rpcUrl ? config.publicRpcUrl : rpcUrl,
       consortiumSecret: config.consortiumSecret,
       plugins: [pilotRoutes],
     };
     const app = await buildApp(deps, {
       logger: opts.logger ?? false,
       bodyLimit: config.bodyLimit,
+      publicUrl: config.publicUrl,
       rateLimitMax: config.rateLimitMax,
     });
     const address = await app.listen({ port: config.port, host: config.host });

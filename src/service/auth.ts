@@ -44,16 +44,49 @@ export async function createApiKey(
   return { key, info };
 }
 
+/** The SHA-256 of the Bearer token of an Authorization header (null: no Bearer token). */
+function bearerHash(authorization: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return m ? hashApiKey(m[1]!) : null;
+}
+
+/** Most key hashes remembered as valid for the rate limit's buckets (the oldest go first). */
+const MAX_KNOWN_KEYS = 10_000;
+
 export class AuthService {
+  /**
+   * Hashes of keys that authenticated recently, with their key id: only these get a rate-limit bucket of their own
+   * ({@link rateLimitKey}). Never used to authenticate (every request still reads the key: revocation is immediate).
+   */
+  private readonly known = new Map<string, string>();
+
   constructor(private readonly store: Store) {}
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!m) throw new ServiceError('UNAUTHORIZED', 'Authorization: Bearer <api key> required');
-    const found = await this.store.read((r) => r.findApiKeyByHash(hashApiKey(m[1]!)));
-    if (!found) throw new ServiceError('UNAUTHORIZED', 'Unknown API key');
-    if (found.revokedAt !== null) throw new ServiceError('API_KEY_REVOKED', 'This API key was revoked');
+    const hash = bearerHash(authorization);
+    if (!hash) throw new ServiceError('UNAUTHORIZED', 'Authorization: Bearer <api key> required');
+    const found = await this.store.read((r) => r.findApiKeyByHash(hash));
+    if (!found || found.revokedAt !== null) {
+      this.known.delete(hash);
+      if (!found) throw new ServiceError('UNAUTHORIZED', 'Unknown API key');
+      throw new ServiceError('API_KEY_REVOKED', 'This API key was revoked');
+    }
+    if (!this.known.has(hash)) {
+      this.known.set(hash, found.id);
+      if (this.known.size > MAX_KNOWN_KEYS) this.known.delete(this.known.keys().next().value as string);
+    }
     return { keyId: found.id, org: found.org, scopes: found.scopes };
+  }
+
+  /**
+   * The rate-limit bucket of a request, decided before any database read: its own for a key that authenticated
+   * recently, else the client address's. A random, unknown or revoked key thus shares its address's bucket (it
+   * cannot buy a fresh one per request); a valid key's first request counts against its address.
+   */
+  rateLimitKey(authorization: string | undefined, ip: string): string {
+    const hash = authorization ? bearerHash(authorization) : null;
+    const keyId = hash ? this.known.get(hash) : undefined;
+    return keyId ? `key:${keyId}` : `ip:${ip}`;
   }
 
   /** Throws FORBIDDEN unless the principal holds one of `scopes`. */

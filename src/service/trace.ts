@@ -7,7 +7,7 @@ import {
   type LineageBundle,
   type RootSource,
 } from '../verifier';
-import type { ChainPort } from './chain-port';
+import type { AnchorState, ChainPort } from './chain-port';
 import { ServiceError } from './errors';
 import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import { buildReceipt } from './queries';
@@ -257,45 +257,86 @@ export class TraceService {
 export interface Completeness {
   orgId: string;
   address: string | null;
+  /** `head`: the registry's head; `length`: links walked in this page. */
   chain: { head: string; length: number };
   database: { batches: number; inFlight: number };
+  /** Nothing missing or mismatched within the links walked (all of them unless `truncated`). */
   consistent: boolean;
   missingInDatabase: string[];
   missingOnChain: string[];
   leafCountMismatch: { root: string; chain: number; database: number }[];
   /** Anomalies of the walk itself (a link whose anchor is unknown, another submitter). */
   errors: string[];
+  /**
+   * The walk stopped after `limit` links before the first batch: older batches were not compared (they are not
+   * reported missing); pass `next` as `cursor` for the next, older page.
+   */
+  truncated: boolean;
+  /** Root to continue from (`cursor`), or null when this page reached the first batch. */
+  next: string | null;
 }
 
-/** Longest batch chain walked. */
-const MAX_CHAIN_WALK = 100_000;
+/** Links walked per request by default, and at most (GET /v1/orgs/:id/chain?limit=). */
+export const CHAIN_PAGE_DEFAULT = 1000;
+export const CHAIN_PAGE_MAX = 10_000;
+/** anchorOf reads started ahead of the walk, along the links the database predicts. */
+const CHAIN_PREFETCH = 16;
 
 /**
  * Completeness of an organisation's anchored history: walks its hash-linked batch chain on the registry alone
- * (`headOf(submitter)`, then `anchorOf(prev)` back to zero) and compares it with the batches in the database.
+ * (`headOf(submitter)`, or `cursor`, then `anchorOf(prev)` back to zero) for at most `limit` links, and compares
+ * them with the batches in the database. A stored batch counts as missing on chain only when its seq lies within
+ * the links walked; past `limit` the answer says `truncated` and where to continue. The walk follows the chain's
+ * own links; reads along the links the database predicts are started up to 16 ahead (so a walk over stored
+ * batches does not wait for one chain call after another), each verified against the link the chain returns.
  */
-export async function checkCompleteness(store: Store, chain: ChainPort, orgId: string): Promise<Completeness> {
+export async function checkCompleteness(
+  store: Store,
+  chain: ChainPort,
+  orgId: string,
+  opts: { limit?: number; cursor?: string } = {},
+): Promise<Completeness> {
+  const limit = Math.max(1, Math.min(CHAIN_PAGE_MAX, Math.floor(opts.limit ?? CHAIN_PAGE_DEFAULT)));
   const { org, batches } = await store.read(async (r) => ({
     org: await r.getOrg(orgId),
     batches: await r.batchesOf(orgId),
   }));
   if (!org) throw new ServiceError('ORG_NOT_FOUND', `Organisation ${orgId} not found`);
-  const onChain: { root: string; leafCount: number }[] = [];
+  const onChain: { root: string; leafCount: number; seq: number }[] = [];
   const errors: string[] = [];
+  const dbPrev = new Map(batches.map((b) => [b.root.toLowerCase(), b.prev.toLowerCase()]));
+  const reads = new Map<string, Promise<AnchorState>>();
+  const read = (root: string): Promise<AnchorState> => {
+    let p = reads.get(root);
+    if (!p) {
+      p = chain.anchorOf(root);
+      p.catch(() => undefined); // a prefetch the walk never reaches must not be an unhandled rejection
+      reads.set(root, p);
+    }
+    return p;
+  };
   let head = ZERO_HEX32 as string;
+  let root = ZERO_HEX32 as string;
   try {
     if (org.address) {
       head = (await chain.headOf(org.address)).root;
-      for (let root = head; root !== ZERO_HEX32 && onChain.length < MAX_CHAIN_WALK;) {
-        const a = await chain.anchorOf(root);
+      root = (opts.cursor ?? head).toLowerCase();
+      while (root !== ZERO_HEX32 && onChain.length < limit) {
+        let ahead: string | undefined = root;
+        for (let i = 0; ahead && ahead !== ZERO_HEX32 && i < CHAIN_PREFETCH && onChain.length + i < limit; i++) {
+          void read(ahead);
+          ahead = dbPrev.get(ahead);
+        }
+        const a = await read(root);
         if (a.timestamp === 0) {
           errors.push(`root ${root} is linked but not anchored`);
+          root = ZERO_HEX32;
           break;
         }
         if (a.submitter.toLowerCase() !== org.address.toLowerCase())
           errors.push(`root ${root} was anchored by ${a.submitter}`);
-        onChain.push({ root, leafCount: a.leafCount });
-        root = a.prev;
+        onChain.push({ root, leafCount: a.leafCount, seq: a.seq });
+        root = a.prev.toLowerCase();
       }
     }
   } catch (err) {
@@ -303,13 +344,19 @@ export async function checkCompleteness(store: Store, chain: ChainPort, orgId: s
     if (f) throw new ServiceError('CHAIN_UNAVAILABLE', `${f.code}: ${f.message}`);
     throw err;
   }
+  const truncated = root !== ZERO_HEX32;
   onChain.reverse();
+  // Seqs this page covers: stored batches outside them are neither confirmed nor reported missing.
+  const hi = opts.cursor !== undefined && onChain.length ? onChain[onChain.length - 1]!.seq : Infinity;
+  const lo = truncated && onChain.length ? onChain[0]!.seq : -Infinity;
+  const inWindow = (b: BatchInfo) =>
+    b.chainSeq === null ? !truncated && opts.cursor === undefined : b.chainSeq >= lo && b.chainSeq <= hi;
   const done = batches.filter((b) => anchored(b));
   const inFlight = batches.filter((b) => b.status === 'signed' || b.status === 'sent').length;
-  const dbByRoot = new Map(batches.map((b) => [b.root, b]));
+  const dbByRoot = new Map(batches.map((b) => [b.root.toLowerCase(), b]));
   const chainRoots = new Set(onChain.map((c) => c.root));
   const missingInDatabase = onChain.filter((c) => !dbByRoot.has(c.root)).map((c) => c.root);
-  const missingOnChain = done.filter((b) => !chainRoots.has(b.root)).map((b) => b.root);
+  const missingOnChain = done.filter((b) => inWindow(b) && !chainRoots.has(b.root.toLowerCase())).map((b) => b.root);
   const leafCountMismatch = onChain
     .filter((c) => dbByRoot.has(c.root) && dbByRoot.get(c.root)!.leafCount !== c.leafCount)
     .map((c) => ({ root: c.root, chain: c.leafCount, database: dbByRoot.get(c.root)!.leafCount }));
@@ -323,5 +370,7 @@ export async function checkCompleteness(store: Store, chain: ChainPort, orgId: s
     missingOnChain,
     leafCountMismatch,
     errors,
+    truncated,
+    next: truncated ? root : null,
   };
 }

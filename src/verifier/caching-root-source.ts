@@ -5,6 +5,19 @@ export interface CachingRootSourceOptions {
   ttlMs?: number;
   /** Most entries kept per kind (default 10,000; the oldest go first). */
   maxEntries?: number;
+  /** Most reads of the inner source in flight at once (default 16); identical reads in flight are shared. */
+  maxInFlight?: number;
+  /** Most reads waiting for one of those slots (default 256); beyond, a read fails at once with {@link RootSourceBusyError}. */
+  maxQueued?: number;
+}
+
+/** Too many uncached reads at once: the caller should answer "busy, retry" rather than read the chain. */
+export class RootSourceBusyError extends Error {
+  override name = 'RootSourceBusyError';
+  readonly code = 'ROOT_SOURCE_BUSY';
+  constructor() {
+    super('ROOT_SOURCE_BUSY: too many chain reads in flight, retry shortly');
+  }
 }
 
 /**
@@ -13,12 +26,21 @@ export interface CachingRootSourceOptions {
  * anchor from the chain for every request. "Not anchored" and failures are never cached, so a root
  * anchored a moment ago is seen at once. A reorg deeper than the anchor's confirmations could leave a
  * cached answer stale for at most `ttlMs`; an auditor who wants none uses the chain directly.
+ *
+ * Uncached reads are bounded, since anyone may ask about any root or transaction: identical reads in flight are
+ * shared, at most `maxInFlight` run at once, at most `maxQueued` wait, and any beyond fail at once with
+ * {@link RootSourceBusyError} (the chain node never sees more than `maxInFlight` reads from here).
  */
 export class CachingRootSource implements RootSource {
   private readonly ttlMs: number;
   private readonly max: number;
   private readonly anchors = new Map<string, { at: number; value: AnchorRecord }>();
   private readonly txs = new Map<string, { at: number; value: AnchorTransaction }>();
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly maxInFlight: number;
+  private readonly maxQueued: number;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
   readonly getAnchorTransaction?: RootSource['getAnchorTransaction'];
 
   constructor(
@@ -27,12 +49,14 @@ export class CachingRootSource implements RootSource {
   ) {
     this.ttlMs = opts.ttlMs ?? 10_000;
     this.max = opts.maxEntries ?? 10_000;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 16);
+    this.maxQueued = Math.max(0, opts.maxQueued ?? 256);
     if (inner.getAnchorTransaction) {
       const read = inner.getAnchorTransaction.bind(inner);
       this.getAnchorTransaction = (ref) =>
         this.cached(
           this.txs,
-          `${ref.chainId}:${ref.registry.toLowerCase()}:${ref.txHash}`,
+          `tx:${ref.chainId}:${ref.registry.toLowerCase()}:${String(ref.txHash).toLowerCase()}`,
           () => read(ref),
           (t) => t.status === 1,
         );
@@ -42,7 +66,7 @@ export class CachingRootSource implements RootSource {
   getAnchor(ref: AnchorRef): Promise<AnchorRecord | null> {
     return this.cached(
       this.anchors,
-      `${ref.chainId}:${ref.registry.toLowerCase()}:${ref.root.toLowerCase()}`,
+      `root:${ref.chainId}:${ref.registry.toLowerCase()}:${ref.root.toLowerCase()}`,
       () => this.inner.getAnchor(ref),
       (a) => a.timestamp !== 0,
     );
@@ -57,12 +81,32 @@ export class CachingRootSource implements RootSource {
     const now = Date.now();
     const hit = map.get(key);
     if (hit && now - hit.at < this.ttlMs) return hit.value;
-    const value = await read();
+    let pending = this.inFlight.get(key) as Promise<T | null> | undefined;
+    if (!pending) {
+      pending = this.bounded(read).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    const value = await pending;
     if (value !== null && keep(value)) {
       map.delete(key);
       map.set(key, { at: now, value });
       if (map.size > this.max) map.delete(map.keys().next().value as string);
     } else map.delete(key);
     return value;
+  }
+
+  /** Runs `read` in one of `maxInFlight` slots, waiting in a queue of at most `maxQueued`. */
+  private async bounded<T>(read: () => Promise<T>): Promise<T> {
+    if (this.active >= this.maxInFlight) {
+      if (this.waiting.length >= this.maxQueued) throw new RootSourceBusyError();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else this.active++;
+    try {
+      return await read();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
   }
 }

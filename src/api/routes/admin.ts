@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ApiKeyInfo, Org } from '../../service/ports';
 import { authenticate, type AppContext } from '../context';
-import { ApiKeyView, OrgId, OrgView, Scope, Uuid, errors } from '../schemas';
+import { ApiKeyView, OrgId, OrgView, RulesMode, Scope, Uuid, errors } from '../schemas';
 
 const orgView = (o: Org) => ({ ...o, createdAt: new Date(o.createdAt).toISOString() });
 const keyView = (k: ApiKeyInfo) => ({
@@ -21,7 +21,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   r.post(
     '/v1/orgs',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags: ['admin'],
         summary: 'Create an organisation (members get their own chain account with the registry roles)',
@@ -33,6 +33,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
             kind: Type.Optional(
               Type.Union([Type.Literal('member'), Type.Literal('auditor'), Type.Literal('operator')]),
             ),
+            rules: Type.Optional(RulesMode),
           },
           { additionalProperties: false },
         ),
@@ -45,7 +46,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   r.get(
     '/v1/orgs',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags: ['admin'],
         summary: 'List organisations',
@@ -56,10 +57,26 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
     async () => (await ctx.admin.listOrgs()).map(orgView),
   );
 
+  r.patch(
+    '/v1/orgs/:id',
+    {
+      onRequest: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Change an organisation’s settings: rules (refuse | warn) for the arithmetic business rules',
+        security,
+        params: Type.Object({ id: OrgId }),
+        body: Type.Object({ rules: RulesMode }, { additionalProperties: false }),
+        response: { 200: OrgView, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => orgView(await ctx.admin.setOrgRules(req.params.id, req.body.rules)),
+  );
+
   r.get(
     '/v1/orgs/:id',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags: ['admin'],
         summary: 'One organisation',
@@ -74,7 +91,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   r.post(
     '/v1/orgs/:id/keys',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags: ['admin'],
         summary: 'Create an API key (the key is shown once)',
@@ -99,7 +116,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   r.get(
     '/v1/orgs/:id/keys',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags: ['admin'],
         summary: 'List API keys (never the secrets)',
@@ -114,7 +131,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   r.delete(
     '/v1/orgs/:id/keys/:keyId',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags: ['admin'],
         summary: 'Revoke an API key (effective immediately)',
@@ -132,7 +149,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
   r.post(
     '/v1/orgs/:id/grants',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags: ['admin'],
         summary: 'Let an auditor organisation read this organisation’s records',

@@ -1,11 +1,25 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../context';
 
-/** Liveness, readiness (database and chain reachable) and Prometheus metrics. */
+/**
+ * Liveness, readiness (database and chain reachable) and Prometheus metrics. Anyone may call them; /ready and
+ * /metrics are rate-limited like every route, and name organisations and show error messages only to an admin
+ * key (anonymous callers get the same checks and totals without them).
+ */
 export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  /** True when the request carries a valid admin key (no key or any other key: the anonymous view). */
+  const isAdmin = async (req: FastifyRequest): Promise<boolean> => {
+    if (!req.headers.authorization) return false;
+    try {
+      return (await ctx.auth.authenticate(req.headers.authorization)).scopes.includes('admin');
+    } catch {
+      return false;
+    }
+  };
 
   r.get(
     '/health',
@@ -32,15 +46,16 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
   r.get(
     '/ready',
     {
-      config: { rateLimit: false },
       schema: {
         tags: ['ops'],
         summary:
           'Readiness: database and chain reachable (503 otherwise; submissions are still accepted while the chain is down)',
+        description:
+          'With an admin key, `anchoring.detail` names each organisation whose anchoring fails and why; without, it only counts them.',
         response: { 200: Ready, 503: Ready },
       },
     },
-    async (_req, reply) => {
+    async (req, reply) => {
       const database = (await ctx.store.ping()) ? { ok: true } : { ok: false, detail: 'database unreachable' };
       let chain: { ok: boolean; detail?: string; blockNumber?: number } = { ok: false, detail: 'no chain configured' };
       if (ctx.chain) {
@@ -51,9 +66,11 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         }
       }
       const errs = ctx.anchor ? [...ctx.anchor.lastError.entries()] : [];
-      const anchoring = errs.length
-        ? { ok: false, detail: errs.map(([o, e]) => `${o}: ${e}`).join('; ') }
-        : { ok: true };
+      const anchoring = !errs.length
+        ? { ok: true }
+        : (await isAdmin(req))
+          ? { ok: false, detail: errs.map(([o, e]) => `${o}: ${e}`).join('; ') }
+          : { ok: false, detail: `anchoring fails for ${errs.length} organisation(s) (details: admin key)` };
       const ok = database.ok && chain.ok;
       return reply
         .code(ok ? 200 : 503)
@@ -63,15 +80,25 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
 
   r.get(
     '/metrics',
-    { config: { rateLimit: false }, schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } },
-    async (_req, reply) => {
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Prometheus metrics',
+        description: 'With an admin key, `notary_records_waiting` is per organisation; without, one total.',
+        hide: false,
+      },
+    },
+    async (req, reply) => {
       const waiting = await ctx.store.read((x) => x.orgsWithPending());
+      const perOrg = await isAdmin(req);
       const a = ctx.anchor?.stats;
       const text = ctx.metrics.render([
         {
           name: 'notary_records_waiting',
           help: 'Records accepted and not yet in a batch',
-          values: waiting.map((w) => ({ labels: { org: w.orgId }, value: w.count })),
+          values: perOrg
+            ? waiting.map((w) => ({ labels: { org: w.orgId }, value: w.count }))
+            : [{ value: waiting.reduce((n, w) => n + w.count, 0) }],
         },
         { name: 'notary_batches_built', help: 'Batches built by this process', values: [{ value: a?.batches ?? 0 }] },
         {

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ClaimReconciler, ClaimService, MAX_INVOICES_PER_CLAIM } from '../../service/claims';
 import { ServiceError } from '../../service/errors';
-import { TraceService, checkCompleteness } from '../../service/trace';
+import { CHAIN_PAGE_DEFAULT, CHAIN_PAGE_MAX, TraceService, checkCompleteness } from '../../service/trace';
 import { authenticate, type AppContext } from '../context';
 import { Hex32, OrgId, RecordStatus, Uuid, errors } from '../schemas';
 
@@ -91,6 +91,8 @@ const CompletenessResponse = Type.Object({
   missingOnChain: Type.Array(Hex32),
   leafCountMismatch: Type.Array(Type.Object({ root: Hex32, chain: Type.Integer(), database: Type.Integer() })),
   errors: Type.Array(Type.String()),
+  truncated: Type.Boolean({ description: 'the walk stopped at `limit`: older batches are in the next page' }),
+  next: Nullable(Hex32),
 });
 
 /**
@@ -206,9 +208,18 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         tags: ['batches'],
         summary: 'Completeness: the organisation’s batch chain on the registry compared with the database',
         description:
-          'Walks headOf(address) → anchorOf(prev) back to zero on the registry alone and compares the roots with the stored batches. For admins, the organisation itself and its granted auditors.',
+          'Walks headOf(address) (or `cursor`) → anchorOf(prev) on the registry alone, at most `limit` links, and compares the roots with the stored batches within them. Past `limit`: `truncated: true` and `next`, the cursor of the next, older page. For admins, the organisation itself and its granted auditors.',
         security,
         params: Type.Object({ id: OrgId }),
+        querystring: Type.Object({
+          limit: Type.Optional(
+            Type.String({
+              pattern: '^[1-9][0-9]{0,4}$',
+              description: `links per page (default ${CHAIN_PAGE_DEFAULT}, at most ${CHAIN_PAGE_MAX})`,
+            }),
+          ),
+          cursor: Type.Optional(Hex32),
+        }),
         response: { 200: CompletenessResponse, ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
@@ -219,7 +230,10 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         throw new ServiceError('FORBIDDEN', `Not allowed to audit organisation ${req.params.id}`);
       }
       if (!ctx.chain) throw new ServiceError('CHAIN_UNAVAILABLE', 'This service has no chain connection');
-      return checkCompleteness(ctx.store, ctx.chain, req.params.id);
+      return checkCompleteness(ctx.store, ctx.chain, req.params.id, {
+        limit: req.query.limit === undefined ? undefined : Number(req.query.limit),
+        cursor: req.query.cursor,
+      });
     },
   );
 }

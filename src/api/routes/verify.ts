@@ -1,11 +1,28 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { verifyReceipt } from '../../verifier';
 import type { RootSource } from '../../verifier';
+import { RootSourceBusyError } from '../../verifier/caching-root-source';
 import { ServiceError } from '../../service/errors';
 import { authenticate, type AppContext } from '../context';
 import { BatchView, Hex32, Verdict, VerifyBody, errors } from '../schemas';
+
+/**
+ * `src` for one request, noting whether a read was refused because too many chain reads are in flight: the
+ * route then answers 503 CHAIN_BUSY (retry) instead of a verdict that blames the receipt.
+ */
+function watchBusy(src: RootSource): { source: RootSource; busy: () => boolean } {
+  let busy = false;
+  const note = (err: unknown): never => {
+    if (err instanceof RootSourceBusyError) busy = true;
+    throw err;
+  };
+  const source: RootSource = { getAnchor: (ref) => src.getAnchor(ref).catch(note) };
+  const tx = src.getAnchorTransaction?.bind(src);
+  if (tx) source.getAnchorTransaction = (ref) => tx(ref).catch(note);
+  return { source, busy: () => busy };
+}
 
 /** A root source that answers for no chain (when the service runs without one). */
 const NO_CHAIN: RootSource = {
@@ -20,22 +37,27 @@ export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promi
   r.post(
     '/v1/verify',
     {
+      // Anonymous: limited per client address whatever Authorization header comes with it.
+      config: { rateLimit: { keyGenerator: (req: FastifyRequest) => `ip:${req.ip}` } },
       schema: {
         tags: ['verify'],
         summary: 'Verify a receipt (and optionally its payload) against the chain',
         description:
           'Anyone may call it. Checks, in order: schema, digest (when a payload is given), commitment, merkle, anchor, submitter, timestamp. Always 200 with a verdict for a well-formed request body.',
         body: VerifyBody,
-        response: { 200: Verdict, ...errors(400, 413, 415, 429) },
+        response: { 200: Verdict, ...errors(400, 413, 415, 429, 503) },
       },
     },
     async (req) => {
       const body = req.body as { receipt: unknown; payload?: unknown };
+      const watched = watchBusy(ctx.rootSource ?? NO_CHAIN);
       const verdict = await verifyReceipt(body.receipt, {
         payload: 'payload' in body ? body.payload : undefined,
-        rootSource: ctx.rootSource ?? NO_CHAIN,
+        rootSource: watched.source,
         trustedRegistries: ctx.info.registry ? [ctx.info.registry] : undefined,
       });
+      if (watched.busy())
+        throw new ServiceError('CHAIN_BUSY', 'Too many chain reads in flight; retry in a few seconds');
       ctx.metrics.inc('notary_verifications_total', { valid: String(verdict.valid) });
       // "Valid, superseded by …": only for a valid receipt of a record this service holds with that commitment.
       if (verdict.valid && verdict.receipt) {
@@ -54,7 +76,7 @@ export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promi
   r.get(
     '/v1/batches/:root',
     {
-      preHandler: authenticate(ctx),
+      onRequest: authenticate(ctx),
       schema: {
         tags: ['batches'],
         summary: 'A batch by its Merkle root: submitter, leaf count, anchor, confirmations',
@@ -85,7 +107,4 @@ export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promi
     },
     async () => ctx.info,
   );
-
-  // Unused import guard for ServiceError in future routes.
-  void ServiceError;
 }
