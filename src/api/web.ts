@@ -1,60 +1,38 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { VERIFIER_ENTRY, verifierBundle } from './verifier-bundle';
 
-/** Folder of the auditor web page (index.html, app.js, app.css); from dist/api, the sources' copy. */
-export const PUBLIC_DIR = existsSync(path.join(__dirname, 'public'))
-  ? path.join(__dirname, 'public')
-  : path.join(__dirname, '..', '..', 'src', 'api', 'public');
+/** Folder of the auditor web page (index.html, app.js, app.css): the sources' copy, also for a dist/ build. */
+export const PUBLIC_DIR = path.join(path.dirname(VERIFIER_ENTRY), '..', 'api', 'public');
 
-// ethers' `exports` map does not expose dist/, so find the package folder from its main entry.
-function ethersUmdPath(): string {
-  let dir = path.dirname(require.resolve('ethers'));
-  for (let i = 0; i < 5 && !existsSync(path.join(dir, 'dist', 'ethers.umd.min.js')); i++) dir = path.dirname(dir);
-  const file = path.join(dir, 'dist', 'ethers.umd.min.js');
-  if (!existsSync(file)) throw new Error(`ethers UMD bundle not found at ${file}`);
-  return file;
-}
-
-interface VendorFile {
+interface ServedFile {
   body: Buffer;
   etag: string;
 }
 
-function vendor(body: string | Buffer): VendorFile {
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-  return { body: buf, etag: `"${createHash('sha256').update(buf).digest('base64url').slice(0, 27)}"` };
+function served(body: Buffer): ServedFile {
+  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }
 
-/** The `canonicalize` package's CommonJS file, unchanged, exposed as `window.canonicalize`. */
-export function canonicalizeBrowserSource(): string {
-  const src = readFileSync(require.resolve('canonicalize'), 'utf8');
-  return `(function (module) {\n${src}\n;window.canonicalize = module.exports;\n})({ exports: {} });\n`;
-}
-
-// A week: vendor files change only with a dependency bump; the ETag revalidates after that.
-const VENDOR_CACHE = 'public, max-age=604800';
+// The bundle changes with each release of the verifier: always revalidate (cheap: ETag).
+const BUNDLE_CACHE = 'no-cache';
 
 /**
- * The auditor web page (DESIGN §5, `/`): static files from src/api/public plus two vendor scripts, ethers' UMD
- * bundle and the `canonicalize` package wrapped for the browser. All routes are hidden from the OpenAPI document.
+ * The auditor web page (DESIGN §5, `/`): static files from src/api/public plus /notary-verifier.js, the
+ * src/domain + src/verifier code bundled for browsers (src/api/verifier-bundle.ts; built here when missing or
+ * stale), so the page checks digest, commitment, Merkle proof and receipt format with the service's own code.
+ * Everything is same-origin (CSP `script-src 'self'`). All routes are hidden from the OpenAPI document.
  * The page calls the chain's JSON-RPC directly only if the app's CSP `connect-src` allows the RPC origin.
  */
 export async function webPlugin(app: FastifyInstance): Promise<void> {
-  const files: Record<string, VendorFile> = {
-    'ethers.umd.min.js': vendor(readFileSync(ethersUmdPath())),
-    'canonicalize.js': vendor(canonicalizeBrowserSource()),
-  };
-
-  for (const [name, file] of Object.entries(files)) {
-    app.get(`/vendor/${name}`, { schema: { hide: true } }, async (req, reply) => {
-      reply.header('cache-control', VENDOR_CACHE).header('etag', file.etag).type('text/javascript; charset=utf-8');
-      if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
-      return reply.send(file.body);
-    });
-  }
+  const bundle = served(verifierBundle());
+  app.get('/notary-verifier.js', { schema: { hide: true } }, async (req, reply) => {
+    reply.header('cache-control', BUNDLE_CACHE).header('etag', bundle.etag).type('text/javascript; charset=utf-8');
+    if (req.headers['if-none-match'] === bundle.etag) return reply.code(304).send();
+    return reply.send(bundle.body);
+  });
 
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,

@@ -5,8 +5,15 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { webPlugin } from '../../src/api/web';
-import { MemoryRootSource, verifyReceipt, type AnchorRecord, type AnchorTransaction } from '../../src/verifier';
+import { VERIFIER_BUNDLE } from '../../src/api/verifier-bundle';
+import { PUBLIC_DIR, webPlugin } from '../../src/api/web';
+import {
+  checkReceiptLocally,
+  MemoryRootSource,
+  verifyReceipt,
+  type AnchorRecord,
+  type AnchorTransaction,
+} from '../../src/verifier';
 
 // The auditor web page (src/api/public) in a real Chromium:
 // 1. against golden receipts, with a minimal server whose POST /v1/verify is the real verifier over the golden
@@ -155,7 +162,7 @@ describe('auditor web page: golden receipts', { skip: SKIP }, () => {
     await app?.close();
   });
 
-  it('serves the page, the vendor scripts with long cache headers, and nothing inline', async () => {
+  it('serves the page and the verifier bundle from the app itself, and nothing inline', async () => {
     const index = await fetch(`${url}/`);
     assert.equal(index.status, 200);
     assert.match(index.headers.get('content-security-policy') ?? '', /script-src 'self'/);
@@ -163,16 +170,44 @@ describe('auditor web page: golden receipts', { skip: SKIP }, () => {
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'no inline <script>');
     assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handlers');
     assert.doesNotMatch(html, /https?:\/\//i, 'no external resources');
-    for (const f of ['ethers.umd.min.js', 'canonicalize.js']) {
-      const r = await fetch(`${url}/vendor/${f}`);
-      assert.equal(r.status, 200, f);
-      assert.match(r.headers.get('content-type') ?? '', /javascript/);
-      assert.match(r.headers.get('cache-control') ?? '', /max-age=\d{6,}/);
-      const again = await fetch(`${url}/vendor/${f}`, { headers: { 'if-none-match': r.headers.get('etag')! } });
-      assert.equal(again.status, 304);
+    const scripts = [...html.matchAll(/<script[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(scripts, ['/notary-verifier.js', '/app.js'], 'the verifier bundle, then the page');
+    const r = await fetch(`${url}/notary-verifier.js`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /javascript/);
+    const again = await fetch(`${url}/notary-verifier.js`, { headers: { 'if-none-match': r.headers.get('etag')! } });
+    assert.equal(again.status, 304);
+    const code = await r.text();
+    assert.equal(code, readFileSync(VERIFIER_BUNDLE, 'utf8'), 'the bundle src/api/verifier-bundle.ts built');
+    assert.match(code, /NotaryVerifier/);
+    for (const gone of ['/vendor/ethers.umd.min.js', '/vendor/canonicalize.js']) {
+      assert.equal((await fetch(`${url}${gone}`)).status, 404, `${gone} is no longer needed`);
     }
-    const canon = await (await fetch(`${url}/vendor/canonicalize.js`)).text();
-    assert.ok(canon.includes(readFileSync(require.resolve('canonicalize'), 'utf8')), 'the package code, unchanged');
+    // The page holds no verification logic of its own: no hashing, ABI encoding or receipt patterns.
+    const page = readFileSync(path.join(PUBLIC_DIR, 'app.js'), 'utf8');
+    for (const re of [/keccak/i, /sha-?256\(/i, /AbiCoder|abi\.encode/, /0-9a-f\]\{64\}/, /canonicalize/]) {
+      assert.doesNotMatch(page, re, `app.js must not re-implement ${re}`);
+    }
+  });
+
+  it('the bundle runs the same code as src/verifier: checkReceiptLocally agrees in the page', async () => {
+    const { page, errors } = await openPage(ctx, url);
+    for (const f of readdirSync(FIXTURES).filter((x) => /^(valid|tampered)-/.test(x))) {
+      const receipt = readFixture(f);
+      const payload = state.payloads[receipt.record?.id as string];
+      const inPage = await page.evaluate(
+        ([r, p]) =>
+          (
+            window as unknown as {
+              NotaryVerifier: { checkReceiptLocally(r: unknown, o: { payload?: unknown }): unknown };
+            }
+          ).NotaryVerifier.checkReceiptLocally(r, { payload: p }),
+        [receipt, payload] as const,
+      );
+      assert.deepEqual(inPage, JSON.parse(JSON.stringify(checkReceiptLocally(receipt, { payload }))), f);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 
   it('takes files from the pickers and from a drop; the drop zone works from the keyboard', async () => {

@@ -1,6 +1,7 @@
 // Ledger Notary auditor page. Plain browser script (CSP: script-src 'self', no eval, no inline handlers).
-// Needs window.ethers (/vendor/ethers.umd.min.js) and window.canonicalize (/vendor/canonicalize.js).
-// The document (payload) is hashed here and never sent anywhere; only the receipt goes to POST /v1/verify.
+// The page only: DOM, events, fetch. Every check is the service's own verifier (src/domain + src/verifier),
+// bundled as /notary-verifier.js (window.NotaryVerifier). The document (payload) is checked here and never
+// sent anywhere; only the receipt goes to POST /v1/verify, which reads the chain.
 'use strict';
 
 (function () {
@@ -62,106 +63,7 @@
 
   const errText = (e) => (e && e.message ? e.message : String(e));
 
-  // ---------- receipt shape (mirrors src/domain/receipt.ts ReceiptV1Schema; the server stays authoritative) ----
-  const HEX32 = /^0x[0-9a-f]{64}$/;
-  const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-  const TYPE = /^[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*$/;
-  const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-  const wellFormed = (s) => (typeof s.isWellFormed === 'function' ? s.isWellFormed() : !LONE_SURROGATE.test(s));
   const isObj = (x) => typeof x === 'object' && x !== null && !Array.isArray(x);
-  const isUint = (x, min) => typeof x === 'number' && Number.isSafeInteger(x) && x >= (min || 0);
-  const isText = (x, max, re) =>
-    typeof x === 'string' && x.length >= 1 && x.length <= max && (!re || re.test(x)) && wellFormed(x);
-  const isHexList = (x, max) =>
-    Array.isArray(x) && x.length <= max && x.every((h) => typeof h === 'string' && HEX32.test(h));
-
-  function receiptProblems(r) {
-    const bad = [];
-    const obj = (x, path, fields) => {
-      if (!isObj(x)) return bad.push(path);
-      for (const k of Object.keys(x)) if (!Object.prototype.hasOwnProperty.call(fields, k)) bad.push(`${path}.${k}`);
-      for (const [k, ok] of Object.entries(fields)) {
-        if (!Object.prototype.hasOwnProperty.call(x, k)) bad.push(`${path}.${k}`);
-        else if (typeof ok === 'function' && !ok(x[k], `${path}.${k}`)) bad.push(`${path}.${k}`);
-      }
-    };
-    const hex = (x) => typeof x === 'string' && HEX32.test(x);
-    const nested = (fields) => (x, p) => (obj(x, p, fields), true);
-    obj(r, '$', {
-      version: (x) => x === 1,
-      record: nested({
-        id: (x) => typeof x === 'string' && UUID.test(x),
-        orgId: (x) => isText(x, 256),
-        type: (x) => isText(x, 64, TYPE),
-        digest: hex,
-        salt: hex,
-        parents: (x) => isHexList(x, 1024) && new Set(x).size === x.length,
-      }),
-      commitment: hex,
-      proof: nested({ root: hex, path: (x) => isHexList(x, 64) }),
-      anchor: nested({
-        chainId: (x) => isUint(x, 1),
-        registry: (x) => typeof x === 'string' && ADDRESS.test(x),
-        txHash: hex,
-        blockNumber: (x) => isUint(x),
-        blockTimestamp: (x) => isUint(x),
-        submitter: (x) => typeof x === 'string' && ADDRESS.test(x),
-        seq: (x) => isUint(x),
-      }),
-    });
-    return bad;
-  }
-
-  // ---------- DESIGN §2.1 digest, §2.2 commitment, §2.3 Merkle, computed here ----------
-  // The domain refuses what RFC 8785 cannot represent instead of letting the serializer rewrite it.
-  function assertCanonicalizable(v, path, depth) {
-    if (typeof v === 'string') {
-      if (!wellFormed(v)) throw new Error(`cannot canonicalize ${path}: string contains a lone surrogate`);
-      return;
-    }
-    if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`cannot canonicalize ${path}: ${v}`);
-    if (typeof v !== 'object' || v === null) return;
-    if (depth >= 256) throw new Error(`cannot canonicalize ${path}: nested deeper than 256`);
-    if (Array.isArray(v)) v.forEach((x, i) => assertCanonicalizable(x, `${path}[${i}]`, depth + 1));
-    else
-      for (const k of Object.keys(v)) {
-        if (!wellFormed(k)) throw new Error(`cannot canonicalize ${path}: key contains a lone surrogate`);
-        assertCanonicalizable(v[k], `${path}.${k}`, depth + 1);
-      }
-  }
-
-  async function sha256Hex(bytes) {
-    if (window.crypto && window.crypto.subtle) {
-      const buf = await window.crypto.subtle.digest('SHA-256', bytes);
-      return '0x' + Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
-    }
-    return window.ethers.sha256(bytes); // not a secure context: same hash, from ethers' JS implementation
-  }
-
-  async function digestOf(payload) {
-    assertCanonicalizable(payload, '$', 0);
-    const canonical = window.canonicalize(payload);
-    if (typeof canonical !== 'string') throw new Error('document is not a JSON value');
-    return sha256Hex(new TextEncoder().encode(canonical));
-  }
-
-  function commitmentOf(record) {
-    const { AbiCoder, keccak256 } = window.ethers;
-    const parents = [...record.parents].sort(); // lowercase hex of equal length sorts like bytes32
-    const encoded = AbiCoder.defaultAbiCoder().encode(
-      ['string', 'string', 'string', 'bytes32', 'bytes32', 'bytes32[]'],
-      [record.id, record.orgId, record.type, record.digest, record.salt, parents],
-    );
-    return keccak256(encoded);
-  }
-
-  function merkleRootOf(commitment, path) {
-    const { keccak256, concat } = window.ethers;
-    let node = keccak256(keccak256(commitment)); // OZ standard leaf of a single bytes32
-    for (const sibling of path) node = keccak256(node <= sibling ? concat([node, sibling]) : concat([sibling, node]));
-    return node;
-  }
 
   // ---------- checks ----------
   const LABELS = {
@@ -178,46 +80,18 @@
   const STATUS_TEXT = { passed: 'passed', failed: 'failed', skipped: 'skipped' };
   const SRC_LOCAL = 'computed in this browser';
 
-  async function localChecks(receipt, payloadState) {
+  // schema, digest, commitment, merkle: src/verifier's checkReceiptLocally, run in this browser.
+  function localChecks(receipt, payloadState) {
     const out = {};
-    const bad = receiptProblems(receipt);
-    if (bad.length) {
-      out.schema = { status: 'failed', reason: `not a version 1 receipt; invalid or unexpected: ${bad.join(', ')}` };
+    const local = window.NotaryVerifier.checkReceiptLocally(
+      receipt,
+      payloadState.given && !payloadState.error ? { payload: payloadState.value } : {},
+    );
+    for (const c of local.checks) out[c.name] = { status: c.status, reason: c.reason };
+    if (out.schema.status !== 'passed') {
       for (const n of ['digest', 'commitment', 'merkle']) out[n] = { status: 'skipped', reason: 'receipt format' };
-      return out;
-    }
-    out.schema = { status: 'passed' };
-    if (payloadState.error) out.digest = { status: 'failed', reason: payloadState.error };
+    } else if (payloadState.error) out.digest = { status: 'failed', reason: payloadState.error };
     else if (!payloadState.given) out.digest = { status: 'skipped', reason: 'no document supplied' };
-    else {
-      try {
-        const d = await digestOf(payloadState.value);
-        out.digest =
-          d === receipt.record.digest
-            ? { status: 'passed', reason: `SHA-256 of the canonical document is ${d}` }
-            : { status: 'failed', reason: `document digest ${d} differs from record.digest ${receipt.record.digest}` };
-      } catch (e) {
-        out.digest = { status: 'failed', reason: errText(e) };
-      }
-    }
-    try {
-      const c = commitmentOf(receipt.record);
-      out.commitment =
-        c === receipt.commitment
-          ? { status: 'passed' }
-          : { status: 'failed', reason: `recomputed ${c}, receipt says ${receipt.commitment}` };
-    } catch (e) {
-      out.commitment = { status: 'failed', reason: errText(e) };
-    }
-    try {
-      const root = merkleRootOf(receipt.commitment, receipt.proof.path);
-      out.merkle =
-        root === receipt.proof.root
-          ? { status: 'passed' }
-          : { status: 'failed', reason: `path leads to ${root}, not to the root ${receipt.proof.root}` };
-    } catch (e) {
-      out.merkle = { status: 'failed', reason: errText(e) };
-    }
     return out;
   }
 
@@ -244,10 +118,8 @@
     return Promise.race([promise, t]).finally(() => clearTimeout(timer));
   }
 
-  const ANCHOR_ABI = [
-    'function anchorOf(bytes32 root) view returns (tuple(uint64 timestamp, uint64 blockNumber, address submitter, uint64 seq, bytes32 prev, uint32 leafCount))',
-  ];
-
+  // The chain checks of src/verifier (anchor, submitter, timestamp, and the anchoring transaction), asked from
+  // this browser over the JSON-RPC URL the service publishes.
   async function directChainCheck(receipt) {
     let info;
     try {
@@ -264,43 +136,32 @@
     }
     if (!info.rpcUrl) return { status: 'skipped', reason: 'the service publishes no public JSON-RPC URL' };
     const a = receipt.anchor;
-    const provider = new window.ethers.JsonRpcProvider(info.rpcUrl, a.chainId, { staticNetwork: true });
     try {
-      const problems = [];
-      const chainId = Number(await withTimeout(provider.send('eth_chainId', []), 15000, 'eth_chainId'));
-      if (chainId !== a.chainId) {
-        return { status: 'failed', reason: `${info.rpcUrl} is chain ${chainId}, the receipt names chain ${a.chainId}` };
+      const got = await withTimeout(
+        window.NotaryVerifier.verifyOnChain(receipt, info.rpcUrl, info.registry ? { registry: info.registry } : {}),
+        15000,
+        'the chain query',
+      );
+      if (!got.verdict) {
+        return {
+          status: 'failed',
+          reason: `${info.rpcUrl} is chain ${got.chainId}, the receipt names chain ${a.chainId}`,
+        };
       }
-      if (info.registry && String(info.registry).toLowerCase() !== a.registry.toLowerCase()) {
-        problems.push(`the receipt names registry ${a.registry}, the service's registry is ${info.registry}`);
+      const checks = got.verdict.checks.filter((c) => ['anchor', 'submitter', 'timestamp'].includes(c.name));
+      const failed = checks.filter((c) => c.status !== 'passed');
+      if (failed.length) {
+        return { status: 'failed', reason: failed.map((c) => `${c.name}: ${c.reason || c.status}`).join('; ') };
       }
-      const registry = new window.ethers.Contract(a.registry, ANCHOR_ABI, provider);
-      const got = await withTimeout(registry.anchorOf(receipt.proof.root), 15000, 'anchorOf');
-      const ts = Number(got.timestamp);
-      if (ts === 0) {
-        problems.push(`root ${receipt.proof.root} was never anchored on ${a.registry}`);
-        return { status: 'failed', reason: problems.join('; ') };
-      }
-      if (Number(got.blockNumber) !== a.blockNumber) {
-        problems.push(`anchored in block ${got.blockNumber}, receipt says ${a.blockNumber}`);
-      }
-      if (Number(got.seq) !== a.seq) problems.push(`anchored as seq ${got.seq}, receipt says ${a.seq}`);
-      if (String(got.submitter).toLowerCase() !== a.submitter.toLowerCase()) {
-        problems.push(`anchored by ${got.submitter}, receipt says ${a.submitter}`);
-      }
-      if (ts !== a.blockTimestamp) problems.push(`anchored at ${ts}, receipt says ${a.blockTimestamp}`);
-      if (problems.length) return { status: 'failed', reason: problems.join('; ') };
       return {
         status: 'passed',
-        reason: `${info.rpcUrl}: anchorOf(root) → block ${got.blockNumber}, seq ${got.seq}, by ${got.submitter}, at ${isoTime(ts)}`,
+        reason: `${info.rpcUrl}: root anchored in block ${a.blockNumber}, seq ${a.seq}, by ${a.submitter}, at ${isoTime(a.blockTimestamp)}`,
       };
     } catch (e) {
       const hint = /fetch|network/i.test(errText(e))
         ? " (the RPC endpoint may be unreachable from this browser, or not allowed by the page's security policy)"
         : '';
       return { status: 'skipped', reason: `could not query ${info.rpcUrl}: ${errText(e)}${hint}` };
-    } finally {
-      provider.destroy();
     }
   }
 
@@ -510,7 +371,7 @@
       showResults([message('error', `The receipt is not valid JSON: ${errText(e)}`)]);
       return;
     }
-    if (!window.ethers || typeof window.canonicalize !== 'function') {
+    if (!window.NotaryVerifier || typeof window.NotaryVerifier.checkReceiptLocally !== 'function') {
       showResults([message('error', 'The verification libraries did not load; reload the page.')]);
       return;
     }
@@ -521,7 +382,7 @@
     showResults([message('info', 'Verifying…')]);
     try {
       const payloadState = parsePayload();
-      const local = await localChecks(receipt, payloadState);
+      const local = localChecks(receipt, payloadState);
       const schemaOk = local.schema.status === 'passed';
       const [server, direct] = await Promise.all([
         serverVerify(receipt),
