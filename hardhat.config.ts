@@ -33,9 +33,14 @@ const env = {
   deployerKey: process.env.DEPLOYER_KEY,
   gasPrice: process.env.GAS_PRICE,
   reportGas: process.env.REPORT_GAS === 'true',
+  /** ZERO_GAS=1: the built-in network (and so `npx hardhat node`) charges no gas, like a Besu/Quorum consortium chain. */
+  zeroGas: process.env.ZERO_GAS === '1' || process.env.ZERO_GAS === 'true',
 };
 
 const networks: Record<string, NetworkUserConfig> = {
+  // Base fee 0 from the genesis block and a zero gas price for its own accounts: eth_gasPrice answers 0, and an
+  // account without ether can send (the notary service then signs legacy transactions at gas price 0).
+  ...(env.zeroGas ? { hardhat: { gasPrice: 0, initialBaseFeePerGas: 0 } } : {}),
   localhost: { url: 'http://127.0.0.1:8545' },
   anvil: { url: 'http://127.0.0.1:8546' },
 };
