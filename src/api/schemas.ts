@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import { ReceiptV1Schema } from '../domain/receipt';
 import { MAX_BATCH, RecordInputSchema } from '../service/prepare';
 
 /** Shared primitives (DESIGN §2 shapes). */
@@ -10,6 +11,10 @@ export const Uuid = Type.String({
 });
 export const OrgId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', description: 'organisation id (slug)' });
 export const RecordStatus = Type.Union([Type.Literal('pending'), Type.Literal('anchored'), Type.Literal('confirmed')]);
+/** Organisation setting for the arithmetic business rules (issue 17). */
+export const RulesMode = Type.Union([Type.Literal('refuse'), Type.Literal('warn')], {
+  description: 'refuse (default): a record that breaks an EN 16931 calculation rule is refused; warn: accepted with warnings',
+});
 export const Scope = Type.Union([Type.Literal('submit'), Type.Literal('audit'), Type.Literal('admin')]);
 
 /** RFC 9457 problem details with our stable `code`; extensions allowed. */
@@ -38,6 +43,19 @@ export const SubmitResult = Type.Object({
   commitment: Hex32,
   status: RecordStatus,
   duplicate: Type.Boolean({ description: 'true when the same record existed already (idempotent replay)' }),
+  warnings: Type.Optional(
+    Type.Array(
+      Type.Object({
+        code: Type.String(),
+        rule: Type.String({ description: 'EN 16931 rule id, e.g. BR-CO-15' }),
+        path: Type.String(),
+        expected: Type.String(),
+        given: Type.String(),
+        message: Type.String(),
+      }),
+      { description: 'arithmetic rules the record breaks, accepted because its organisation chose rules: warn' },
+    ),
+  ),
 });
 
 export const BatchSubmitBody = Type.Object(
@@ -96,31 +114,8 @@ export const RecordView = Type.Object({
   payload: Type.Optional(Type.Unknown()),
 });
 
-export const Receipt = Type.Object(
-  {
-    version: Type.Literal(1),
-    record: Type.Object({
-      id: Uuid,
-      orgId: Type.String(),
-      type: Type.String(),
-      digest: Hex32,
-      salt: Hex32,
-      parents: Type.Array(Hex32),
-    }),
-    commitment: Hex32,
-    proof: Type.Object({ root: Hex32, path: Type.Array(Hex32) }),
-    anchor: Type.Object({
-      chainId: Type.Integer(),
-      registry: Address,
-      txHash: Hex32,
-      blockNumber: Type.Integer(),
-      blockTimestamp: Type.Integer(),
-      submitter: Address,
-      seq: Type.Integer(),
-    }),
-  },
-  { description: 'DESIGN §2.4 receipt, version 1' },
-);
+/** DESIGN §2.4 receipt, version 1: the domain's schema (src/domain/receipt.ts), the one the verifier checks. */
+export const Receipt = ReceiptV1Schema;
 
 export const Verdict = Type.Object({
   valid: Type.Boolean(),
@@ -186,6 +181,7 @@ export const OrgView = Type.Object({
   kind: Type.String(),
   address: Type.Union([Address, Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
+  rules: Type.Optional(RulesMode),
 });
 
 export const ApiKeyView = Type.Object({
