@@ -92,7 +92,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       const waiting = await ctx.store.read((x) => x.orgsWithPending());
       const perOrg = await isAdmin(req);
       const a = ctx.anchor?.stats;
-      const text = ctx.metrics.render([
+      const text = await ctx.metrics.render([
         {
           name: 'notary_records_waiting',
           help: 'Records accepted and not yet in a batch',
@@ -100,15 +100,22 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
             ? waiting.map((w) => ({ labels: { org: w.orgId }, value: w.count }))
             : [{ value: waiting.reduce((n, w) => n + w.count, 0) }],
         },
-        { name: 'notary_batches_built', help: 'Batches built by this process', values: [{ value: a?.batches ?? 0 }] },
+        {
+          name: 'notary_batches_built',
+          help: 'Batches built by this process',
+          type: 'counter',
+          values: [{ value: a?.batches ?? 0 }],
+        },
         {
           name: 'notary_leaves_batched',
           help: 'Records put into batches by this process',
+          type: 'counter',
           values: [{ value: a?.leaves ?? 0 }],
         },
         {
           name: 'notary_batches_confirmed',
           help: 'Batches confirmed by this process',
+          type: 'counter',
           values: [{ value: a?.confirmed ?? 0 }],
         },
         {
