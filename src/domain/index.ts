@@ -40,4 +40,4 @@ export {
   CurrencySchema,
 } from './record-types';
 export { allowedParentTypes, parentArity, checkLineage, type LineageCheck, type LineageCode } from './lineage';
-export { invoiceKey } from './invoice-key';
+export { invoiceKey, invoiceKeyIdentity, normaliseInvoiceField, type InvoiceKeyIdentity } from './invoice-key';

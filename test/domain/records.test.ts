@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -150,11 +151,15 @@ describe('checkLineage', () => {
 });
 
 describe('invoiceKey', () => {
-  // Known answer from the shell:
-  // printf '%s' '{"invoiceCode":"AP-2025","invoiceNumber":"000417","sellerTaxId":"DE811907980"}' \
+  // Known answer from the shell (invoice key v2: the identity is normalised first, DESIGN §2.5):
+  // printf '%s' '{"invoiceCode":"AP2025","invoiceNumber":"417","sellerTaxId":"DE811907980","v":2}' \
   //   | openssl dgst -sha256 -hmac 'consortium-secret-0001'
-  const want = '0xadf88d199847a8e202227fe799344e0ddc7d1b58fe39201c1ca61f1f9530d777';
-  it('is HMAC-SHA256 over the JCS of the identity fields', () => {
+  const want =
+    '0x' +
+    createHmac('sha256', 'consortium-secret-0001')
+      .update('{"invoiceCode":"AP2025","invoiceNumber":"417","sellerTaxId":"DE811907980","v":2}')
+      .digest('hex');
+  it('is HMAC-SHA256 over the JCS of the normalised identity fields', () => {
     assert.equal(invoiceKey('consortium-secret-0001', invoiceIdentity(invoice)), want);
     assert.equal(invoiceKey(Buffer.from('consortium-secret-0001'), invoiceIdentity(invoice)), want);
   });
