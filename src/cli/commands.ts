@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { resolveApi, list, type GlobalOptions, type KeyRole } from './context';
+import { NotaryApiError } from '../client';
+import { apiClient, cliErrorOf, resolveApi, list, type GlobalOptions, type KeyRole } from './context';
 import { CliError, errorLine, usageError } from './errors';
-import { ApiClient } from './http';
 import { note, out, printJson, table } from './output';
 
 /**
@@ -24,8 +24,9 @@ export async function runCli(argv: string[]): Promise<number> {
       return 2; // commander printed the message through outputError
     }
     if (process.env.NOTARY_DEBUG === '1') console.error(err);
-    console.error(errorLine(err));
-    return err instanceof CliError ? err.exitCode : 1;
+    const e = err instanceof NotaryApiError ? cliErrorOf(err) : err;
+    console.error(errorLine(e));
+    return e instanceof CliError ? e.exitCode : 1;
   }
 }
 
@@ -65,10 +66,7 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
       .option('--api <url>', 'API base URL (env NOTARY_API_URL, demo.json, http://127.0.0.1:3000)')
       .option('--key <key>', 'API key (env NOTARY_API_KEY)')
       .option('--as <org>', "use this demo organisation's key from demo.json (or admin / auditor)");
-  const client = (opts: GlobalOptions, role: KeyRole) => {
-    const t = resolveApi(opts, role);
-    return new ApiClient(t.apiUrl, t.apiKey);
-  };
+  const client = (opts: GlobalOptions, role: KeyRole) => apiClient(resolveApi(opts, role));
 
   program
     .command('start')
@@ -102,22 +100,50 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
       .command('create <id>')
       .description('create an organisation (members get a chain account with the registry roles)')
       .requiredOption('--name <name>', 'display name')
-      .addOption(new Option('--kind <kind>', 'kind').choices(['member', 'auditor', 'operator']).default('member')),
+      .addOption(new Option('--kind <kind>', 'kind').choices(['member', 'auditor', 'operator']).default('member'))
+      .addOption(
+        new Option('--rules <mode>', 'arithmetic business rules: refuse a record that breaks one, or warn').choices([
+          'refuse',
+          'warn',
+        ]),
+      ),
   ).action(
     act(async (o, id: string) => {
-      const res = await client(o, 'admin').request<Record<string, string | null>>('POST', '/v1/orgs', {
+      const res = await client(o, 'admin').createOrg({
         id,
-        name: o.name,
-        kind: o.kind,
+        name: String(o.name),
+        kind: o.kind as 'member' | 'auditor' | 'operator',
+        ...(o.rules ? { rules: o.rules as 'refuse' | 'warn' } : {}),
       });
       if (o.json) printJson(res);
       else out(`created ${res.kind} ${res.id} (${res.name})${res.address ? `, chain account ${res.address}` : ''}`);
       return 0;
     }),
   );
+  apiCommand(
+    org
+      .command('set <id>')
+      .description("change an organisation's settings")
+      .addOption(
+        new Option('--rules <mode>', 'arithmetic business rules: refuse (default) or warn')
+          .choices(['refuse', 'warn'])
+          .makeOptionMandatory(),
+      ),
+  ).action(
+    act(async (o, id: string) => {
+      const res = await client(o, 'admin').request<{ id: string; rules?: string }>(
+        'PATCH',
+        `/v1/orgs/${encodeURIComponent(id)}`,
+        { body: { rules: o.rules }, idempotent: true },
+      );
+      if (o.json) printJson(res);
+      else out(`organisation ${res.id}: rules ${res.rules ?? String(o.rules)}`);
+      return 0;
+    }),
+  );
   apiCommand(org.command('list').description('list organisations')).action(
     act(async (o) => {
-      const res = await client(o, 'admin').request<Record<string, string | null>[]>('GET', '/v1/orgs');
+      const res = await client(o, 'admin').listOrgs();
       if (o.json) printJson(res);
       else
         for (const l of table(
@@ -142,18 +168,12 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
       const bad = scopes.filter((s) => !['submit', 'audit', 'admin'].includes(s));
       if (!scopes.length || bad.length)
         throw usageError(`--scopes: expected submit, audit and/or admin, got "${o.scopes}"`);
-      const res = await client(o, 'admin').request<{ key: string; info: { id: string; scopes: string[] } }>(
-        'POST',
-        `/v1/orgs/${encodeURIComponent(orgId)}/keys`,
-        { name: o.name, scopes },
-      );
+      const res = await client(o, 'admin').createKey(orgId, {
+        name: String(o.name),
+        scopes: scopes as ('submit' | 'audit' | 'admin')[],
+      });
       if (o.json) printJson(res);
-      else {
-        note(
-          `created key ${res.info.id} for ${orgId} (scopes ${res.info.scopes.join(', ')}); the secret is shown once:`,
-        );
-        out(res.key);
-      }
+      else printNewKey(orgId, res.info, res.key);
       return 0;
     }),
   );
@@ -161,9 +181,7 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
     key.command('list <orgId>').description('list the API keys of an organisation (never the secrets)'),
   ).action(
     act(async (o, orgId: string) => {
-      const res = await client(o, 'admin').request<
-        { id: string; name: string; prefix: string; scopes: string[]; createdAt: string; revokedAt: string | null }[]
-      >('GET', `/v1/orgs/${encodeURIComponent(orgId)}/keys`);
+      const res = await client(o, 'admin').listKeys(orgId);
       if (o.json) printJson(res);
       else
         for (const l of table(
@@ -176,10 +194,7 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
   );
   apiCommand(key.command('revoke <orgId> <keyId>').description('revoke an API key (effective immediately)')).action(
     act(async (o, orgId: string, keyId: string) => {
-      await client(o, 'admin').request(
-        'DELETE',
-        `/v1/orgs/${encodeURIComponent(orgId)}/keys/${encodeURIComponent(keyId)}`,
-      );
+      await client(o, 'admin').revokeKey(orgId, keyId);
       if (o.json) printJson({ revoked: keyId, orgId });
       else out(`revoked key ${keyId} of ${orgId}`);
       return 0;
@@ -192,7 +207,7 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
       .description("let an auditor organisation read an organisation's records"),
   ).action(
     act(async (o, orgId: string, auditorOrgId: string) => {
-      await client(o, 'admin').request('POST', `/v1/orgs/${encodeURIComponent(orgId)}/grants`, { auditorOrgId });
+      await client(o, 'admin').grant(orgId, auditorOrgId);
       if (o.json) printJson({ orgId, auditorOrgId, granted: true });
       else out(`granted ${auditorOrgId} read access to the records of ${orgId}`);
       return 0;
@@ -210,7 +225,12 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
       .option('--external-id-field <field>', 'CSV column (or payload field) holding the externalId')
       .option('--chunk-size <n>', 'records per POST /v1/records/batch (≤10000)', '1000')
       .option('--wait', 'wait until anchored, then write <name>.receipt.json next to the inputs')
-      .option('--timeout <seconds>', 'give up waiting after this long (re-run to resume)', '300'),
+      .option('--timeout <seconds>', 'give up waiting after this long (re-run to resume)', '300')
+      .option(
+        '--blocked-grace <duration>',
+        'with --wait: exit non-zero once the records have been blocked (e.g. INSUFFICIENT_FUNDS) this long (30s, 2m, 0)',
+        '30s',
+      ),
   ).action(
     act(async (o, input: string) => {
       const { submit } = await import('./submit');
@@ -220,6 +240,7 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
         chunkSize: Number(o.chunkSize),
         wait: Boolean(o.wait),
         timeoutSeconds: Number(o.timeout),
+        blockedGraceMs: parseDuration(String(o.blockedGrace), '--blocked-grace'),
         json: Boolean(o.json),
       });
     }),
@@ -282,6 +303,30 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
   );
 
   return program;
+}
+
+/**
+ * A new key: on a terminal, the message and then the secret on its own line, both on stdout (one stream, so
+ * they cannot interleave or swap); otherwise (captured, `KEY=$(notary key create …)`) the secret alone on
+ * stdout and the message on stderr, written first.
+ */
+function printNewKey(orgId: string, info: { id: string; scopes: string[] }, secret: string): void {
+  const message = `created key ${info.id} for ${orgId} (scopes ${info.scopes.join(', ')}); its secret is shown once`;
+  if (process.stdout.isTTY) {
+    out(`${message}:`);
+    out(secret);
+  } else {
+    note(`${message}, on stdout`);
+    out(secret);
+  }
+}
+
+/** `30s`, `2m`, `500ms`, `1h` or plain seconds → milliseconds. */
+export function parseDuration(v: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw usageError(`${what} ${v}: expected a duration such as 30s, 2m or 500ms`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
 }
 
 function readVersion(): string {

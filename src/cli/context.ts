@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { NotaryApiError, NotaryClient } from '../client';
 import { CliError, usageError } from './errors';
 
 /** What `npm start` writes to `$DATA_DIR/demo.json` (DESIGN §6); every field optional here. */
@@ -86,4 +87,19 @@ export function list(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+}
+
+/** The API client of a command (src/client: the one HTTP layer of the CLI). */
+export function apiClient(t: ApiTarget): NotaryClient {
+  return new NotaryClient({ baseUrl: t.apiUrl, apiKey: t.apiKey });
+}
+
+/** True when the server has no such route (as opposed to, e.g., an unknown record). */
+export function isMissingRoute(err: unknown): boolean {
+  return err instanceof NotaryApiError && err.status === 404 && (err.code === 'NOT_FOUND' || err.code === 'HTTP_404');
+}
+
+/** An API failure as the CLI's one-line error (`notary: <code>: <detail>`, exit 1). */
+export function cliErrorOf(err: NotaryApiError): CliError {
+  return new CliError(err.code, err.detail, { status: err.status || undefined, cause: err });
 }

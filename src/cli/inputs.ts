@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError, usageError } from './errors';
@@ -42,10 +43,17 @@ function isWrapper(x: unknown): x is RecordInput {
   return typeof o.type === 'string' && 'payload' in o && Object.keys(o).every((k) => WRAPPER_KEYS.has(k));
 }
 
-/** A file name made from an externalId or row label. */
+/**
+ * A file name made from an externalId or row label. When sanitizing changed it, `~` + 8 hex of the SHA-256 of
+ * the exact input is appended, so that `A/1` and `A_1` (or `A:1`) never share a receipt file.
+ */
 export function safeName(s: string): string {
-  const name = s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_');
-  return name.slice(0, 150) || '_';
+  const name =
+    s
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/^\.+/, '_')
+      .slice(0, 150) || '_';
+  return name === s ? name : `${name}~${createHash('sha256').update(s).digest('hex').slice(0, 8)}`;
 }
 
 function readJsonFile(file: string): unknown {

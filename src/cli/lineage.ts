@@ -1,5 +1,6 @@
+import type { NotaryClient } from '../client';
+import { isMissingRoute } from './context';
 import { CliError } from './errors';
-import { ApiClient, isMissingRoute } from './http';
 import { out, printJson } from './output';
 import type { Completeness } from '../service/trace';
 
@@ -83,10 +84,10 @@ export function renderTrace(t: Trace): string[] {
   return lines;
 }
 
-export async function trace(client: ApiClient, id: string, json: boolean): Promise<number> {
+export async function trace(client: NotaryClient, id: string, json: boolean): Promise<number> {
   let t: Trace;
   try {
-    t = await client.request<Trace>('GET', `/v1/records/${encodeURIComponent(id)}/trace`);
+    t = (await client.trace(id)) as unknown as Trace;
   } catch (err) {
     if (isMissingRoute(err)) throw new CliError('NOT_AVAILABLE', 'trace not available on this server');
     throw err;
@@ -152,10 +153,10 @@ export function renderAudit(orgId: string, body: Record<string, unknown>): strin
   }
   return lines;
 }
-export async function audit(client: ApiClient, orgId: string, json: boolean): Promise<number> {
+export async function audit(client: NotaryClient, orgId: string, json: boolean): Promise<number> {
   let body: Record<string, unknown>;
   try {
-    body = await client.request<Record<string, unknown>>('GET', `/v1/orgs/${encodeURIComponent(orgId)}/chain`);
+    body = (await client.orgChain(orgId)) as unknown as Record<string, unknown>;
   } catch (err) {
     if (isMissingRoute(err))
       throw new CliError('NOT_AVAILABLE', 'audit (completeness walk) not available on this server');

@@ -1,30 +1,31 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { NotaryClient, Receipt } from '../client';
 import { CliError } from './errors';
-import { ApiClient, ApiError } from './http';
-import { out, printJson } from './output';
+import { note, out, printJson } from './output';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `notary receipt <id>`: GET /v1/records/:id/receipt (409 RECEIPT_NOT_READY while pending). */
+/** `notary receipt <id>`: GET /v1/records/:id/receipt; with --wait, polls (and says why it is blocked, if it is). */
 export async function fetchReceipt(
-  client: ApiClient,
+  client: NotaryClient,
   id: string,
   opts: { out?: string; wait: boolean; timeoutSeconds: number; json: boolean },
 ): Promise<number> {
-  const deadline = Date.now() + opts.timeoutSeconds * 1000;
-  let receipt: unknown;
-  for (;;) {
-    try {
-      receipt = await client.request<unknown>('GET', `/v1/records/${encodeURIComponent(id)}/receipt`);
-      break;
-    } catch (err) {
-      if (!(opts.wait && err instanceof ApiError && err.code === 'RECEIPT_NOT_READY')) throw err;
-      if (Date.now() > deadline) {
-        throw new CliError('WAIT_TIMEOUT', `record ${id} not anchored after ${opts.timeoutSeconds} s`);
-      }
-      await sleep(300);
+  let receipt: Receipt;
+  if (!opts.wait) receipt = await client.receipt(id);
+  else {
+    const r = await client.waitForReceipts([id], {
+      timeoutMs: opts.timeoutSeconds * 1000,
+      onBlocked: (b) => {
+        if (b) note(`notary: record ${id} cannot be anchored yet: ${b.code}: ${b.detail}`);
+      },
+    });
+    if (r.notFound.length) throw new CliError('RECORD_NOT_FOUND', `Record ${id} not found`);
+    const got = r.receipts.get(id);
+    if (!got) {
+      const why = r.blocked ? ` (blocked: ${r.blocked.code}: ${r.blocked.detail})` : '';
+      throw new CliError('WAIT_TIMEOUT', `record ${id} not anchored after ${opts.timeoutSeconds} s${why}`);
     }
+    receipt = got;
   }
   if (!opts.out) {
     printJson(receipt);

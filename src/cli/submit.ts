@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { digestPayload } from '../domain';
+import { createHash } from 'node:crypto';
+import type { NotaryClient, Receipt } from '../client';
 import { CliError, usageError } from './errors';
-import { ApiClient, ApiError, type ProblemBody } from './http';
 import { loadInput, type InputItem } from './inputs';
 import { MARK, Progress, note, out, printJson } from './output';
 
@@ -12,6 +13,8 @@ export interface SubmitOptions {
   chunkSize: number;
   wait: boolean;
   timeoutSeconds: number;
+  /** With --wait: give up (exit 1, BLOCKED) once the records have been blocked this long. */
+  blockedGraceMs?: number;
   json: boolean;
 }
 
@@ -28,9 +31,6 @@ interface SubmitState {
   updatedAt: string;
   items: Record<string, StateEntry>;
 }
-
-type BatchItem = { id: string; digest: string; commitment: string; status: string; duplicate: boolean };
-type BatchResult = { records: (BatchItem | { error: ProblemBody })[] };
 
 export interface Rejection {
   label: string;
@@ -88,13 +88,66 @@ function localDigest(payload: unknown): string | null {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Case and Unicode normalization folded: two paths equal here are one file on macOS/Windows file systems. */
+const fold = (p: string) => p.normalize('NFC').toLowerCase();
+const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 8);
+
+/**
+ * Makes every receipt (and payload) path of the input distinct, also on case-insensitive file systems: the
+ * second of two items whose paths fold to the same name gets `~<hash of its key>` (its exact externalId or
+ * place in the input). Without it, the second receipt was silently never written (its file "existed").
+ */
+export function distinctReceiptPaths(items: InputItem[]): void {
+  const taken = new Set<string>();
+  for (const it of items) {
+    if (taken.has(fold(it.receiptPath))) {
+      const base = it.receiptPath.replace(/\.receipt\.json$/, '');
+      const h = shortHash(it.key);
+      let stem = `${base}~${h}`;
+      for (let n = 2; taken.has(fold(`${stem}.receipt.json`)); n++) stem = `${base}~${h}-${n}`;
+      it.receiptPath = `${stem}.receipt.json`;
+      if (it.payloadPath) it.payloadPath = `${stem}.payload.json`;
+    }
+    taken.add(fold(it.receiptPath));
+  }
+}
+
+/** True when this item's receipt is on disk already: the file the state names (or its own) holds ITS record. */
+function receiptOnDisk(it: InputItem, entry: StateEntry, stateDir: string): boolean {
+  for (const file of [entry.receipt ? path.resolve(stateDir, entry.receipt) : null, it.receiptPath]) {
+    if (!file || !fs.existsSync(file)) continue;
+    try {
+      const r = JSON.parse(fs.readFileSync(file, 'utf8')) as { record?: { id?: string } };
+      if (r?.record?.id === entry.id) {
+        if (file !== it.receiptPath) it.receiptPath = file;
+        return true;
+      }
+    } catch {
+      /* unreadable: written again */
+    }
+  }
+  return false;
+}
+
+function writeReceipt(it: InputItem, receipt: Receipt): void {
+  if (fs.existsSync(it.receiptPath)) {
+    let other: string | undefined;
+    try {
+      other = (JSON.parse(fs.readFileSync(it.receiptPath, 'utf8')) as { record?: { id?: string } })?.record?.id;
+    } catch {
+      other = undefined;
+    }
+    if (other !== receipt.record.id) note(`notary: replacing ${it.receiptPath} (it held ${other ?? 'no receipt'})`);
+  }
+  writeJsonAtomic(it.receiptPath, receipt);
+  if (it.payloadPath) writeJsonAtomic(it.payloadPath, it.record.payload);
+}
 
 /**
  * `notary submit`: bulk submission through POST /v1/records/batch, resumable through the state file, then
  * (with --wait) receipts written next to the input once the records are anchored.
  */
-export async function submit(client: ApiClient, input: string, opts: SubmitOptions): Promise<number> {
+export async function submit(client: NotaryClient, input: string, opts: SubmitOptions): Promise<number> {
   if (!Number.isInteger(opts.chunkSize) || opts.chunkSize < 1 || opts.chunkSize > 10_000) {
     throw usageError(`--chunk-size must be 1..10000, got ${opts.chunkSize}`);
   }
@@ -107,6 +160,7 @@ export async function submit(client: ApiClient, input: string, opts: SubmitOptio
     it.key = k;
     keys.add(k);
   }
+  distinctReceiptPaths(loaded.items);
   const state = loadState(loaded.statePath, client.baseUrl);
   const saveState = () => {
     state.updatedAt = new Date().toISOString();
@@ -137,96 +191,90 @@ export async function submit(client: ApiClient, input: string, opts: SubmitOptio
     pending: 0,
   };
 
-  // ---- submission, chunk by chunk; the state file is saved after each chunk --------------------------
+  // ---- submission, chunk by chunk (NotaryClient.submitMany); the state file is saved after each chunk ----
   const progress = new Progress('submitting', todo.length);
-  const sendChunk = async (chunk: InputItem[]): Promise<void> => {
-    let res: BatchResult;
-    try {
-      res = await client.request<BatchResult>('POST', '/v1/records/batch', { records: chunk.map((c) => c.record) });
-    } catch (err) {
-      // Too large a body for this server: halve the chunk and go on.
-      if (err instanceof ApiError && err.status === 413 && chunk.length > 1) {
-        const half = Math.ceil(chunk.length / 2);
-        await sendChunk(chunk.slice(0, half));
-        await sendChunk(chunk.slice(half));
-        return;
-      }
-      throw err;
-    }
-    if (!res || !Array.isArray(res.records) || res.records.length !== chunk.length) {
-      throw new CliError('BAD_RESPONSE', 'POST /v1/records/batch answered with an unexpected body');
-    }
-    res.records.forEach((r, i) => {
-      const it = chunk[i]!;
-      if ('error' in r) {
-        summary.rejected++;
-        summary.rejections.push({
-          label: it.label,
-          code: r.error?.code ?? 'REJECTED',
-          detail: r.error?.detail ?? r.error?.title ?? '',
-        });
-        return;
-      }
-      summary.accepted++;
-      if (r.duplicate) summary.duplicates++;
-      else summary.created++;
-      state.items[it.key] = { id: r.id, digest: r.digest };
-    });
-    progress.tick(chunk.length);
-  };
   try {
-    for (let i = 0; i < todo.length; i += opts.chunkSize) {
-      await sendChunk(todo.slice(i, i + opts.chunkSize));
-      saveState();
+    if (todo.length) {
+      await client.submitMany(
+        todo.map((it) => it.record),
+        {
+          chunkSize: opts.chunkSize,
+          onProgress: ({ chunk }) => {
+            chunk.results.forEach((r, i) => {
+              const it = todo[chunk.offset + i]!;
+              if ('error' in r) {
+                summary.rejected++;
+                summary.rejections.push({
+                  label: it.label,
+                  code: r.error?.code ?? 'REJECTED',
+                  detail: r.error?.detail ?? r.error?.title ?? '',
+                });
+                return;
+              }
+              summary.accepted++;
+              if (r.duplicate) summary.duplicates++;
+              else summary.created++;
+              state.items[it.key] = { id: r.id, digest: r.digest };
+            });
+            progress.tick(chunk.results.length);
+            saveState();
+          },
+        },
+      );
     }
   } finally {
     progress.done();
     if (todo.length) saveState();
   }
 
-  // ---- receipts -----------------------------------------------------------------------------------------
+  // ---- receipts: POST /v1/receipts, 10,000 per request (NotaryClient.waitForReceipts) -------------------
+  let blockedFailure: CliError | null = null;
   if (opts.wait) {
-    const pending = loaded.items.filter((it) => state.items[it.key] && !fs.existsSync(it.receiptPath));
+    const stateDir = path.dirname(loaded.statePath);
+    const pending = loaded.items.filter((it) => {
+      const entry = state.items[it.key];
+      return entry !== undefined && !receiptOnDisk(it, entry, stateDir);
+    });
+    const byId = new Map<string, InputItem[]>();
+    for (const it of pending) {
+      const id = state.items[it.key]!.id;
+      byId.set(id, [...(byId.get(id) ?? []), it]);
+    }
     const bar = new Progress('waiting for receipts', pending.length);
-    const deadline = Date.now() + opts.timeoutSeconds * 1000;
+    let res: Awaited<ReturnType<NotaryClient['waitForReceipts']>> | undefined;
     try {
-      while (pending.length) {
-        const slice = pending.slice(0, 8);
-        const ready = await Promise.all(
-          slice.map(async (it) => {
-            const entry = state.items[it.key]!;
-            try {
-              const receipt = await client.request<unknown>('GET', `/v1/records/${entry.id}/receipt`);
-              writeJsonAtomic(it.receiptPath, receipt);
-              if (it.payloadPath) writeJsonAtomic(it.payloadPath, it.record.payload);
-              entry.receipt = path.relative(path.dirname(loaded.statePath), it.receiptPath);
-              return true;
-            } catch (err) {
-              if (err instanceof ApiError && err.code === 'RECEIPT_NOT_READY') return false;
-              throw err;
-            }
-          }),
-        );
-        for (let i = slice.length - 1; i >= 0; i--) {
-          if (ready[i]) {
-            pending.splice(i, 1);
+      res = await client.waitForReceipts([...byId.keys()], {
+        timeoutMs: opts.timeoutSeconds * 1000,
+        blockedTimeoutMs: opts.blockedGraceMs,
+        onReceipt: (id, receipt) => {
+          for (const it of byId.get(id) ?? []) {
+            writeReceipt(it, receipt);
+            state.items[it.key]!.receipt = path.relative(stateDir, it.receiptPath);
             summary.receiptsWritten++;
             bar.tick();
           }
-        }
-        if (!ready.some(Boolean)) {
-          if (Date.now() > deadline) break;
-          await sleep(300);
-        }
-      }
+        },
+        onBlocked: (b) => {
+          bar.done();
+          if (b) note(`notary: records are not being anchored: ${b.code}: ${b.detail} (since ${b.since})`);
+          else note('notary: anchoring resumed');
+        },
+      });
     } finally {
       bar.done();
       saveState();
     }
-    summary.pending = pending.length;
+    summary.pending = pending.length - summary.receiptsWritten;
+    if (res?.outcome === 'blocked' && res.blocked) {
+      blockedFailure = new CliError(
+        'BLOCKED',
+        `${summary.pending} record(s) not anchored: ${res.blocked.code}: ${res.blocked.detail}; run the same command again once that is fixed`,
+      );
+    }
   }
 
   report(summary, opts);
+  if (blockedFailure) throw blockedFailure;
   if (summary.pending > 0) {
     throw new CliError(
       'WAIT_TIMEOUT',

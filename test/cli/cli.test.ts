@@ -5,11 +5,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { JsonRpcProvider, Wallet } from 'ethers';
+import { NotaryRegistry__factory } from '../../typechain-types';
 import { startInstance, type Instance } from '../helpers/instance';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'notary.js');
 /** anvil's second default account (public dev key): deploys without racing the instance's deployer nonces. */
 const ANVIL_KEY_1 = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+/** anvil's first default account: the embedded chain's deployer, a PAUSER of the registry. */
+const ANVIL_KEY_0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 
 interface Run {
   code: number | null;
@@ -42,6 +46,36 @@ function notary(args: string[], env: Record<string, string | undefined> = {}): P
   });
 }
 
+function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NOTARY_') && k !== 'DATA_DIR') base[k] = v;
+  const full = {
+    ...base,
+    DATA_DIR: path.join(work, 'no-data'),
+    NOTARY_API_URL: inst.apiUrl,
+    ...env,
+  } as NodeJS.ProcessEnv;
+  for (const k of Object.keys(full)) if (full[k] === undefined) delete full[k];
+  return full;
+}
+
+/** Runs the CLI with stdout AND stderr on one file descriptor: what a terminal or `2>&1` shows, in order. */
+function notaryMerged(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; out: string }> {
+  const file = path.join(work, `merged-${process.hrtime.bigint()}.txt`);
+  const fd = fs.openSync(file, 'w');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env: cliEnv(env), stdio: ['ignore', fd, fd] });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      fs.closeSync(fd);
+      resolve({ code, out: fs.readFileSync(file, 'utf8') });
+    });
+  });
+}
+
 const member = () => inst.demo.orgs.find((o) => o.id === 'aerospace')!;
 const asMember = () => ({ NOTARY_API_KEY: member().apiKey });
 const asAdmin = () => ({ NOTARY_API_KEY: inst.demo.admin.apiKey });
@@ -53,7 +87,7 @@ function assertOneLineError(r: Run, code: RegExp): void {
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }
 
-describe('notary CLI (end to end)', { timeout: 120_000 }, () => {
+describe('notary CLI (end to end)', { timeout: 300_000 }, () => {
   before(async () => {
     inst = await startInstance();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-cli-'));
@@ -247,6 +281,103 @@ describe('notary CLI (end to end)', { timeout: 120_000 }, () => {
     const t = await notary(['trace', id], asMember());
     if (t.code === 0) assert.match(t.stdout, new RegExp(`^● [✓–] document\\s+${id}`, 'm'));
     else assertOneLineError(t, /^notary: NOT_AVAILABLE: trace not available on this server$/);
+  });
+
+  it('key create: the message, then the secret alone on its own line (stdout: only the secret)', async () => {
+    const merged = await notaryMerged(
+      ['key', 'create', 'aerospace', '--name', 'order', '--scopes', 'audit'],
+      asAdmin(),
+    );
+    assert.equal(merged.code, 0, merged.out);
+    const lines = merged.out.trimEnd().split('\n');
+    assert.equal(lines.length, 2, merged.out);
+    assert.match(lines[0]!, /^created key [0-9a-f-]{36} for aerospace \(scopes audit\); its secret is shown once/);
+    assert.match(lines[1]!, /^\S{20,}$/, 'the secret alone on the second line');
+    const separate = await notary(['key', 'create', 'aerospace', '--name', 'order-2', '--scopes', 'audit'], asAdmin());
+    assert.match(separate.stdout, /^\S{20,}\n$/);
+    assert.match(separate.stderr, /^created key .*shown once, on stdout\n$/);
+    // On a terminal (a pseudo-terminal through script(1)): both on stdout, message first, secret on its own line.
+    if (fs.existsSync('/usr/bin/script')) {
+      const cmd = [process.execPath, BIN, 'key', 'create', 'aerospace', '--name', 'tty', '--scopes', 'audit']
+        .map((a) => `'${a}'`)
+        .join(' ');
+      const tty = await new Promise<string>((resolve, reject) => {
+        const child = spawn('/usr/bin/script', ['-qec', cmd, '/dev/null'], {
+          cwd: work,
+          env: cliEnv(asAdmin()),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let o = '';
+        child.stdout.on('data', (d: Buffer) => (o += d.toString()));
+        child.on('error', reject);
+        child.on('close', () => resolve(o));
+      });
+      const ttyLines = tty.replace(/\r/g, '').trimEnd().split('\n');
+      assert.equal(ttyLines.length, 2, tty);
+      assert.match(ttyLines[0]!, /^created key .* its secret is shown once:$/);
+      assert.match(ttyLines[1]!, /^\S{20,}$/);
+    }
+  });
+
+  it('submit --wait: externalIds that collide as file names each get their receipt; a stale file is replaced', async () => {
+    const file = path.join(work, 'collide.json');
+    const ids = ['INV/1', 'INV_1', 'inv_1', 'INV:1', 'Mixed', 'MIXED'];
+    fs.writeFileSync(
+      file,
+      JSON.stringify(ids.map((externalId) => ({ type: 'document', externalId, payload: { externalId } }))),
+    );
+    const r = await notary(['submit', 'collide.json', '--wait', '--json'], asMember());
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).receiptsWritten, ids.length);
+    const files = fs.readdirSync(`${file}.receipts`).filter((f) => f.endsWith('.receipt.json'));
+    assert.equal(files.length, ids.length, files.join(' '));
+    assert.equal(new Set(files.map((f) => f.toLowerCase())).size, ids.length, 'distinct on a case-insensitive FS');
+    const state = JSON.parse(fs.readFileSync(`${file}.notary-state.json`, 'utf8'));
+    const byId = new Map(
+      files.map((f) => {
+        const rc = JSON.parse(fs.readFileSync(path.join(`${file}.receipts`, f), 'utf8'));
+        return [rc.record.id as string, f];
+      }),
+    );
+    for (const x of ids) assert.ok(byId.has(state.items[`externalId:${x}`].id), `receipt of ${x}`);
+
+    // A receipt file left from elsewhere (another record's) is not taken for this record's receipt.
+    const dir = path.join(work, 'stale');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'note.json'), JSON.stringify({ title: 'stale test' }));
+    fs.copyFileSync(path.join(`${file}.receipts`, files[0]!), path.join(dir, 'note.receipt.json'));
+    const s = await notary(['submit', 'stale', '--type', 'document', '--wait', '--json'], asMember());
+    assert.equal(s.code, 0, s.stderr);
+    assert.equal(JSON.parse(s.stdout).receiptsWritten, 1);
+    assert.match(s.stderr, /replacing .*note\.receipt\.json/);
+    const id = JSON.parse(fs.readFileSync(path.join(work, 'stale.notary-state.json'), 'utf8')).items['note.json'].id;
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'note.receipt.json'), 'utf8')).record.id, id);
+  });
+
+  it('submit --wait while anchoring is blocked: prints the reason at once, exits 1 after --blocked-grace', async () => {
+    const registry = NotaryRegistry__factory.connect(
+      inst.demo.registry,
+      new Wallet(ANVIL_KEY_0, new JsonRpcProvider(inst.rpcUrl)),
+    );
+    await (await registry.pause()).wait();
+    try {
+      fs.writeFileSync(path.join(work, 'blocked.json'), JSON.stringify({ title: 'blocked', at: Date.now() }));
+      const r = await notary(
+        ['submit', 'blocked.json', '--type', 'document', '--wait', '--blocked-grace', '2s'],
+        asMember(),
+      );
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.match(lines[0]!, /^notary: records are not being anchored: REGISTRY_PAUSED: /);
+      assert.match(lines.at(-1)!, /^notary: BLOCKED: 1 record\(s\) not anchored: REGISTRY_PAUSED: /);
+      assert.match(r.stdout, /accepted 1 .*receipts written 0/);
+    } finally {
+      await (await registry.unpause()).wait();
+    }
+    // Once unblocked, the same command finishes the job.
+    const again = await notary(['submit', 'blocked.json', '--type', 'document', '--wait'], asMember());
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /already done 1, receipts written 1/);
   });
 
   it('deploy: both registries with a plain wallet, deployment JSON written', async () => {

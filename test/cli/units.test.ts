@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import { loadInput, parseCsv } from '../../src/cli/inputs';
 import { renderAudit, renderTrace } from '../../src/cli/lineage';
 import { errorLine, CliError } from '../../src/cli/errors';
+import { distinctReceiptPaths } from '../../src/cli/submit';
+import { parseDuration } from '../../src/cli/commands';
 
 describe('parseCsv (RFC 4180)', () => {
   it('quotes, doubled quotes, commas and newlines inside quotes, CRLF, BOM, trailing newline', () => {
@@ -39,7 +41,8 @@ describe('loadInput', () => {
     assert.deepEqual(
       l.items.map((i) => [i.key, path.relative(dir, i.receiptPath)]),
       [
-        ['externalId:A/1', path.join('batch.json.receipts', 'A_1.receipt.json')],
+        // sanitized (`/` → `_`): the exact externalId's hash keeps it apart from a literal "A_1"
+        ['externalId:A/1', path.join('batch.json.receipts', 'A_1~a5b3d27a.receipt.json')],
         ['batch.json#1', path.join('batch.json.receipts', '2.receipt.json')],
       ],
     );
@@ -149,5 +152,53 @@ describe('errorLine', () => {
   it('is one line with the code', () => {
     assert.equal(errorLine(new CliError('X_Y', 'boom')), 'notary: X_Y: boom');
     assert.equal(errorLine(new Error('a\nb')), 'notary: ERROR: a');
+  });
+});
+
+describe('receipt file names', () => {
+  it('are distinct even where sanitizing or case folding would merge them (A/1, A_1, a_1, A:1, Ab, AB)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-cli-names-'));
+    const file = path.join(dir, 'collide.json');
+    const ids = ['A/1', 'A_1', 'a_1', 'A:1', 'Ab', 'AB', 'ab'];
+    fs.writeFileSync(file, JSON.stringify(ids.map((externalId) => ({ type: 'document', externalId, payload: {} }))));
+    const l = loadInput(file, {});
+    distinctReceiptPaths(l.items);
+    const names = l.items.map((i) => path.basename(i.receiptPath));
+    assert.equal(new Set(names.map((n) => n.toLowerCase())).size, ids.length, names.join(' '));
+    // Names that needed no change keep it; the first of a case-folded pair too.
+    assert.equal(names[1], 'A_1.receipt.json');
+    assert.equal(names[4], 'Ab.receipt.json');
+    assert.match(names[2]!, /^a_1~[0-9a-f]{8}\.receipt\.json$/);
+    assert.match(names[5]!, /^AB~[0-9a-f]{8}\.receipt\.json$/);
+    // Stable: the same input gives the same names.
+    const again = loadInput(file, {});
+    distinctReceiptPaths(again.items);
+    assert.deepEqual(
+      again.items.map((i) => path.basename(i.receiptPath)),
+      names,
+    );
+  });
+  it('a directory with A.json and a.json: two receipt files on a case-insensitive file system too', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-cli-names-'));
+    fs.mkdirSync(path.join(dir, 'in'));
+    fs.writeFileSync(path.join(dir, 'in', 'A.json'), JSON.stringify({ n: 1 }));
+    fs.writeFileSync(path.join(dir, 'in', 'a.json'), JSON.stringify({ n: 2 }));
+    const l = loadInput(path.join(dir, 'in'), { type: 'document' });
+    distinctReceiptPaths(l.items);
+    const names = l.items.map((i) => path.basename(i.receiptPath).toLowerCase());
+    assert.equal(new Set(names).size, 2, names.join(' '));
+  });
+});
+
+describe('parseDuration', () => {
+  it('30s, 2m, 500ms, 1h, plain seconds; anything else is a usage error', () => {
+    assert.deepEqual(
+      ['30s', '2m', '500ms', '1h', '5', '0', '1.5s'].map((v) => parseDuration(v, '--x')),
+      [30_000, 120_000, 500, 3_600_000, 5000, 0, 1500],
+    );
+    assert.throws(
+      () => parseDuration('soon', '--blocked-grace'),
+      (e: CliError) => e.exitCode === 2 && /--blocked-grace soon/.test(e.message),
+    );
   });
 });
