@@ -2,24 +2,58 @@
 // The whole suite in one command: compile, type-check, lint, contract tests (hardhat/mocha), then the
 // TypeScript tests (node:test + ts-node). Ends with one line CI reads:
 //   tests: N passed, N failed, N skipped
-// Usage: node scripts/test-all.cjs [--only contracts|node] [--no-typecheck] [test files...]
-// (--no-typecheck also skips lint; --only skips lint)
+// Usage: node scripts/test-all.cjs [--only contracts|node|service] [--no-typecheck] [test files...]
+//   --only contracts  the Hardhat contract tests
+//   --only node       every node:test file under test/ (all but test/contracts)
+//   --only service    the node:test files under test/service
+// (--no-typecheck also skips lint; --only skips lint). --list prints the stages and test files that would run,
+// and runs nothing. An unknown option or --only value exits 2.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
+const ONLY = { contracts: 'contract tests', node: 'node tests', service: 'node tests of test/service' };
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-const skipTypecheck = args.includes('--no-typecheck');
-const explicitFiles = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--only');
+
+function usage(problem) {
+  console.error(`test-all: ${problem}`);
+  console.error(
+    `usage: node scripts/test-all.cjs [--only ${Object.keys(ONLY).join('|')}] [--no-typecheck] [--list] [test files...]`,
+  );
+  process.exit(2);
+}
+
+let only;
+const explicitFiles = [];
+let skipTypecheck = false;
+let listOnly = false;
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--only' || a.startsWith('--only=')) {
+    const v = a === '--only' ? args[++i] : a.slice('--only='.length);
+    if (v === undefined || v === '') usage('--only needs a value');
+    if (!Object.prototype.hasOwnProperty.call(ONLY, v)) usage(`unknown --only value ${JSON.stringify(v)}`);
+    if (only !== undefined && only !== v) usage('--only given twice');
+    only = v;
+  } else if (a === '--no-typecheck') skipTypecheck = true;
+  else if (a === '--list') listOnly = true;
+  else if (a.startsWith('-')) usage(`unknown option ${a}`);
+  else explicitFiles.push(a);
+}
+if (only === 'contracts' && explicitFiles.length) usage('test files cannot be combined with --only contracts');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let stageFailed = false;
 
 function run(label, cmd, cmdArgs, opts = {}) {
   process.stdout.write(`\n=== ${label}\n`);
+  if (listOnly) {
+    const shown = cmd.startsWith(root + path.sep) ? path.relative(root, cmd) : cmd;
+    process.stdout.write(`${[shown, ...cmdArgs].join('\n  ')}\n`);
+    return { status: 0, out: '' };
+  }
   const res = spawnSync(cmd, cmdArgs, {
     cwd: root,
     encoding: 'utf8',
@@ -81,11 +115,17 @@ if (!only || only === 'contracts') {
 }
 
 // 4. domain, verifier, service, API, CLI tests (node:test + ts-node)
-if (!only || only === 'node') {
+if (!only || only === 'node' || only === 'service') {
   const files = explicitFiles.length
     ? explicitFiles
-    : listTests(path.join(root, 'test')).filter((f) => !f.startsWith(`test${path.sep}contracts${path.sep}`));
-  if (files.length) {
+    : only === 'service'
+      ? listTests(path.join(root, 'test', 'service'))
+      : listTests(path.join(root, 'test')).filter((f) => !f.startsWith(`test${path.sep}contracts${path.sep}`));
+  if (!files.length) {
+    // Running nothing must not look like a green run.
+    console.log(`\n!!! no test files found for ${only ? ONLY[only] : 'the node tests'}`);
+    stageFailed = true;
+  } else {
     const r = run(
       'node tests (node --test)',
       process.execPath,
