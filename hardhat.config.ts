@@ -1,5 +1,5 @@
 import { subtask } from 'hardhat/config';
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from 'hardhat/builtin-tasks/task-names';
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_NODE_SERVER_CREATED } from 'hardhat/builtin-tasks/task-names';
 import type { HardhatUserConfig } from 'hardhat/config';
 import type { NetworkUserConfig } from 'hardhat/types';
 import '@nomicfoundation/hardhat-toolbox';
@@ -26,6 +26,24 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async (args: { solcVersi
     longVersion: long.replace(/\.Emscripten\.clang$/, ''),
   };
 });
+
+// `npx hardhat node` also mines an (empty) block every NODE_BLOCK_TIME seconds (default 1; 0: only on each
+// transaction). A real chain keeps producing blocks; without them an anchored batch on an otherwise idle node never
+// reaches its CONFIRMATIONS, and the organisation's next batch waits behind it. Only the node task: the in-process
+// network of the tests keeps plain automine.
+subtask(TASK_NODE_SERVER_CREATED).setAction(
+  async (
+    args: { provider: { request(a: { method: string; params: unknown[] }): Promise<unknown> } },
+    _hre,
+    runSuper,
+  ) => {
+    const raw = process.env.NODE_BLOCK_TIME ?? '1';
+    if (!/^\d+(\.\d+)?$/.test(raw)) throw new Error(`NODE_BLOCK_TIME must be a number of seconds, got "${raw}"`);
+    const ms = Math.round(Number(raw) * 1000);
+    if (ms > 0) await args.provider.request({ method: 'evm_setIntervalMining', params: [ms] });
+    await runSuper(args);
+  },
+);
 
 /** Environment read once: a permissioned chain given by RPC_URL (+ DEPLOYER_KEY), gas price may be zero. */
 const env = {

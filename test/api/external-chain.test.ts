@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config';
 import { startRuntime, type Runtime } from '../../src/cli/runtime';
 import type { ReceiptV1 } from '../../src/domain/receipt';
 import { ChainRootSource, verifyReceipt } from '../../src/verifier';
+import { setBalance } from '../../src/chain/dev-rpc';
 import { NotaryRegistry__factory } from '../../typechain-types';
 import { deployRegistries, type Deployment } from '../../scripts/lib/deploy-registries';
 import { api, eventually } from '../helpers/instance';
@@ -42,6 +43,7 @@ describe('external zero-gas chain (RPC_URL + DEPLOYMENT_FILE + GAS_PRICE=0, as i
         GAS_PRICE: '0',
         DATA_DIR: dataDir,
         KEYSTORE_PASSWORD: 'correct horse battery staple',
+        CONSORTIUM_SECRET: 'a consortium secret for this test',
         PORT: '0',
         ANCHOR_INTERVAL_MS: '100',
         CONFIRMATIONS: '1',
@@ -352,6 +354,23 @@ describe(
         [1],
         'one anchor, mined and successful',
       );
+    });
+
+    it('an account that fell below half of FUND_AMOUNT is topped up from the deployer before its next anchor', async () => {
+      await setBalance(provider, acme.address, 10n ** 17n); // 0.1 ETH, below 0.5
+      const sub = await api(apiUrl, 'POST', '/v1/records', {
+        key: acmeKey,
+        body: { type: 'invoice.issued', externalId: 'TOPUP-1', payload: invoicePayload(5) },
+      });
+      assert.equal(sub.status, 202);
+      await eventually(async () => {
+        const r = await api(apiUrl, 'GET', `/v1/records/${sub.body.id}/receipt`, { key: acmeKey });
+        return r.status === 200;
+      }, 30_000);
+      // Topped up to 1 ETH, then one anchor paid from it.
+      const balance = await provider.getBalance(acme.address);
+      assert.ok(balance > 9n * 10n ** 17n && balance < 10n ** 18n, `balance ${balance}`);
+      assert.match(service.output(), new RegExp(`funded ${acme.address} with 0\\.9 ETH from the deployer`));
     });
 
     it('restarted, npm start uses the deployment it wrote; a deployment whose addresses hold no code is refused clearly', async () => {

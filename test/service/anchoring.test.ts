@@ -240,6 +240,31 @@ for (const chain of chains) {
       );
 
       it(
+        'an account without ANCHORER_ROLE: blocked NOT_AUTHORIZED, nothing sent; anchored once granted',
+        { skip },
+        async () => {
+          const notary = NotaryRegistry__factory.connect(c.fx.notary, c.fx.admin.connect(c.fx.provider) as Wallet);
+          const role = await notary.ANCHORER_ROLE();
+          await (await notary.revokeRole(role, c.fx.anchorer.address)).wait();
+          const nonceBefore = await c.fx.provider.getTransactionCount(c.fx.anchorer.address, 'latest');
+          const ids = await submit(c, 2);
+          const w = worker(c);
+          for (let i = 0; i < 5; i++) {
+            await new Promise((r) => setTimeout(r, 15));
+            await w.tick();
+          }
+          assert.equal(w.blockedOf(ORG)?.code, 'NOT_AUTHORIZED');
+          assert.match(w.blockedOf(ORG)!.detail, /lacks ANCHORER_ROLE/);
+          assert.match(w.lastError.get(ORG)!, /^NOT_AUTHORIZED: /);
+          assert.equal(await c.fx.provider.getTransactionCount(c.fx.anchorer.address, 'latest'), nonceBefore);
+          await (await notary.grantRole(role, c.fx.anchorer.address)).wait();
+          await drain(w, c);
+          await assertAnchoredOnce(c, ids);
+          assert.equal(w.blockedOf(ORG), null);
+        },
+      );
+
+      it(
         'fails a batch whose anchor reverted (paused in the same block), releases its records and anchors them once the registry accepts again',
         { skip },
         async () => {
