@@ -13,7 +13,8 @@ export const OrgId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', descrip
 export const RecordStatus = Type.Union([Type.Literal('pending'), Type.Literal('anchored'), Type.Literal('confirmed')]);
 /** Organisation setting for the arithmetic business rules (issue 17). */
 export const RulesMode = Type.Union([Type.Literal('refuse'), Type.Literal('warn')], {
-  description: 'refuse (default): a record that breaks an EN 16931 calculation rule is refused; warn: accepted with warnings',
+  description:
+    'refuse (default): a record that breaks an EN 16931 calculation rule is refused; warn: accepted with warnings',
 });
 export const Scope = Type.Union([Type.Literal('submit'), Type.Literal('audit'), Type.Literal('admin')]);
 

@@ -12,19 +12,39 @@ export class AdminService {
     private readonly provision?: AccountProvisioner,
   ) {}
 
-  async createOrg(input: { id: string; name: string; kind?: OrgKind; address?: string }): Promise<Org> {
+  async createOrg(input: {
+    id: string;
+    name: string;
+    kind?: OrgKind;
+    address?: string;
+    rules?: 'refuse' | 'warn';
+  }): Promise<Org> {
     const kind = input.kind ?? 'member';
     if (await this.store.read((r) => r.getOrg(input.id))) {
       throw new ServiceError('ORG_EXISTS', `Organisation ${input.id} exists already`);
     }
     // A member anchors and claims from its own chain account.
     const address = input.address ?? (kind === 'member' && this.provision ? await this.provision(input.id) : null);
-    const org: Org = { id: input.id, name: input.name, kind, address, createdAt: Date.now() };
+    const org: Org = {
+      id: input.id,
+      name: input.name,
+      kind,
+      address,
+      createdAt: Date.now(),
+      rules: input.rules ?? 'refuse',
+    };
     await this.store.tx(async (r) => {
       if (await r.getOrg(org.id)) throw new ServiceError('ORG_EXISTS', `Organisation ${org.id} exists already`);
       await r.insertOrg(org);
     });
     return org;
+  }
+
+  /** Sets whether the organisation's records that break an arithmetic rule are refused or accepted with warnings. */
+  async setOrgRules(id: string, rules: 'refuse' | 'warn'): Promise<Org> {
+    const found = await this.store.tx((r) => r.setOrgRules(id, rules));
+    if (!found) throw new ServiceError('ORG_NOT_FOUND', `Organisation ${id} not found`);
+    return this.getOrg(id);
   }
 
   listOrgs(): Promise<Org[]> {

@@ -8,6 +8,7 @@ import { ServiceError, problemOf, type Problem } from './errors';
 import { Lifecycle } from './lifecycle';
 import { BusinessRules } from './business-rules';
 import type { RuleViolation } from '../domain/record-rules';
+import { UblError, ublToPayload, type UblDocument } from '../domain/ubl';
 import type { NewRecord, RecordMeta, RecordStatus, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
 
@@ -58,6 +59,46 @@ export class RecordService {
     /** The amount rules of src/service/business-rules.ts (null: off). */
     private readonly rules: BusinessRules | null = new BusinessRules(),
   ) {}
+
+  /**
+   * A UBL 2.1 Invoice or CreditNote (exact bytes) as an `invoice.issued` record. Its externalId is
+   * `ubl:invoice:<BT-1>` / `ubl:credit-note:<BT-1>` unless given. A credit note whose BT-25 names an invoice of
+   * this organisation (externalId `ubl:invoice:<BT-25>` or `<BT-25>`) becomes a correction linked to it (parent).
+   */
+  async submitUbl(orgId: string, bytes: Uint8Array, opts: { externalId?: string } = {}): Promise<SubmitResult> {
+    let doc: UblDocument;
+    try {
+      doc = ublToPayload(bytes);
+    } catch (err) {
+      if (err instanceof UblError) throw new ServiceError(err.code, err.message);
+      throw err;
+    }
+    const p = doc.payload as { invoiceNumber?: string; invoiceType?: string; precedingInvoice?: { number: string } };
+    const credit = p.invoiceType === 'credit-note';
+    const externalId = opts.externalId ?? `ubl:${credit ? 'credit-note' : 'invoice'}:${String(p.invoiceNumber)}`;
+    const parents: string[] = [];
+    const ref = p.precedingInvoice?.number;
+    if (credit && ref) {
+      const found = await this.store.read(async (r) => {
+        const metas = await r.findByExternalIds(orgId, [
+          { type: 'invoice.issued', externalId: `ubl:invoice:${ref}` },
+          { type: 'invoice.issued', externalId: ref },
+        ]);
+        const recs = metas.length ? await r.getRecords(metas.map((m) => m.id)) : [];
+        return recs.find((x) => {
+          const inv = JSON.parse(x.payload) as { invoiceNumber?: string; invoiceType?: string };
+          return inv.invoiceNumber === ref && inv.invoiceType !== 'credit-note';
+        });
+      });
+      if (found) parents.push(found.id);
+    }
+    return this.submitOne(orgId, {
+      type: 'invoice.issued',
+      externalId,
+      payload: doc.payload,
+      ...(parents.length ? { parents } : {}),
+    });
+  }
 
   async submitOne(orgId: string, input: RecordInput, policy?: ParentPolicy): Promise<SubmitResult> {
     const [r] = await this.submit(orgId, [input], { policy });

@@ -48,8 +48,20 @@ export const ReceiptsResult = Type.Object({
   notFound: Type.Integer({ description: 'items answered RECORD_NOT_FOUND' }),
 });
 
+/** `?externalId=` of an XML submission (1..200 characters), else undefined. */
+function externalIdOf(q: unknown): string | undefined {
+  const v = (q as { externalId?: unknown } | undefined)?.externalId;
+  return typeof v === 'string' && v.length >= 1 && v.length <= 200 ? v : undefined;
+}
+
 export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  // UBL 2.1 in (issue 17): the XML body is only collected here (bounded by the body limit); it is parsed by the
+  // handler, after authentication, with DOCTYPE/entities refused and depth capped (src/domain/ubl.ts).
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, { type: 'invoice.issued', payload: body }),
+  );
 
   r.post(
     '/v1/records',
@@ -66,7 +78,12 @@ export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promi
       },
     },
     async (req, reply) => {
-      const res = await ctx.records.submitOne(req.principal!.org.id, req.body as RecordInputT);
+      const body = req.body as RecordInputT;
+      const res = Buffer.isBuffer(body.payload)
+        ? await ctx.records.submitUbl(req.principal!.org.id, body.payload, {
+            externalId: externalIdOf(req.query),
+          })
+        : await ctx.records.submitOne(req.principal!.org.id, body);
       ctx.metrics.inc('notary_records_submitted_total', { duplicate: String(res.duplicate) });
       return reply.code(res.duplicate ? 200 : 202).send(res);
     },
