@@ -9,9 +9,14 @@ void initHashing().then(() => {
     try {
       result = prepareBatchBody(m.raw);
     } catch (err) {
+      // A bug (bad input is answered, not thrown): reported to the pool, which answers the request with a problem.
       result = { crash: String(err) };
     }
-    parentPort!.postMessage({ id: m.id, result });
+    try {
+      parentPort!.postMessage({ id: m.id, result });
+    } catch (err) {
+      parentPort!.postMessage({ id: m.id, result: { crash: `cannot send the result: ${String(err)}` } });
+    }
   });
   parentPort!.postMessage({ ready: true });
 });

@@ -145,7 +145,9 @@ export function prepareBatchBody(raw: string): { items: (Prepared | PrepareFailu
   if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
     const key = Object.keys(body).find((k) => isPrototypeKey(k, (body as Record<string, unknown>)[k]));
     if (key !== undefined) {
-      return { error: { code: 'MALFORMED_JSON', message: `Object contains forbidden prototype property (at /${key})` } };
+      return {
+        error: { code: 'MALFORMED_JSON', message: `Object contains forbidden prototype property (at /${key})` },
+      };
     }
   }
   const records = (body as { records?: unknown } | null)?.records;
