@@ -71,6 +71,15 @@ export interface ClaimOptions {
 /** Largest number of invoices in one claim (release gas is sized for 16 keys). */
 export const MAX_INVOICES_PER_CLAIM = 16;
 
+/**
+ * Most keys one claim consumes: its invoices' and their earlier versions'. The registry takes 64 per call, but a
+ * release is signed offline with gas for 16 keys (src/chain/tx.ts releaseGasLimit), so a claim never holds more.
+ */
+export const MAX_KEYS_PER_CLAIM = 16;
+
+/** How far back a correction's earlier versions are followed. */
+const MAX_INVOICE_VERSIONS = 32;
+
 const silent = { info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -163,9 +172,16 @@ export class ClaimService {
     return found.find((m) => m.type === 'expense.claim' && m.externalId === externalId) ?? null;
   }
 
+  /**
+   * The claimed invoices' keys and commitments. An invoice that a later record corrected (superseded) cannot be
+   * claimed itself (409 INVOICE_SUPERSEDED naming the correction); claiming a correction consumes the keys of every
+   * earlier version too (DESIGN §2.5), so no version of a corrected invoice can be reimbursed by another claim.
+   * `keys` holds the claimed invoices' keys first, in the order of `ids`, then the earlier versions' keys.
+   */
   private async invoicesOf(ids: string[]): Promise<{ keys: string[]; commitments: string[] }> {
-    const [recs, voided] = await this.store.read(
-      async (r) => [await r.getRecords(ids), await r.childrenByType(ids, ['invoice.voided'])] as const,
+    const [recs, voided, superseders] = await this.store.read(
+      async (r) =>
+        [await r.getRecords(ids), await r.childrenByType(ids, ['invoice.voided']), await r.supersedersOf(ids)] as const,
     );
     const byId = new Map(recs.map((x) => [x.id, x]));
     const keys: string[] = [];
@@ -186,6 +202,14 @@ export class ClaimService {
           voidedBy: v.childId,
         });
       }
+      const by = superseders.find((s) => s.supersedes === id);
+      if (by) {
+        throw new ServiceError(
+          'INVOICE_SUPERSEDED',
+          `Invoice ${id} was corrected by ${by.id}: claim the correction instead`,
+          { invoice: id, supersededBy: by.id },
+        );
+      }
       const key = invoiceKey(this.opts.consortiumSecret, invoiceIdentity(JSON.parse(rec.payload)));
       const twin = seen.get(key);
       if (twin) {
@@ -201,7 +225,39 @@ export class ClaimService {
       keys.push(key);
       commitments.push(rec.commitment);
     }
+    for (const key of await this.earlierVersionKeys(recs.filter((x) => x.supersedes))) {
+      if (!seen.has(key)) {
+        seen.set(key, '');
+        keys.push(key);
+      }
+    }
+    if (keys.length > MAX_KEYS_PER_CLAIM) {
+      throw new ServiceError(
+        'CLAIM_TOO_MANY_KEYS',
+        `The claimed invoices and their earlier versions have ${keys.length} distinct keys; one claim consumes at most ${MAX_KEYS_PER_CLAIM}`,
+        { keys: keys.length, max: MAX_KEYS_PER_CLAIM },
+      );
+    }
     return { keys, commitments };
+  }
+
+  /** Keys of the earlier versions of corrected invoices, walking `supersedes` back (bounded, cycle-safe). */
+  private async earlierVersionKeys(corrected: { id: string; supersedes: string | null }[]): Promise<string[]> {
+    const out: string[] = [];
+    const visited = new Set(corrected.map((x) => x.id));
+    let frontier = corrected.map((x) => x.supersedes!).filter((id) => !visited.has(id));
+    for (let depth = 0; frontier.length > 0 && depth < MAX_INVOICE_VERSIONS; depth++) {
+      for (const id of frontier) visited.add(id);
+      const older = await this.store.read((r) => r.getRecords(frontier));
+      const next: string[] = [];
+      for (const rec of older) {
+        if (rec.type !== 'invoice.issued') continue;
+        out.push(invoiceKey(this.opts.consortiumSecret, invoiceIdentity(JSON.parse(rec.payload))));
+        if (rec.supersedes && !visited.has(rec.supersedes)) next.push(rec.supersedes);
+      }
+      frontier = next;
+    }
+    return out;
   }
 
   private async prepare(
@@ -273,7 +329,9 @@ export class ClaimService {
   private async alreadyClaimed(f: ChainFailure, claim: ClaimInfo): Promise<ServiceError> {
     const d = f.details as { key?: string; consumer?: string; claim?: string; timestamp?: number };
     const idx = d.key ? claim.invoiceKeys.indexOf(d.key) : -1;
-    const invoice = idx >= 0 ? claim.invoices[idx]! : null;
+    // Keys past the claimed invoices' own belong to earlier versions of corrected invoices.
+    const invoice = idx >= 0 && idx < claim.invoices.length ? claim.invoices[idx]! : null;
+    const earlierVersion = idx >= claim.invoices.length;
     let earlierId: string | null = null;
     if (d.claim) {
       // The record once stored; before that (the winner is still between its receipt and its insert), the
@@ -285,10 +343,11 @@ export class ClaimService {
     }
     return new ServiceError(
       'INVOICE_ALREADY_CLAIMED',
-      `Invoice ${invoice ?? d.key} was claimed before${earlierId ? ` by claim ${earlierId}` : ''} (commitment ${d.claim}, consumer ${d.consumer})`,
+      `${earlierVersion ? `An earlier version of a claimed invoice (key ${d.key})` : `Invoice ${invoice ?? d.key}`} was claimed before${earlierId ? ` by claim ${earlierId}` : ''} (commitment ${d.claim}, consumer ${d.consumer})`,
       {
         invoice,
         invoiceKey: d.key ?? null,
+        earlierVersion,
         earlierClaim: {
           id: earlierId,
           commitment: d.claim ?? null,

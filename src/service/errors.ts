@@ -76,6 +76,8 @@ export const ERROR_CATALOGUE = {
   INVOICE_ALREADY_CLAIMED: { status: 409, title: 'Invoice was claimed before in the consortium' },
   CLAIM_NOT_FOUND: { status: 404, title: 'Claim not found' },
   CLAIM_INVOICE_DUPLICATE: { status: 422, title: 'The same invoice is named twice in one claim' },
+  INVOICE_SUPERSEDED: { status: 409, title: 'Invoice was corrected: claim its correction instead' },
+  CLAIM_TOO_MANY_KEYS: { status: 422, title: 'The claimed invoices and their earlier versions have too many keys' },
   CLAIM_IN_PROGRESS: { status: 409, title: 'This claim is being processed; retry shortly' },
   CLAIMS_UNAVAILABLE: { status: 503, title: 'Claims are not configured on this service' },
 

@@ -10,7 +10,7 @@ const SECRET = 'ledger-notary-embedded-consortium-secret'; // the embedded defau
 // Issue: the same paper invoice notarized by two organisations as `044031900111 / 00000042 / 91440300MA5ABCDE1X`
 // and as `0440-3190-0111 / 42 / 91440300ma5abcde1x` gave two invoice keys (v1 hashed the raw strings), so both
 // claims succeeded. With invoice key v2 (DESIGN §2.5) they are one invoice: the second claim is refused by the chain.
-describe('an invoice typed two ways is reimbursed once (invoice key v2, real chain)', () => {
+describe('an invoice typed two ways, or corrected, is reimbursed once (invoice key v2, real chain)', () => {
   let inst: Instance;
   const keyOf = (who: string) =>
     who === 'admin' ? inst.demo.admin.apiKey : inst.demo.orgs.find((o) => o.id === who)!.apiKey;
@@ -59,5 +59,64 @@ describe('an invoice typed two ways is reimbursed once (invoice key v2, real cha
     assert.equal(second.status, 409, JSON.stringify(second.body));
     assert.equal(second.body.code, 'INVOICE_ALREADY_CLAIMED');
     assert.deepEqual(first.body.invoiceKeys, [invoiceKey(SECRET, invoiceIdentity(asRetyped))]);
+  });
+
+  it('refuses a superseded invoice (409 naming its correction); claiming the correction consumes every version', async () => {
+    const seller = { name: 'Aerostar Group', taxId: 'FR12345678901' };
+    const v1 = P.invoice('INV-7001', '1500.00', { seller });
+    // the correction also fixes a mistyped number: two versions, two keys
+    const v2 = P.invoice('INV-7010', '1500.00', { seller });
+    const first = await call('aerospace', 'POST', '/v1/records', {
+      type: 'invoice.issued',
+      externalId: 'INV-7001',
+      payload: v1,
+    });
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    const correction = await call('aerospace', 'POST', '/v1/records', {
+      type: 'invoice.issued',
+      externalId: 'INV-7001-corrected',
+      payload: v2,
+      supersedes: first.body.id,
+    });
+    assert.equal(correction.status, 202, JSON.stringify(correction.body));
+
+    const old = await call('employer', 'POST', '/v1/claims', {
+      externalId: 'CLM-7001-old',
+      payload: P.claim('E-7'),
+      invoices: [first.body.id],
+    });
+    assert.equal(old.status, 409, JSON.stringify(old.body));
+    assert.deepEqual(
+      [old.body.code, old.body.invoice, old.body.supersededBy],
+      ['INVOICE_SUPERSEDED', first.body.id, correction.body.id],
+    );
+
+    const ok = await call('employer', 'POST', '/v1/claims', {
+      externalId: 'CLM-7001-new',
+      payload: P.claim('E-7'),
+      invoices: [correction.body.id],
+    });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    const k1 = invoiceKey(SECRET, invoiceIdentity(v1));
+    const k2 = invoiceKey(SECRET, invoiceIdentity(v2));
+    assert.notEqual(k1, k2);
+    assert.deepEqual(ok.body.invoiceKeys, [k2, k1]);
+    for (const k of [k1, k2]) {
+      assert.equal((await inst.runtime.gateway.consumptionOf(k)).claim, ok.body.commitment, `key ${k} consumed`);
+    }
+
+    // another member that holds the first version under its own record cannot claim it either
+    const copy = await call('bank', 'POST', '/v1/records', {
+      type: 'invoice.issued',
+      externalId: 'copy-of-INV-7001',
+      payload: v1,
+    });
+    assert.equal(copy.status, 202, JSON.stringify(copy.body));
+    const again = await call('employer', 'POST', '/v1/claims', {
+      externalId: 'CLM-7001-copy',
+      payload: P.claim('E-8'),
+      invoices: [copy.body.id],
+    });
+    assert.deepEqual([again.status, again.body.code], [409, 'INVOICE_ALREADY_CLAIMED']);
   });
 });
