@@ -3,6 +3,7 @@ import { getAddress } from 'ethers';
 import { isReceipt } from '../domain';
 import { connectProvider } from '../chain/provider';
 import { ChainRootSource, verifyReceipt, type RootSource, type Verdict } from '../verifier';
+import { sha256Hex, UblError, ublToPayload } from '../domain/ubl';
 import { CliError, usageError } from './errors';
 import { readDemo, list, type GlobalOptions } from './context';
 import { MARK, out, printJson } from './output';
@@ -63,10 +64,23 @@ export async function verify(receiptFile: string, opts: VerifyOptions): Promise<
   let payload: unknown;
   if (opts.payload !== undefined) {
     const p = readFileText(opts.payload, 'payload');
-    try {
-      payload = JSON.parse(p.replace(/^\uFEFF/, ''));
-    } catch (err) {
-      throw usageError(`payload ${opts.payload}: not JSON (${(err as Error).message})`);
+    if (/^\uFEFF?\s*</.test(p)) {
+      // A UBL 2.1 invoice or credit note as it travels: the payload is re-derived from the exact bytes, the same
+      // way the service did (its source.sha256 is the SHA-256 of this file).
+      const bytes = fs.readFileSync(opts.payload);
+      try {
+        payload = ublToPayload(bytes).payload;
+      } catch (err) {
+        if (err instanceof UblError) throw usageError(`payload ${opts.payload}: ${err.message}`);
+        throw err;
+      }
+      if (!opts.json) out(`payload derived from UBL ${opts.payload} (sha256 ${sha256Hex(bytes)})`);
+    } else {
+      try {
+        payload = JSON.parse(p.replace(/^\uFEFF/, ''));
+      } catch (err) {
+        throw usageError(`payload ${opts.payload}: not JSON (${(err as Error).message})`);
+      }
     }
   }
 
