@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only ingest,pg,submit,verify,merkle,gas,latency]`: every figure next to its
+// `npm run bench [-- --quick] [-- --only ingest,pg,submit,verify,merkle,gas,latency,receipts]`: every figure next to its
 // limit measured in the same run, medians of >= 3 runs, printed as a table and written to BENCHMARKS.md.
 // Each figure gets a fresh instance (own process, SQLite file with WAL in a temp dir unless it is the PostgreSQL
 // row); load generators run in other processes. Not a test: nothing here asserts timings.
@@ -11,6 +11,7 @@ import { PER_REQUEST, ingestPg, ingestSqlite } from './ingest';
 import { INTERVAL_MS, latency } from './latency';
 import { ROOT, machine, median, percentile, runJsonChild, type LoadResult } from './lib';
 import type { MerkleFigures } from './merkle';
+import { receipts } from './receipts';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -27,6 +28,7 @@ const P = quick
       ozLeaves: 25_000,
       latRecords: 20,
       latWindow: 5000,
+      receiptRecords: 10_000,
     }
   : {
       runs: 3,
@@ -37,6 +39,7 @@ const P = quick
       ozLeaves: 100_000,
       latRecords: 24,
       latWindow: 12000,
+      receiptRecords: 50_000,
     };
 
 interface Row {
@@ -229,6 +232,28 @@ async function main(): Promise<void> {
     details.push(
       `### submit → receipt latency\n\n${l.length} records submitted at random times over ${P.latWindow / 1000} s; ` +
         `each polled every 25 ms until its receipt answers 200.\n\n- latencies (ms, sorted): ${runsOf([...l].sort((a, b) => a - b))}`,
+    );
+  });
+
+  await figure('receipts', 'bulk receipts', async () => {
+    const f = await receipts(P.receiptRecords, P.runs);
+    const bulk = median(f.bulk);
+    const single = median(f.single);
+    const k = `${fmt(f.records / 1000)}k`;
+    rows.push({
+      figure: `receipts of a ${k} batch \`POST /v1/receipts\` (10,000 ids/request, through src/client)`,
+      value: `${fmt(bulk)} receipts/s (${f.requestsPerRun} requests for ${fmt(f.records)})`,
+      limit: `one request per record (\`GET /v1/records/:id/receipt\`, 8 in flight): ${fmt(single)} receipts/s; NDJSON stream of the batch ${fmt(median(f.ndjson))} receipts/s`,
+      ratio: `${(bulk / single).toFixed(1)} × one-per-record`,
+      target: `${k} receipts in ≤ ${Math.ceil(f.records / 10_000)} requests, ≥ 10 × one-per-record`,
+      met: f.requestsPerRun <= Math.ceil(f.records / 10_000) && bulk / single >= 10,
+    });
+    details.push(
+      `### bulk receipts\n\n${fmt(f.records)} \`document\` records anchored in ${f.batches} batch(es) ` +
+        `(ANCHOR_MAX_LEAVES=${f.records}), then all their receipts read ${P.runs} times through \`NotaryClient\` ` +
+        `(JSON parsing on the client included).\n\n- \`POST /v1/receipts\` receipts/s: ${runsOf(f.bulk)}\n` +
+        `- \`GET /v1/batches/:root/receipts\` (NDJSON) receipts/s: ${runsOf(f.ndjson)}\n` +
+        `- one \`GET /v1/records/:id/receipt\` per record, ${fmt(f.singleSample)} records per run, receipts/s: ${runsOf(f.single)}`,
     );
   });
 
