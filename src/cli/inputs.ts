@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError, usageError } from './errors';
+import { UblError, ublToPayload } from '../domain/ubl';
 import type { RecordInput } from '../service/records';
 
 /** What POST /v1/records(/batch) takes for one record (the service's own input type). */
@@ -231,12 +232,42 @@ export function loadInput(input: string, opts: LoadOptions): LoadedInput {
   if (stat.isDirectory()) {
     const files = fs
       .readdirSync(abs)
-      .filter((f) => /\.json$/i.test(f) && !GENERATED.test(f))
+      .filter((f) => (/\.json$/i.test(f) && !GENERATED.test(f)) || /\.xml$/i.test(f))
       .sort();
-    if (!files.length) throw usageError(`${input}: no *.json files`);
-    const items = files.flatMap((f) => itemsOfJsonFile(path.join(abs, f), f, opts));
+    if (!files.length) throw usageError(`${input}: no *.json or *.xml files`);
+    const items = files.flatMap((f) =>
+      /\.xml$/i.test(f) ? itemsOfXmlFile(path.join(abs, f), f) : itemsOfJsonFile(path.join(abs, f), f, opts),
+    );
     return { kind: 'dir', items, statePath };
   }
   if (/\.csv$/i.test(abs)) return { kind: 'csv', items: itemsOfCsv(abs, opts), statePath };
+  if (/\.xml$/i.test(abs)) return { kind: 'file', items: itemsOfXmlFile(abs, path.basename(abs)), statePath };
   return { kind: 'file', items: itemsOfJsonFile(abs, path.basename(abs), opts), statePath };
+}
+
+/**
+ * A UBL 2.1 Invoice or CreditNote (issue 17): mapped here by the service's own mapping (src/domain/ubl.ts) to the
+ * `invoice.issued` record the API would make of it (externalId `ubl:invoice:<BT-1>` / `ubl:credit-note:<BT-1>`,
+ * `source.sha256` of the file's bytes), so that XML files go through the same batch endpoint as JSON. Not done
+ * here: linking a credit note to its invoice (POST /v1/records with the XML body does that).
+ */
+function itemsOfXmlFile(file: string, keyPrefix: string): InputItem[] {
+  let payload: Record<string, unknown>;
+  try {
+    payload = ublToPayload(fs.readFileSync(file)).payload;
+  } catch (err) {
+    if (err instanceof UblError) throw new CliError('INPUT_INVALID', `${file}: ${err.message}`, { exitCode: 2 });
+    throw usageError(`${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const kind = payload.invoiceType === 'credit-note' ? 'credit-note' : 'invoice';
+  const externalId = `ubl:${kind}:${String(payload.invoiceNumber)}`;
+  const stem = path.basename(file).replace(/\.xml$/i, '');
+  return [
+    {
+      key: `externalId:${externalId}`,
+      label: keyPrefix,
+      record: { type: 'invoice.issued', externalId, payload },
+      receiptPath: path.join(path.dirname(file), `${stem}.receipt.json`),
+    },
+  ];
 }
