@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { ethers } from 'hardhat';
 import { loadFixture } from '@nomicfoundation/hardhat-network-helpers';
 import fc from 'fast-check';
+import type { HDNodeWallet } from 'ethers';
 import type { ClaimRegistryV2, MemberDirectory } from '../../typechain-types';
 import { ADMIN_DELAY } from './helpers/admin.behavior';
 
@@ -290,7 +291,7 @@ describe('ClaimRegistryV2', function () {
           run++;
           const ids = [`emp-a-${run}`, `emp-b-${run}`];
           const K = Array.from({ length: 6 }, (_, i) => key(`${run}-${i}`));
-          const wallets: { wallet: ethers.HDNodeWallet; org: number; active: boolean }[] = [];
+          const wallets: { wallet: HDNodeWallet; org: number; active: boolean }[] = [];
           const newKey = async (o: number) => {
             const wallet = ethers.Wallet.createRandom().connect(ethers.provider);
             await funder.sendTransaction({ to: wallet.address, value: ethers.parseEther('1') });

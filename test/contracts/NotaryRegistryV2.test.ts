@@ -3,6 +3,7 @@ import hre, { ethers } from 'hardhat';
 import { loadFixture } from '@nomicfoundation/hardhat-network-helpers';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import fc from 'fast-check';
+import type { HDNodeWallet } from 'ethers';
 import type { MemberDirectory, NotaryRegistryV2 } from '../../typechain-types';
 import { ADMIN_DELAY } from './helpers/admin.behavior';
 
@@ -271,7 +272,7 @@ describe('NotaryRegistryV2', function () {
           const ids = orgIds.map((o) => `${o}-${run}`);
           const funder = (await ethers.getSigners())[0]!;
           // keys[i]: wallets funded for gas; each org starts with one active anchorer key
-          const keys: { wallet: ethers.HDNodeWallet; org: number; active: boolean }[] = [];
+          const keys: { wallet: HDNodeWallet; org: number; active: boolean }[] = [];
           const newKey = async (o: number) => {
             const wallet = ethers.Wallet.createRandom().connect(ethers.provider);
             await funder.sendTransaction({ to: wallet.address, value: ethers.parseEther('1') });
