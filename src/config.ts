@@ -23,7 +23,7 @@ export interface Config {
   keystoreDir: string;
   /** Keystore password (KEYSTORE_PASSWORD; the embedded default uses a fixed dev password). */
   keystorePassword: string;
-  /** scrypt cost of newly written keystore files (KEYSTORE_SCRYPT_N; dev default 4096, use 131072 in production). */
+  /** scrypt cost of newly written keystore files (KEYSTORE_SCRYPT_N; dev default 4096; ≥ 131072 required outside the embedded default). */
   keystoreScryptN?: number;
   /** The registries' admin key on an external chain (DEPLOYER_KEY): deploys them if needed, grants roles, funds accounts. */
   deployerKey?: string;
@@ -39,7 +39,7 @@ export interface Config {
   confirmations: number;
   /** Legacy gas price in wei for zero-gas permissioned chains (GAS_PRICE). */
   gasPrice?: bigint;
-  /** Consortium secret for invoice keys (CONSORTIUM_SECRET). */
+  /** Consortium secret for invoice keys (CONSORTIUM_SECRET; ≥ 32 bytes required outside the embedded default). */
   consortiumSecret: string;
   /** Run the anchoring worker in this process (WORKER, true). */
   worker: boolean;
@@ -57,6 +57,53 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/** The embedded default's keystore password: public (it is in this file), for the local demo only. */
+export const DEV_KEYSTORE_PASSWORD = 'ledger-notary-embedded-dev';
+/** The embedded default's consortium secret: public, for the local demo only. */
+export const DEV_CONSORTIUM_SECRET = 'ledger-notary-embedded-consortium-secret';
+/** Lowest scrypt N of keystore files outside the embedded default (ethers' and geth's standard 2^17). */
+export const MIN_PRODUCTION_SCRYPT_N = 1 << 17;
+/** The scrypt N the keystore writes when KEYSTORE_SCRYPT_N is unset (src/chain/keystore.ts DEV_SCRYPT_N). */
+const DEFAULT_SCRYPT_N = 1 << 12;
+/** Shortest CONSORTIUM_SECRET outside the embedded default, in UTF-8 bytes (an HMAC-SHA256 key). */
+export const MIN_CONSORTIUM_SECRET_BYTES = 32;
+
+/**
+ * Outside the embedded default (RPC_URL or DATABASE_URL set: a real deployment) the development secrets are
+ * refused: the service must not start with them. Throws a {@link ConfigError} whose message is one line naming
+ * the variable. The embedded default (`npm start` with no settings) passes unchanged. Called by `notary start`
+ * (src/cli/start.ts); tests that run the service in-process with DATABASE_URL use the library entry instead.
+ */
+export function assertProductionSecrets(config: Config): void {
+  if (!config.rpcUrl && !config.databaseUrl) return;
+  const where = `outside the embedded default (${config.rpcUrl ? 'RPC_URL' : 'DATABASE_URL'} is set)`;
+  if (config.keystorePassword === '') {
+    throw new ConfigError(
+      `KEYSTORE_PASSWORD must be set ${where}: the keystore would be encrypted with an empty password`,
+    );
+  }
+  if (config.keystorePassword === DEV_KEYSTORE_PASSWORD) {
+    throw new ConfigError(`KEYSTORE_PASSWORD must not be the public development password ${where}`);
+  }
+  const n = config.keystoreScryptN ?? DEFAULT_SCRYPT_N;
+  if (n < MIN_PRODUCTION_SCRYPT_N) {
+    throw new ConfigError(
+      `KEYSTORE_SCRYPT_N must be at least ${MIN_PRODUCTION_SCRYPT_N} (2^17) ${where}, got ${n}${config.keystoreScryptN === undefined ? ' (the development default)' : ''}`,
+    );
+  }
+  if (config.consortiumSecret === DEV_CONSORTIUM_SECRET) {
+    throw new ConfigError(
+      `CONSORTIUM_SECRET must be set to the consortium's own secret ${where}: it is unset or the public development secret`,
+    );
+  }
+  const bytes = new TextEncoder().encode(config.consortiumSecret).length;
+  if (bytes < MIN_CONSORTIUM_SECRET_BYTES) {
+    throw new ConfigError(
+      `CONSORTIUM_SECRET must be at least ${MIN_CONSORTIUM_SECRET_BYTES} bytes ${where}, got ${bytes}`,
+    );
+  }
 }
 
 function int(env: NodeJS.ProcessEnv, key: string, dflt: number, min = 0): number {
@@ -104,7 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     deploymentFile: env.DEPLOYMENT_FILE || undefined,
     keystoreDir: path.resolve(env.KEYSTORE_DIR || path.join(dataDir, 'keystore')),
-    keystorePassword: env.KEYSTORE_PASSWORD || (rpcUrl ? '' : 'ledger-notary-embedded-dev'),
+    keystorePassword: env.KEYSTORE_PASSWORD || (rpcUrl ? '' : DEV_KEYSTORE_PASSWORD),
     keystoreScryptN: env.KEYSTORE_SCRYPT_N ? int(env, 'KEYSTORE_SCRYPT_N', 4096, 1024) : undefined,
     deployerKey: env.DEPLOYER_KEY || undefined,
     fundAmount: ether(env, 'FUND_AMOUNT', '1'),
@@ -113,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     confirmations: int(env, 'CONFIRMATIONS', 2, 1),
     leaseMs: int(env, 'LEASE_MS', 15_000, 100),
     gasPrice: gasPrice ? BigInt(gasPrice) : undefined,
-    consortiumSecret: env.CONSORTIUM_SECRET || 'ledger-notary-embedded-consortium-secret',
+    consortiumSecret: env.CONSORTIUM_SECRET || DEV_CONSORTIUM_SECRET,
     worker: env.WORKER !== 'false',
     logLevel: env.LOG_LEVEL || 'warn',
     rateLimitMax: int(env, 'RATE_LIMIT_MAX', 6000, 1),

@@ -1,13 +1,18 @@
-import { loadConfig } from '../config';
-import { startRuntime } from './runtime';
+import { assertProductionSecrets, loadConfig } from '../config';
+import { installProcessGuards } from '../service/process-guards';
+import { startRuntime, type Runtime } from './runtime';
 
 /** `npm start` / `notary start`: the embedded default of DESIGN §6 (or an external chain with RPC_URL). */
 export async function startCommand(): Promise<void> {
   const config = loadConfig();
+  assertProductionSecrets(config); // issue 11: no development secrets outside the embedded default
+  const running: { rt?: Runtime } = {}; // issue 11: log uncaught failures; on a fatal one stop the chain, exit 1
+  installProcessGuards({ onFatal: async () => running.rt?.stop() });
   const t0 = Date.now();
   const log = (m: string) => console.log(`[notary] ${m}`);
   // fastify's pino logger at LOG_LEVEL (default warn: failures and 5xx with their cause, no per-request lines).
   const rt = await startRuntime(config, { log, logger: { level: config.logLevel } });
+  running.rt = rt;
   log(`API on ${rt.apiUrl} (OpenAPI ${rt.apiUrl}/openapi.json, Swagger UI ${rt.apiUrl}/docs, verifier ${rt.apiUrl}/)`);
   log(
     `chain ${rt.rpcUrl} (chainId ${rt.deployment.chainId}), NotaryRegistry ${rt.deployment.notaryRegistry.address}, ClaimRegistry ${rt.deployment.claimRegistry.address}`,
