@@ -27,13 +27,9 @@ export interface BatchSubmitResult {
 }
 
 /** Why a pending record cannot be anchored (GET /v1/records/:id `blocked`), e.g. INSUFFICIENT_FUNDS. */
-export interface Blocked {
-  code: string;
-  detail: string;
-  since: string;
-}
+export type Blocked = Static<typeof S.AnchorBlocked>;
 
-export type RecordView = Static<typeof S.RecordView> & { blocked?: Blocked | null };
+export type RecordView = Static<typeof S.RecordView>;
 /** DESIGN §2.4 receipt, version 1. */
 export type Receipt = Static<typeof S.Receipt>;
 export type Verdict = Static<typeof S.Verdict>;

@@ -180,6 +180,16 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(unknownRoot.body.code, 'BATCH_NOT_FOUND');
     });
 
+    it('both routes are in the OpenAPI document', async () => {
+      const doc = await api(inst.apiUrl, 'GET', '/openapi.json');
+      assert.equal(doc.status, 200);
+      const post = doc.body.paths['/v1/receipts']?.post;
+      assert.ok(post, Object.keys(doc.body.paths).join(' '));
+      assert.equal(post.requestBody.content['application/json'].schema.properties.ids.maxItems, 10_000);
+      assert.ok(post.responses['200']);
+      assert.ok(doc.body.paths['/v1/batches/{root}/receipts']?.get);
+    });
+
     it('pending records get their receipts once mining resumes', async () => {
       await rpc(inst.rpcUrl, 'evm_setAutomine', [true]);
       await rpc(inst.rpcUrl, 'evm_mine');
