@@ -48,7 +48,8 @@ function buildProgram(setExit: (code: number) => void): Command {
       'after',
       `
 Environment: NOTARY_API_URL, NOTARY_API_KEY (API commands), NOTARY_RPC_URL (verify, deploy), DEPLOYER_KEY (deploy),
-NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage error.`,
+NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage error.
+Formats (digest, commitment, Merkle proof, receipt, invoice key, registry): docs/formats.md in the repository.`,
     );
 
   /** Runs an action with the merged options (program-level ones included) and records its exit code. */
@@ -249,7 +250,7 @@ NOTARY_DEBUG=1 (stack traces). Exit codes: 0 ok, 1 failed / invalid, 2 usage err
   apiCommand(
     program
       .command('receipt <id>')
-      .description('fetch the receipt of a record (DESIGN §2.4)')
+      .description('fetch the receipt of a record (docs/formats.md §4)')
       .option('--out <file>', 'write it to a file instead of stdout')
       .option('--wait', 'wait until the record is anchored')
       .option('--timeout <seconds>', 'with --wait: give up after this long', '120'),
