@@ -433,3 +433,16 @@ export class BusinessRules {
     return state;
   }
 }
+
+/**
+ * The claim-amount rule checked before a claim consumes its invoices on chain (POST /v1/claims), so that an
+ * over-claim costs no transaction; the submission transaction checks it again (authoritative, with locks).
+ */
+export async function precheckClaim(repo: Repo, payload: unknown, invoiceIds: string[]): Promise<ServiceError | null> {
+  const facts = factsOf('expense.claim', payload);
+  const metas = await repo.getRecordsMeta(invoiceIds);
+  const known = new Map(metas.map((m) => [m.id, m]));
+  const item = { type: 'expense.claim', parents: invoiceIds, facts };
+  const state = await new BusinessRules().load(repo, [item], known, null);
+  return state?.check(item, metas) ?? null;
+}

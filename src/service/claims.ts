@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { newRecordId } from './ids';
+import { precheckClaim } from './business-rules';
 import { hostname } from 'node:os';
 import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
@@ -154,6 +155,9 @@ export class ClaimService {
 
     // Invoices: exist, are invoice.issued (any organisation), not voided; their keys.
     const { keys, commitments } = await this.invoicesOf(invoices);
+    // Amount rules (issue 17) before anything is signed: an over-claim costs no chain transaction.
+    const overClaim = await this.store.read((r) => precheckClaim(r, input.payload, invoices));
+    if (overClaim) throw overClaim;
 
     // Prepare (or reuse the prepared) claim.
     let claim = await this.prepare(org, input.externalId, { digest, canonical, invoices, keys, commitments });

@@ -58,6 +58,26 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
   });
   after(async () => inst?.stop());
 
+  it('an over-claim is refused (422 CLAIM_EXCEEDS_INVOICES) before any chain transaction', async () => {
+    const inv = await newInvoice(P.invoice(`T${++n}`, '1000.00'));
+    const r = await call('employer', 'POST', '/v1/claims', {
+      externalId: 'OVER-1',
+      payload: P.claim('E-over', '1000.01'),
+      invoices: [inv.id],
+    });
+    assert.equal(r.status, 422, JSON.stringify(r.body));
+    assert.deepEqual([r.body.code, r.body.expected, r.body.given], ['CLAIM_EXCEEDS_INVOICES', '≤ 1000.00', '1000.01']);
+    // Nothing was prepared or consumed: the invoice can still be claimed for its amount.
+    assert.equal(await inst.runtime.store.read((s) => s.getClaimByExternalId('employer', 'OVER-1')), null);
+    assert.equal((await consumption(keyOf(inv.payload))).consumer, ZeroAddress);
+    const ok = await call('employer', 'POST', '/v1/claims', {
+      externalId: 'OVER-2',
+      payload: P.claim('E-over', '1000.00'),
+      invoices: [inv.id],
+    });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+  });
+
   describe('claims', () => {
     it('consumes the invoice key on chain, then records the claim; the same externalId again is the same claim', async () => {
       const inv = await newInvoice();
