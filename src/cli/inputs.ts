@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CliError, usageError } from './errors';
 import { UblError, ublToPayload } from '../domain/ubl';
+import { MAX_JSON_DEPTH, findPrototypeKey, jsonPointer } from '../domain/json-walk';
 import type { RecordInput } from '../service/records';
 
 /** What POST /v1/records(/batch) takes for one record (the service's own input type). */
@@ -70,11 +71,27 @@ function readJsonFile(file: string): unknown {
       },
     );
   }
+  let value: unknown;
   try {
-    return JSON.parse(text.replace(/^\uFEFF/, ''));
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new CliError('INPUT_INVALID', `${file}: not JSON (${(err as Error).message})`, { exitCode: 2 });
   }
+  // The service's check (src/service/prepare.ts), here so that a bad file is named before anything is sent and
+  // nothing recursive (JSON.stringify, canonicalization) meets an arbitrarily deep value. A file may hold an
+  // array of {type, payload} records: two levels above the payloads, which get the shared cap.
+  const bad = findPrototypeKey(value, { maxDepth: MAX_JSON_DEPTH + 2 });
+  if (bad) {
+    const at = jsonPointer(bad.path).slice(0, 200) || '/';
+    throw new CliError(
+      'INPUT_INVALID',
+      bad.reason === 'depth'
+        ? `${file}: nested deeper than ${MAX_JSON_DEPTH} levels (at ${at})`
+        : `${file}: forbidden prototype property at ${at} (a "__proto__" key, or "constructor" holding "prototype")`,
+      { exitCode: 2 },
+    );
+  }
+  return value;
 }
 
 function toRecord(x: unknown, where: string, opts: LoadOptions): RecordInput {
@@ -162,16 +179,44 @@ export function parseCsv(text: string): string[][] {
   return rows.filter((r) => !(r.length === 1 && r[0] === ''));
 }
 
-/** Sets `a.b.c` in `obj` (dotted column names become nested objects). */
+/**
+ * Sets `a.b.c` in `obj` (dotted column names become nested objects). Only own properties are read, and
+ * {@link checkColumn} has refused `__proto__` and `constructor.prototype` segments, so no header can reach
+ * `Object.prototype` (a `__proto__.x` column used to set `x` on every object of the process).
+ */
 function setPath(obj: Record<string, unknown>, dotted: string, value: string): void {
   const parts = dotted.split('.');
   let cur = obj;
   for (const p of parts.slice(0, -1)) {
-    const next = cur[p];
+    const next = Object.prototype.hasOwnProperty.call(cur, p) ? cur[p] : undefined;
     if (next === undefined || next === null || typeof next !== 'object') cur[p] = {};
     cur = cur[p] as Record<string, unknown>;
   }
   cur[parts[parts.length - 1]!] = value;
+}
+
+/**
+ * Refuses column names that would write through a prototype (`__proto__` anywhere: `o.__proto__ = …` replaces
+ * the prototype), that the service refuses (`constructor.prototype`), or that nest past the shared depth cap.
+ * A plain `constructor` or `prototype` column (an aircraft's constructor) is an ordinary field.
+ */
+function checkColumn(file: string, column: string): void {
+  const parts = column.split('.');
+  const at = parts.findIndex((p, i) => p === '__proto__' || (p === 'constructor' && parts[i + 1] === 'prototype'));
+  if (at >= 0) {
+    throw new CliError(
+      'INPUT_INVALID',
+      `${file}: column "${column.slice(0, 100)}": "${parts.slice(0, at + 1 + Number(parts[at] === 'constructor')).join('.')}" cannot be a field name (prototype pollution)`,
+      { exitCode: 2 },
+    );
+  }
+  if (parts.length > MAX_JSON_DEPTH - 1) {
+    throw new CliError(
+      'INPUT_INVALID',
+      `${file}: column "${column.slice(0, 100)}…" nests ${parts.length} levels (at most ${MAX_JSON_DEPTH - 1})`,
+      { exitCode: 2 },
+    );
+  }
 }
 
 function itemsOfCsv(file: string, opts: LoadOptions): InputItem[] {
@@ -187,6 +232,7 @@ function itemsOfCsv(file: string, opts: LoadOptions): InputItem[] {
     throw new CliError('INPUT_INVALID', `${file}: the first row must name every column`, { exitCode: 2 });
   }
   const cols = header.map((h) => h.trim());
+  for (const c of cols) checkColumn(file, c);
   const idCol = opts.externalIdField === undefined ? -1 : cols.indexOf(opts.externalIdField);
   if (opts.externalIdField !== undefined && idCol < 0) {
     throw usageError(`${file}: no column "${opts.externalIdField}" (columns: ${cols.join(', ')})`);

@@ -116,6 +116,9 @@ export function jsonDepthExceeds(root: unknown, maxDepth: number = MAX_JSON_DEPT
   return !walkJson(root, () => true, { maxDepth }).ok;
 }
 
+/** Property names that write through to a prototype when a consumer assigns them (`o[k] = v`) or merges them. */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * Whether an own property `key: value` is what `secure-json-parse` (fastify's body parser) refuses: a
  * `__proto__` key, or a `constructor` key whose value is an object with an own `prototype`. JSON.parse turns
