@@ -115,7 +115,7 @@ export const RecordView = Type.Object({
   payload: Type.Optional(Type.Unknown()),
 });
 
-/** DESIGN §2.4 receipt, version 1: the domain's schema (src/domain/receipt.ts), the one the verifier checks. */
+/** Receipt, version 1 (docs/formats.md §4): the domain's own schema (src/domain/receipt.ts). */
 export const Receipt = ReceiptV1Schema;
 
 export const Verdict = Type.Object({

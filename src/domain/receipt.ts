@@ -13,7 +13,7 @@ const Address = Type.String({ pattern: ADDRESS_PATTERN });
 const Uint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Text = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH });
 
-/** DESIGN §2.4 receipt, version 1 (normative). Strict: no extra properties anywhere. */
+/** Receipt, version 1 (normative: docs/formats.md §4). Strict: no extra properties anywhere. */
 export const ReceiptV1Schema = Type.Object(
   {
     version: Type.Literal(1),

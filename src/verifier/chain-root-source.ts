@@ -3,7 +3,7 @@ import type { Hex32 } from '../domain';
 import { VerifierError, verifierError } from './errors';
 import type { AnchorRecord, AnchorRef, AnchorTransaction, RootSource } from './root-source';
 
-/** The part of INotaryRegistry (DESIGN §3, normative) the verifier reads. */
+/** The part of INotaryRegistry (docs/formats.md §6, normative) the verifier reads. */
 export const NOTARY_REGISTRY_READ_ABI = [
   'function anchorOf(bytes32 root) view returns (tuple(uint64 timestamp, uint64 blockNumber, address submitter, uint64 seq, bytes32 prev, uint32 leafCount))',
   'event Anchored(bytes32 indexed root, address indexed submitter, uint64 indexed seq, bytes32 prev, uint32 leafCount)',

@@ -7,7 +7,7 @@ export interface AnchorRef {
   root: Hex32;
 }
 
-/** The registry's `anchorOf(root)` record (DESIGN §3), as plain numbers. */
+/** The registry's `anchorOf(root)` record (docs/formats.md §6), as plain numbers. */
 export interface AnchorRecord {
   timestamp: number;
   blockNumber: number;

@@ -21,7 +21,7 @@ export interface Check {
 export interface Verdict {
   /** True iff no check failed and every check except `digest` (skipped without a payload) passed. */
   valid: boolean;
-  /** In DESIGN §2.4 order: schema, digest, commitment, merkle, anchor, submitter, timestamp. */
+  /** In docs/formats.md §4 order: schema, digest, commitment, merkle, anchor, submitter, timestamp. */
   checks: Check[];
   /** Identifying fields, present when the receipt passed the schema check. */
   receipt?: { recordId: string; orgId: string; type: string; root: Hex32; chainId: number; registry: string };
@@ -111,9 +111,9 @@ function runLocalChecks(receipt: unknown, payload: unknown, checks: Map<CheckNam
 }
 
 /**
- * The DESIGN §2.4 checks that need no chain, as {@link verifyReceipt} runs them: schema, digest of the payload
- * (when given), commitment recomputed from the record, Merkle path to the root. Synchronous; never throws. The
- * auditor page runs exactly this in the browser, so the document never leaves it.
+ * The checks of docs/formats.md §4 that need no chain, as {@link verifyReceipt} runs them: schema, digest of
+ * the payload (when given), commitment recomputed from the record, Merkle path to the root. Synchronous; never
+ * throws. The auditor page runs exactly this in the browser, so the document never leaves it.
  */
 export function checkReceiptLocally(receipt: unknown, opts: { payload?: unknown } = {}): LocalVerdict {
   const checks = new Map<CheckName, Check>();
@@ -129,8 +129,8 @@ export function checkReceiptLocally(receipt: unknown, opts: { payload?: unknown 
 }
 
 /**
- * Verifies a DESIGN §2.4 receipt: digest of the payload (when given) → commitment recomputed from the record →
- * Merkle path to the root → the registry on that chain anchored the root at that block, with that sequence
+ * Verifies a receipt (docs/formats.md §4): digest of the payload (when given) → commitment recomputed from the
+ * record → Merkle path to the root → the registry on that chain anchored the root at that block, with that sequence
  * number (and, when the root source can read transactions, in `txHash`) → by that submitter → at that time.
  * Checks are independent: each one looks only at its own inputs, so one tampered field fails the checks that
  * use it (see test/verifier/tamper.test.ts). A schema failure skips all others. Never throws.
