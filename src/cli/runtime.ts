@@ -146,7 +146,7 @@ async function externalDeployment(
 export async function startRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   const log = opts.log ?? (() => undefined);
   await initHashing();
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 }); // payloads, salts, keys: this user only
   const embedded = !config.rpcUrl;
 
   // ---- chain ----------------------------------------------------------------------------

@@ -54,6 +54,23 @@ export function toPgPlaceholders(sql: string): string {
 }
 
 /** True for a unique-constraint violation on either database. */
+/**
+ * The SQLite file holds payloads and commitment salts: readable by this user only, like the keystore. Creates
+ * its folder 0700 when missing and the file 0600 before SQLite opens it (SQLite creates the -wal/-shm/-journal
+ * files with the main file's mode), and tightens files an older version created world-readable.
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; driverError?: { code?: string } };
   const code = e?.code ?? e?.driverError?.code;
@@ -167,7 +184,7 @@ export class Database {
       ds = new DataSource({ ...common, type: 'postgres', url: opts.url, poolSize: opts.poolSize ?? 10 });
     } else {
       const file = opts.sqlitePath ?? ':memory:';
-      if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      if (file !== ':memory:') createPrivately(path.resolve(file));
       ds = new DataSource({
         ...common,
         type: 'better-sqlite3',

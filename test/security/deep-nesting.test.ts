@@ -1,5 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startInstance, api, eventually, type Instance, type Json } from '../helpers/instance';
 import { documentPayload, invoicePayload } from '../helpers/payloads';
 import { MAX_JSON_DEPTH } from '../../src/domain/json-walk';
@@ -35,13 +38,29 @@ describe('deep nesting and escaped prototype keys (issue 11)', { timeout: 300_00
   let inst: Instance;
   let base: string;
   let aero: string;
+  let parent: string;
+  let dataDir: string;
 
   before(async () => {
-    inst = await startInstance({ env: { RATE_LIMIT_MAX: '1000000' } });
+    // A data folder the service creates itself (issue 11: 0700, its SQLite file 0600 under umask 022).
+    process.umask(0o022);
+    parent = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-deep-'));
+    dataDir = path.join(parent, 'data');
+    inst = await startInstance({ dataDir, env: { RATE_LIMIT_MAX: '1000000' } });
     base = inst.apiUrl;
     aero = inst.demo.orgs.find((o) => o.id === 'aerospace')!.apiKey;
   });
-  after(async () => inst?.stop());
+  after(async () => {
+    await inst?.stop();
+    fs.rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('the data folder the service created is 0700, its SQLite database and WAL 0600', () => {
+    assert.equal(fs.statSync(dataDir).mode & 0o777, 0o700);
+    for (const f of ['notary.db', 'notary.db-wal', 'notary.db-shm']) {
+      assert.equal(fs.statSync(path.join(dataDir, f)).mode & 0o777, 0o600, f);
+    }
+  });
 
   const post = (url: string, raw: string) => api(base, 'POST', url, { key: aero, raw });
 
