@@ -181,6 +181,16 @@ for (const kind of DB_KINDS) {
       assert.deepEqual([garbage.statusCode, garbage.json().code], [400, 'XML_MALFORMED']);
       const notUbl = await postXml('<Order><ID>1</ID></Order>');
       assert.deepEqual([notUbl.statusCode, notUbl.json().code], [422, 'UBL_INVALID']);
+      // Only POST /v1/records takes XML.
+      for (const url of ['/v1/records/batch', '/v1/verify']) {
+        const r = await app.inject({
+          method: 'POST',
+          url,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/xml' },
+          payload: bytes('vat-category-Z.xml'),
+        });
+        assert.deepEqual([r.statusCode, r.json().code], [415, 'UNSUPPORTED_MEDIA_TYPE'], url);
+      }
       // Authentication comes before any parsing.
       const anon = await postXml(laughs, { key: null });
       assert.equal(anon.statusCode, 401);

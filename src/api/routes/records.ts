@@ -59,8 +59,11 @@ export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promi
 
   // UBL 2.1 in (issue 17): the XML body is only collected here (bounded by the body limit); it is parsed by the
   // handler, after authentication, with DOCTYPE/entities refused and depth capped (src/domain/ubl.ts).
-  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer' }, (_req, body, done) =>
-    done(null, { type: 'invoice.issued', payload: body }),
+  // Only POST /v1/records takes XML (this scope holds other routes too).
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer' }, (req, body, done) =>
+    req.routeOptions.url === '/v1/records'
+      ? done(null, { type: 'invoice.issued', payload: body })
+      : done(new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'Only POST /v1/records takes an XML body (UBL 2.1)')),
   );
 
   r.post(
@@ -71,7 +74,7 @@ export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promi
         tags: ['records'],
         summary: 'Submit one record',
         description:
-          'Hashes (RFC 8785 + SHA-256), commits and queues the record for anchoring. The same record again returns the existing one (200, duplicate: true); the same externalId with another payload is 409.',
+          'Hashes (RFC 8785 + SHA-256), commits and queues the record for anchoring. The same record again returns the existing one (200, duplicate: true); the same externalId with another payload is 409. With Content-Type: application/xml the body is a UBL 2.1 Invoice or CreditNote (Peppol BIS Billing 3.0), mapped to invoice.issued with source.sha256 of the exact bytes (docs/formats.md §8; ?externalId= optional). Invoices are checked by the EN 16931 calculation rules (422 naming the rule, or warnings for an organisation with rules: warn).',
         security: [{ bearer: [] }],
         body: RecordInput,
         response: { 202: SubmitResult, 200: SubmitResult, ...errors(400, 401, 403, 409, 413, 415, 422, 429) },
