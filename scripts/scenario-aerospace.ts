@@ -1,6 +1,7 @@
 /**
  * Aerospace pilot (blockchain e-invoices) through the HTTP API of a running `npm start`:
- * invoices issued, one voided (and then refused payment), one paid (once), a corrected invoice superseding another.
+ * invoices issued, one voided (and then refused payment), one paid (once), a corrected invoice superseding another,
+ * an invoice whose amounts do not add up refused (EN 16931), one paid in two parts with an over-payment refused.
  * Usage: node -r ts-node/register scripts/scenario-aerospace.ts [dataDir=./data]
  */
 import * as P from './lib/pilot-payloads';
@@ -51,6 +52,43 @@ async function main() {
     { type: 'invoice.paid', externalId: `PAY-${RUN}-A2`, payload: P.paid(`SEPA-${RUN}-A2`), parents: [a.id] },
     409,
   );
+  // Business rules (EN 16931 calculation rules; payments never above the amount due).
+  await post(
+    'issue an invoice whose amounts do not add up (2 × 1250.00 with a line amount of 1.00, gross 7.00)',
+    {
+      type: 'invoice.issued',
+      externalId: `INV-${RUN}-BAD`,
+      payload: P.invoice(`${RUN}BAD`, '7.00', {
+        lines: [{ description: 'Cabin refit', quantity: '2', unitPrice: '1250.00', amount: '1.00', taxRate: '0.20' }],
+        totalNet: '1250.00',
+        totalTax: '999.00',
+        totalGross: '7.00',
+      }),
+    },
+    422,
+  );
+  const d = await post(`issue invoice ${RUN}-D`, {
+    type: 'invoice.issued',
+    externalId: `INV-${RUN}-D`,
+    payload: P.invoice(`${RUN}D`),
+  });
+  const d1 = await post('pay 1000.00 of invoice D (partial)', {
+    type: 'invoice.paid',
+    externalId: `PAY-${RUN}-D1`,
+    payload: P.paid(`SEPA-${RUN}-D1`, '1000.00'),
+    parents: [d.id],
+  });
+  await post(
+    'pay 600.00 more (over-payment: only 500.00 is due)',
+    { type: 'invoice.paid', externalId: `PAY-${RUN}-D2`, payload: P.paid(`SEPA-${RUN}-D2`, '600.00'), parents: [d.id] },
+    422,
+  );
+  const d3 = await post('pay the last 500.00 of invoice D', {
+    type: 'invoice.paid',
+    externalId: `PAY-${RUN}-D3`,
+    payload: P.paid(`SEPA-${RUN}-D3`, '500.00'),
+    parents: [d.id],
+  });
   const c2 = await post('corrected invoice C′ supersedes C', {
     type: 'invoice.issued',
     externalId: `INV-${RUN}-C2`,
@@ -64,7 +102,7 @@ async function main() {
   );
 
   process.stdout.write('  … waiting for anchoring');
-  await waitAnchored(demo, aero, [a.id, b.id, c.id, v.id, p.id, c2.id]);
+  await waitAnchored(demo, aero, [a.id, b.id, c.id, v.id, p.id, c2.id, d.id, d1.id, d3.id]);
   console.log(' done');
   for (const [label, id] of [
     ['paid invoice A', a.id],

@@ -53,6 +53,16 @@ async function main() {
     payload: P.transfer('INV-D', 'INV-B', '200', 5),
     parents: [t2.id],
   });
+  await post(
+    'transfer 301 INV-D → INV-E (INV-D holds 300: over-transfer)',
+    { type: 'security.transfer', payload: P.transfer('INV-D', 'INV-E', '301', 6), parents: [t3.id] },
+    422,
+  );
+  await post(
+    'allocate 1 more to investor INV-F (all 5,000 units of the nominal are allocated: over-allocation)',
+    { type: 'security.allocation', payload: P.allocation('INV-F', '1'), parents: [iss.id] },
+    422,
+  );
   const red = await post('redeem at maturity (security.redemption)', {
     type: 'security.redemption',
     externalId: `RED-${RUN}`,

@@ -30,8 +30,16 @@ async function main() {
     { type: 'invoice.issued', externalId: `INV-${RUN}-Y`, payload: P.invoice(`${RUN}Y`, '900.00') },
     202,
   );
-  const claim = (label: string, key: string, ext: string, invoices: string[], expected: number) =>
-    step(demo, label, key, 'POST', '/v1/claims', { externalId: ext, payload: P.claim(`E-${ext}`), invoices }, expected);
+  const claim = (label: string, key: string, ext: string, invoices: string[], expected: number, amount = '1500.00') =>
+    step(
+      demo,
+      label,
+      key,
+      'POST',
+      '/v1/claims',
+      { externalId: ext, payload: P.claim(`E-${ext}`, amount), invoices },
+      expected,
+    );
 
   const c1 = await claim('employer claims invoice X (consume on chain)', emp, `CLM-${RUN}-1`, [x.id], 201);
   console.log(
@@ -70,7 +78,15 @@ async function main() {
   );
   await claim('employer claims invoice X again (new externalId)', emp, `CLM-${RUN}-1b`, [x.id], 409);
 
-  const c2 = await claim('employer claims invoice Y', emp, `CLM-${RUN}-2`, [y.id], 201);
+  await claim(
+    'employer claims 900.01 on invoice Y of 900.00 (over-claim: refused before any chain transaction)',
+    emp,
+    `CLM-${RUN}-2x`,
+    [y.id],
+    422,
+    '900.01',
+  );
+  const c2 = await claim('employer claims invoice Y', emp, `CLM-${RUN}-2`, [y.id], 201, '900.00');
   await step(
     demo,
     'employer rejects that claim',
@@ -90,7 +106,7 @@ async function main() {
     if (i > 200) throw new Error('release not mined');
     await new Promise((r) => setTimeout(r, 300));
   }
-  const c3 = await claim('bank claims invoice Y after the release', bank, `BANK-CLM-${RUN}-Y`, [y.id], 201);
+  const c3 = await claim('bank claims invoice Y after the release', bank, `BANK-CLM-${RUN}-Y`, [y.id], 201, '900.00');
 
   process.stdout.write('  … waiting for anchoring');
   await waitAnchored(demo, emp, [c1.id, appr.id, reimb.id, c2.id]);
