@@ -49,7 +49,10 @@ export interface NotaryClientOptions {
 }
 
 export interface RequestOptions {
+  /** JSON body. */
   body?: unknown;
+  /** A body sent as is, with its content type (UBL XML). */
+  raw?: { body: string | Uint8Array; contentType: string };
   /**
    * `true` (default for GET/DELETE and the idempotent POSTs): retried on network errors, 5xx and 429.
    * `false`: retried only on 429 (the server refused it before doing anything).
@@ -209,6 +212,7 @@ export class NotaryClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     if (o.body !== undefined) headers['content-type'] = 'application/json';
+    if (o.raw) headers['content-type'] = o.raw.contentType;
     this.requests++;
     const timeoutMs = this.opts.timeoutMs ?? 120_000;
     let res: Response;
@@ -216,7 +220,7 @@ export class NotaryClient {
       res = await this.fetchImpl(this.url(path, o.query), {
         method,
         headers,
-        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+        body: o.raw ? o.raw.body : o.body === undefined ? undefined : JSON.stringify(o.body),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
@@ -280,6 +284,18 @@ export class NotaryClient {
   /** POST /v1/records: one record (duplicate: true when it existed already). */
   submit(record: RecordInput): Promise<SubmitResult> {
     return this.request('POST', '/v1/records', { body: record, idempotent: true });
+  }
+
+  /**
+   * POST /v1/records with a UBL 2.1 Invoice or CreditNote (XML, as bytes or text): stored as invoice.issued with
+   * the SHA-256 of the exact bytes; `externalId` makes a resend a duplicate (retried like the JSON submit).
+   */
+  submitUbl(xml: string | Uint8Array, o: { externalId?: string } = {}): Promise<SubmitResult> {
+    return this.request('POST', '/v1/records', {
+      raw: { body: xml, contentType: 'application/xml' },
+      query: { externalId: o.externalId },
+      idempotent: true,
+    });
   }
 
   /** POST /v1/records/batch: up to 10,000 records in one transaction; items accepted or rejected on their own. */

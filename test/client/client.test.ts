@@ -3,6 +3,7 @@
 // the real fetch: the server really receives and answers every request.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -254,6 +255,23 @@ describe('NotaryClient against a running instance', { timeout: 240_000 }, () => 
     } finally {
       await (await registry.unpause()).wait();
     }
+  });
+
+  it('submitUbl: a UBL 2.1 invoice as XML bytes; the same bytes again are a duplicate', async () => {
+    const client = new NotaryClient({ baseUrl: inst.apiUrl, apiKey: key });
+    const xml = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'peppol', 'base-example.xml'));
+    const externalId = `ubl-${randomUUID()}`;
+    const first = await client.submitUbl(xml, { externalId });
+    assert.equal(first.duplicate, false);
+    const again = await client.submitUbl(xml.toString('utf8'), { externalId });
+    assert.deepEqual({ id: again.id, duplicate: again.duplicate }, { id: first.id, duplicate: true });
+    const view = await client.getRecord(first.id);
+    assert.equal(view.type, 'invoice.issued');
+    assert.equal(view.externalId, externalId);
+    await assert.rejects(
+      client.submitUbl('<Invoice', { externalId: `${externalId}-bad` }),
+      (e: NotaryApiError) => e.status >= 400 && e.status < 500 && typeof e.code === 'string' && e.code !== '',
+    );
   });
 
   it('the client module loads without fastify, typebox, typeorm or ethers (type-only imports)', () => {
