@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Wallet } from 'ethers';
 import { freePort, startAnvil, type AnvilHandle } from '../../src/chain/anvil';
 import { makeProvider, type ChainProvider } from '../../src/chain/provider';
-import { loadConfig } from '../../src/config';
+import { assertProductionSecrets, loadConfig } from '../../src/config';
 import { startRuntime, type Runtime } from '../../src/cli/runtime';
 import type { ReceiptV1 } from '../../src/domain/receipt';
 import { ChainRootSource, verifyReceipt } from '../../src/verifier';
@@ -250,7 +250,8 @@ describe(
           RPC_URL: node.rpcUrl,
           DEPLOYER_KEY: HARDHAT_KEY_0,
           KEYSTORE_PASSWORD: 'dev-keystore-password',
-          CONSORTIUM_SECRET: 'dev-consortium-secret',
+          KEYSTORE_SCRYPT_N: '131072',
+          CONSORTIUM_SECRET: 'dev-consortium-secret-of-32-bytes-or-more',
           DATA_DIR: dataDir,
           PORT: String(await freePort()),
         }),
@@ -382,18 +383,31 @@ describe(
         RPC_URL: node.rpcUrl,
         DEPLOYER_KEY: HARDHAT_KEY_0,
         KEYSTORE_PASSWORD: 'dev-keystore-password',
-        CONSORTIUM_SECRET: 'dev-consortium-secret',
+        KEYSTORE_SCRYPT_N: '131072',
+        CONSORTIUM_SECRET: 'dev-consortium-secret-of-32-bytes-or-more',
         DATA_DIR: dataDir,
         PORT: '0',
       };
       const logs: string[] = [];
-      const rt = await startRuntime(loadConfig(env), { log: (m) => logs.push(m) });
+      const config = loadConfig(env);
+      assertProductionSecrets(config); // what `notary start` checks first
+      const rt = await startRuntime(config, { log: (m) => logs.push(m) });
       try {
         assert.equal(fs.readFileSync(file, 'utf8'), before);
         assert.equal(rt.deployment.notaryRegistry.address, (JSON.parse(before) as Deployment).notaryRegistry.address);
         assert.ok(!logs.some((l) => /deploying|registries deployed/.test(l)), logs.join('\n'));
       } finally {
         await rt.stop();
+      }
+      // No deployment and no DEPLOYER_KEY: nothing to deploy with, and the message says what to set.
+      const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-hh-nokey-'));
+      try {
+        await assert.rejects(
+          startRuntime(loadConfig({ ...env, DEPLOYER_KEY: '', DATA_DIR: empty }), {}),
+          /no registries for chain 31337 \(looked at .*deployments\/31337\.json\): set DEPLOYER_KEY so the service deploys them, or DEPLOYMENT_FILE/,
+        );
+      } finally {
+        fs.rmSync(empty, { recursive: true, force: true });
       }
       // A deployment file from another (reset) chain: addresses with no code on this one.
       const stale = path.join(work, 'stale.json');
@@ -415,7 +429,7 @@ describe(
           DEPLOYER_KEY: HARDHAT_KEY_2,
           FUND_AMOUNT: '0',
           KEYSTORE_PASSWORD: 'dev-keystore-password',
-          CONSORTIUM_SECRET: 'dev-consortium-secret',
+          CONSORTIUM_SECRET: 'dev-consortium-secret-of-32-bytes-or-more',
           DATA_DIR: dir,
           PORT: '0',
           ANCHOR_INTERVAL_MS: '100',
@@ -488,7 +502,7 @@ describe('against `ZERO_GAS=1 npx hardhat node` (a zero-gas chain like Besu/Quor
         DEPLOYER_KEY: HARDHAT_KEY_0,
         GAS_PRICE: '0',
         KEYSTORE_PASSWORD: 'dev-keystore-password',
-        CONSORTIUM_SECRET: 'dev-consortium-secret',
+        CONSORTIUM_SECRET: 'dev-consortium-secret-of-32-bytes-or-more',
         DATA_DIR: dir,
         PORT: '0',
         ANCHOR_INTERVAL_MS: '100',
