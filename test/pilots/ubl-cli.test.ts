@@ -11,11 +11,16 @@ import { eventually, startInstance, type Instance } from '../helpers/instance';
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'notary.js');
 const XML = path.join(__dirname, '..', 'fixtures', 'peppol', 'Allowance-example.xml');
 
-function notary(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function notary(
+  args: string[],
+  cwd: string,
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NOTARY_') && k !== 'DATA_DIR') env[k] = v;
   env.DATA_DIR = path.join(cwd, 'no-data');
   env.NOTARY_API_URL = 'http://127.0.0.1:1'; // verify must not call the API
+  Object.assign(env, extra);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -76,6 +81,26 @@ describe('notary verify --payload invoice.xml (UBL 2.1)', () => {
     const r = await notary(['verify', receiptFile, '--payload', edited, '--rpc', inst.rpcUrl], work);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /^✗ digest/m);
+  });
+
+  it('notary org create --rules warn / notary org set --rules: the organisation setting through the admin API', async () => {
+    const env = { NOTARY_API_URL: inst.apiUrl, NOTARY_API_KEY: inst.demo.admin.apiKey };
+    const created = await notary(
+      ['org', 'create', 'lax-co', '--name', 'Lax Co', '--kind', 'operator', '--rules', 'warn', '--json'],
+      work,
+      env,
+    );
+    assert.equal(created.code, 0, created.stdout + created.stderr);
+    assert.equal(JSON.parse(created.stdout).rules, 'warn');
+    const set = await notary(['org', 'set', 'lax-co', '--rules', 'refuse'], work, env);
+    assert.equal(set.code, 0, set.stdout + set.stderr);
+    assert.match(set.stdout, /lax-co: rules refuse/);
+    const view = await fetch(`${inst.apiUrl}/v1/orgs/lax-co`, {
+      headers: { authorization: `Bearer ${inst.demo.admin.apiKey}` },
+    });
+    assert.equal(((await view.json()) as { rules: string }).rules, 'refuse');
+    const bad = await notary(['org', 'set', 'lax-co', '--rules', 'maybe'], work, env);
+    assert.notEqual(bad.code, 0);
   });
 
   it('hostile XML given as --payload is a usage error (exit 2), not a crash', async () => {
