@@ -371,6 +371,14 @@ describe('notary CLI (end to end)', { timeout: 300_000 }, () => {
       assert.match(lines[0]!, /^notary: records are not being anchored: REGISTRY_PAUSED: /);
       assert.match(lines.at(-1)!, /^notary: BLOCKED: 1 record\(s\) not anchored: REGISTRY_PAUSED: /);
       assert.match(r.stdout, /accepted 1 .*receipts written 0/);
+      const id = JSON.parse(fs.readFileSync(path.join(work, 'blocked.json.notary-state.json'), 'utf8')).items[
+        'blocked.json'
+      ].id;
+      const one = await notary(['receipt', id, '--wait', '--timeout', '3'], asMember());
+      assert.equal(one.code, 1);
+      const oneLines = one.stderr.trimEnd().split('\n');
+      assert.match(oneLines[0]!, new RegExp(`^notary: record ${id} cannot be anchored yet: REGISTRY_PAUSED: `));
+      assert.match(oneLines.at(-1)!, /^notary: WAIT_TIMEOUT: .*\(blocked: REGISTRY_PAUSED: /);
     } finally {
       await (await registry.unpause()).wait();
     }

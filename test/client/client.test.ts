@@ -257,6 +257,53 @@ describe('NotaryClient against a running instance', { timeout: 240_000 }, () => 
     }
   });
 
+  it('every other route has its method: ops, admin, batches, trace, claims', async () => {
+    const anon = new NotaryClient({ baseUrl: inst.apiUrl });
+    assert.deepEqual(await anon.health(), { status: 'ok' });
+    const ready = await anon.ready();
+    assert.equal(ready.status, 'ready');
+    assert.equal(ready.checks.database.ok, true);
+    const info = await anon.info();
+    assert.equal(info.registry?.toLowerCase(), inst.demo.registry.toLowerCase());
+
+    const admin = new NotaryClient({ baseUrl: inst.apiUrl, apiKey: inst.demo.admin.apiKey });
+    const org = await admin.createOrg({ id: 'client-co', name: 'Client Co' });
+    assert.equal(org.kind, 'member');
+    assert.match(org.address!, /^0x[0-9a-fA-F]{40}$/);
+    assert.equal((await admin.getOrg('client-co')).name, 'Client Co');
+    assert.ok((await admin.listOrgs()).some((o) => o.id === 'client-co'));
+    await assert.rejects(
+      admin.createOrg({ id: 'client-co', name: 'again' }),
+      (e: NotaryApiError) => e.code === 'ORG_EXISTS',
+    );
+    const created = await admin.createKey('client-co', { name: 'erp', scopes: ['submit', 'audit'] });
+    assert.deepEqual(created.info.scopes, ['submit', 'audit']);
+    await admin.grant('client-co', 'auditor');
+    const own = new NotaryClient({ baseUrl: inst.apiUrl, apiKey: created.key });
+    const rec = await own.submit({ type: 'document', externalId: 'c-1', payload: { title: 'client co' } });
+    const w = await own.waitForReceipts([rec.id], { timeoutMs: 30_000 });
+    const receipt = w.receipts.get(rec.id)!;
+    assert.deepEqual(await own.receipt(rec.id), receipt);
+    const auditor = new NotaryClient({ baseUrl: inst.apiUrl, apiKey: inst.demo.auditor.apiKey });
+    assert.equal((await auditor.getRecord(rec.id)).orgId, 'client-co');
+    const batch = await own.batch(receipt.proof.root);
+    assert.equal(batch.orgId, 'client-co');
+    const chain = await own.orgChain('client-co');
+    assert.equal(chain.consistent, true);
+    const trace = await own.trace(rec.id);
+    assert.equal(trace.root, rec.id);
+    const bundle = await own.traceBundle(rec.id);
+    assert.equal(bundle.receipts.length, 1);
+    await assert.rejects(own.getClaim(randomUUID()), (e: NotaryApiError) => e.code === 'CLAIM_NOT_FOUND');
+    const keys = await admin.listKeys('client-co');
+    assert.equal(keys.length, 1);
+    await admin.revokeKey('client-co', keys[0]!.id);
+    await assert.rejects(
+      own.getRecord(rec.id),
+      (e: NotaryApiError) => e.status === 401 && e.code === 'API_KEY_REVOKED',
+    );
+  });
+
   it('submitUbl: a UBL 2.1 invoice as XML bytes; the same bytes again are a duplicate', async () => {
     const client = new NotaryClient({ baseUrl: inst.apiUrl, apiKey: key });
     const xml = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'peppol', 'base-example.xml'));
