@@ -467,6 +467,15 @@ describe(
           /poor: INSUFFICIENT_FUNDS/,
         );
         assert.equal(await provider.getTransactionCount(org.body.address), 0, 'nothing sent');
+        // The CLI a developer runs says why and gives up (non-zero) after its grace period instead of waiting 300 s.
+        fs.writeFileSync(path.join(work, 'poor.json'), JSON.stringify(invoicePayload(6)));
+        const cli = await notary(
+          ['submit', 'poor.json', '--type', 'invoice.issued', '--wait', '--blocked-grace', '2s'],
+          { NOTARY_API_URL: rt.apiUrl, NOTARY_API_KEY: key.body.key },
+          work,
+        );
+        assert.notEqual(cli.code, 0, cli.stdout + cli.stderr);
+        assert.match(cli.stdout + cli.stderr, /INSUFFICIENT_FUNDS/);
         // Someone funds the account: the record is anchored and no longer blocked.
         const tx = await new Wallet(HARDHAT_KEY_3, provider).sendTransaction({
           to: org.body.address,
