@@ -32,11 +32,12 @@ describe('PreparePool: the worker thread cannot end the process (issue 11)', { t
   const pools: PreparePool[] = [];
   after(async () => Promise.all(pools.map((p) => p.close())));
 
-  it('the real worker answers batches nested 6k/25k/80k deep under "constructor" (JSON_TOO_DEEP per record)', async () => {
+  it('the real worker answers batches nested 80k/25k/6k deep under "constructor" (JSON_TOO_DEEP per record)', async () => {
     const pool = new PreparePool();
     pools.push(pool);
     assert.equal(await pool.whenReady(), true);
-    for (const depth of [6_000, 25_000, 80_000]) {
+    // Deepest first: before the fix, 80k levels overflowed the worker's stack and the re-run ended the process.
+    for (const depth of [80_000, 25_000, 6_000]) {
       const tail = `{"type":"document","externalId":"DEEP-${depth}","payload":{"constructor":${nest(depth)}}}`;
       const res = await pool.prepare(bigBatch(tail));
       const out = items(res);
