@@ -122,6 +122,7 @@ async function externalDeployment(
         `${file} names ${missing.join(' and ')}, but chain ${chainId} at RPC_URL has no contract code there: the chain was reset (a restarted hardhat node starts empty) or the file belongs to another chain. ` +
           `Delete ${file} and the data of the old chain (DATA_DIR) to deploy afresh, or set DEPLOYMENT_FILE to this chain's deployment`,
       );
+    log(`registries from ${file}`);
     return d;
   }
   if (explicit) throw new Error(`DEPLOYMENT_FILE ${file} does not exist`);
