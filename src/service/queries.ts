@@ -147,7 +147,8 @@ export class QueryService {
   /**
    * The receipts of one anchored batch in leaf order, `pageSize` records per read (GET /v1/batches/:root/receipts).
    * BATCH_NOT_FOUND when the batch is unknown or of an organisation outside `readable`; RECEIPT_NOT_READY before
-   * it is anchored. Checked before the first page is produced, so that the route can still answer with a problem.
+   * it is anchored. Checked (and the leaf order read) before the first page, so that the route can still answer
+   * with a problem.
    */
   async batchReceipts(
     root: string,
@@ -166,28 +167,28 @@ export class QueryService {
       );
     }
     const store = this.store;
+    // The leaf order once (one sort of the batch's ids: an OFFSET per page would sort the whole batch per page
+    // on the batch_id index), then the rows page by page through IN lists.
+    const order = await store.read((r) => r.recordsOfBatch(batch.id, batch.leafCount + 1, 0));
     async function* pages(): AsyncGenerator<ReceiptV1[]> {
-      for (let offset = 0; ; offset += pageSize) {
+      for (let offset = 0; offset < order.length; offset += pageSize) {
+        const ids = order.slice(offset, offset + pageSize);
         const page = await store.read(async (r) => {
-          const ids = await r.recordsOfBatch(batch!.id, pageSize, offset);
-          if (!ids.length) return null;
           const recs = await r.getReceiptRows(ids);
           const parentIds = [...new Set(recs.flatMap((x) => x.parents))];
           const parents = parentIds.length ? await r.getRecordsMeta(parentIds) : [];
-          return { ids, recs, parents };
+          return { recs, parents };
         });
-        if (!page) return;
         const byId = new Map(page.recs.map((x) => [x.id, x]));
         const commitmentOf = new Map(page.parents.map((m) => [m.id, m.commitment]));
         const out: ReceiptV1[] = [];
-        for (const id of page.ids) {
+        for (const id of ids) {
           const rec = byId.get(id);
           if (!rec || rec.proof === null || rec.batchId !== batch!.id) continue; // released meanwhile (reorg)
           const pc = rec.parents.map((p) => commitmentOf.get(p)!).sort();
           out.push(buildReceipt(rec, batch!, pc));
         }
         yield out;
-        if (page.ids.length < pageSize) return;
       }
     }
     return { batch, pages: pages() };

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { QueryService } from '../../src/service/queries';
 import { createPgDatabase, PG_AVAILABLE } from '../helpers/db';
 import { api, eventually, startInstance, type Instance, type Json } from '../helpers/instance';
 
@@ -167,6 +168,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         assert.deepEqual(rc, (await receiptOf(aero, rc.record.id)).body);
       }
       assert.ok(receipts.some((rc) => rc.record.id === anchored[0]));
+      // Paged reads (2 per page here) give the same receipts in the same leaf order.
+      const { pages } = await new QueryService(inst.runtime.store).batchReceipts(root, new Set(['aerospace']), 2);
+      const paged: Json[][] = [];
+      for await (const p of pages) paged.push(p);
+      assert.deepEqual(
+        paged.map((p) => p.length),
+        Array.from({ length: Math.ceil(receipts.length / 2) }, (_, i) => Math.min(2, receipts.length - 2 * i)),
+      );
+      assert.deepEqual(paged.flat(), receipts);
 
       const viaAuditor = await fetch(`${inst.apiUrl}/v1/batches/${root}/receipts`, {
         headers: { authorization: `Bearer ${auditor}` },
