@@ -81,24 +81,28 @@ export function withoutCredentials(url: string | undefined): string | null {
 }
 
 /**
- * A request answered before its body was read (401 in onRequest, 429, 404): Node discards the unread body so the
- * connection can be reused, but never more than the route's body limit. A declared length over it closes the
- * connection after the answer; a longer (chunked) body is cut off.
+ * A request answered before its body was read (401 in onRequest, 429, 404, 413 on its declared length): the unread
+ * body is read and discarded (O(1) memory), up to `cap` bytes, so that the client, still sending, gets the answer
+ * and the connection can be reused. Closing at once would reset the connection under a client that is still
+ * writing: it would see EPIPE/ECONNRESET instead of the answer. A declared length over `cap` closes the connection
+ * after the answer (as fastify does for its 413); a longer chunked body is cut off at `cap`.
  */
-function boundUnreadBody(req: FastifyRequest, reply: FastifyReply, limit: number): void {
+function boundUnreadBody(req: FastifyRequest, reply: FastifyReply, cap: number): void {
   const raw = req.raw;
   if (raw.complete || raw.readableEnded || raw.listenerCount('data') > 0) return;
   const declared = Number(req.headers['content-length']);
   if (!req.headers['transfer-encoding'] && !(declared > 0)) return;
-  if (declared > limit) {
+  if (declared > cap) {
     reply.header('connection', 'close');
     return;
   }
+  if (String(reply.getHeader('connection')).toLowerCase() === 'close') reply.removeHeader('connection');
   let seen = 0;
   raw.on('data', (chunk: Buffer) => {
     seen += chunk.length;
-    if (seen > limit) raw.socket?.destroy();
+    if (seen > cap) raw.socket?.destroy();
   });
+  raw.resume();
 }
 
 /** Maps fastify's own errors to our catalogue. */
@@ -196,7 +200,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   app.addHook('onClose', async () => ctx.prepare.close());
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    boundUnreadBody(req, reply, req.routeOptions.bodyLimit ?? bodyLimit);
+    boundUnreadBody(req, reply, largeBodyLimit);
     let se: ServiceError;
     if (err instanceof ServiceError) se = err;
     else {
@@ -220,7 +224,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
 
   app.setNotFoundHandler((req, reply) => {
     const se = new ServiceError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`);
-    boundUnreadBody(req, reply, bodyLimit);
+    boundUnreadBody(req, reply, largeBodyLimit);
     return reply.code(404).type('application/problem+json').send(problemOf(se));
   });
 
