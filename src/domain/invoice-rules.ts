@@ -184,7 +184,8 @@ export function checkInvoice(p: InvoiceIssuedPayload): RuleViolation[] {
       const tax = dec(row.taxAmount);
       const k = keyOf(row.category, row.rate);
       seen.add(k);
-      const g = groups.get(k) ?? (row.category ? undefined : groups.get(keyOf(undefined, row.rate)));
+      // Lines (or allowances) without a category count towards the row of their rate.
+      const g = groups.get(k) ?? groups.get(keyOf(undefined, row.rate));
       if (!unassigned && !eq(g?.taxable ?? ZERO, taxable)) {
         fail(
           'INVOICE_TAXABLE_AMOUNT_MISMATCH',
