@@ -130,6 +130,30 @@ describe('deep nesting and escaped prototype keys (issue 11)', { timeout: 300_00
     });
   }
 
+  it('every POST/PUT/PATCH route answers 80,000-deep bodies with a 4xx (fastify + ajv do not recurse into them)', async () => {
+    const admin = inst.demo.admin.apiKey;
+    const employer = inst.demo.orgs.find((o) => o.id === 'employer')!.apiKey;
+    const d = 80_000;
+    const routes: [string, string, string | undefined, string][] = [
+      ['POST', '/v1/records', aero, `{"type":"document","payload":{"a":${nestArrays(d)}}}`],
+      ['POST', '/v1/receipts', aero, `{"ids":${nestArrays(d)}}`],
+      ['POST', '/v1/verify', undefined, `{"receipt":${nestObjects(d)}}`],
+      ['POST', '/v1/verify', undefined, `{"receipt":{"version":1,"proof":${nestArrays(d)}},"payload":{}}`],
+      ['POST', '/v1/claims', employer, `{"externalId":"C","payload":${ctorDeep(d)},"invoices":[]}`],
+      ['POST', '/v1/claims', employer, `{"externalId":"C","payload":{},"invoices":${nestArrays(d)}}`],
+      ['POST', '/v1/orgs', admin, `{"id":"deep","name":${nestArrays(d)},"kind":"member"}`],
+      ['POST', '/v1/orgs/bank/keys', admin, `{"name":"k","scopes":${nestArrays(d)}}`],
+      ['POST', '/v1/orgs/bank/grants', admin, `{"auditorOrgId":${nestObjects(d)}}`],
+      ['POST', '/v1/orgs/bank/tax-ids', admin, `{"taxIds":${nestArrays(d)}}`],
+      ['PATCH', '/v1/orgs/bank', admin, `{"name":${nestObjects(d)}}`],
+      ['PUT', '/v1/orgs/bank/tax-ids', admin, `{"taxIds":${nestArrays(d)}}`],
+    ];
+    for (const [method, url, key, raw] of routes) {
+      const res = await api(base, method, url, { key, raw });
+      assertNo5xx(res, `${method} ${url} ${raw.slice(0, 40)}`);
+    }
+  });
+
   it(`a payload exactly ${MAX_JSON_DEPTH} levels deep is accepted by both routes; one more is refused by both`, async () => {
     // MAX_JSON_DEPTH containers (depth 0 … MAX-1) are fine, as RFC 8785 canonicalization accepted before.
     const ok = `{"a":${nestArrays(MAX_JSON_DEPTH - 2, '[1]')}}`;
