@@ -2,8 +2,8 @@ import { getBytes, keccak256 as ethersKeccak256, sha256 as ethersSha256 } from '
 import { createKeccak, type IHasher } from 'hash-wasm';
 import { bytesToHex32 } from './hex';
 
-// Portable: no Node built-ins here, so the same code runs in the auditor page's bundle (ethers picks Node's
-// crypto or its own JS implementation; hash-wasm runs wherever WebAssembly may be compiled).
+// Portable: no Node built-in is imported here, so the same code runs in the auditor page's bundle (ethers picks
+// Node's crypto or its own JS implementation; hash-wasm runs wherever WebAssembly may be compiled).
 //
 // Keccak-256 has two engines behind one synchronous function:
 // - hash-wasm's WASM keccak (~0.8 µs per 64-byte hash here, ~10x faster than noble/ethers). Creating it is
@@ -51,8 +51,19 @@ export function fastKeccak(): IHasher | undefined {
 
 const utf8 = new TextEncoder();
 
+// SHA-256 runs on every ingested record: in Node it is the native one (several times faster than any JS or WASM
+// SHA-256), found at run time through process.getBuiltinModule so that nothing here imports a Node built-in; a
+// browser has no `process` and gets ethers' JS SHA-256 (same output).
+type NodeHash = { update(data: string | Uint8Array, enc?: 'utf8'): NodeHash; digest(enc: 'hex'): string };
+const nodeCreateHash: ((algorithm: 'sha256') => NodeHash) | undefined = (() => {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const crypto = proc?.getBuiltinModule?.('node:crypto') as { createHash?: (a: string) => NodeHash } | undefined;
+  return crypto?.createHash;
+})();
+
 /** SHA-256 of `data` (a string is hashed as its UTF-8 bytes) as `0x` + lowercase hex. */
 export function sha256Hex(data: string | Uint8Array): string {
+  if (nodeCreateHash !== undefined) return '0x' + nodeCreateHash('sha256').update(data, 'utf8').digest('hex');
   return ethersSha256(typeof data === 'string' ? utf8.encode(data) : data);
 }
 
