@@ -112,6 +112,25 @@ export const RecordView = Type.Object({
     Type.Null(),
   ]),
   blocked: Type.Optional(AnchorBlocked),
+  settlement: Type.Optional(
+    Type.Object(
+      {
+        currency: Type.String(),
+        amountDue: Type.String(),
+        credited: Type.String(),
+        paid: Type.String(),
+        outstanding: Type.String(),
+        status: Type.Union([
+          Type.Literal('open'),
+          Type.Literal('partially-paid'),
+          Type.Literal('paid'),
+          Type.Literal('credited'),
+          Type.Literal('voided'),
+        ]),
+      },
+      { description: 'invoice.issued: amount due (BT-115), credit notes, payments and what is left to pay' },
+    ),
+  ),
   payload: Type.Optional(Type.Unknown()),
 });
 

@@ -87,6 +87,21 @@ export class RuleState {
     return agg.positions.get(holder) ?? ZERO;
   }
 
+  /** Amounts of an invoice loaded (or added) in this state: due, credited, paid, outstanding. */
+  settlement(invoiceId: string): Omit<Settlement, 'status'> | null {
+    const f = this.facts.get(invoiceId);
+    if (!f || f.t !== 'invoice') return null;
+    const a = this.invoices.get(invoiceId) ?? { paid: ZERO, credited: ZERO };
+    const m = (d: Dec) => money(d, f.currency);
+    return {
+      currency: f.currency,
+      amountDue: m(dec(f.due)),
+      credited: m(a.credited),
+      paid: m(a.paid),
+      outstanding: m(sub(sub(dec(f.due), a.credited), a.paid)),
+    };
+  }
+
   /** True when the payments of this invoice reach its amount due (less credit notes). */
   paidInFull(invoiceId: string): boolean {
     const f = this.facts.get(invoiceId);
@@ -445,4 +460,37 @@ export async function precheckClaim(repo: Repo, payload: unknown, invoiceIds: st
   const item = { type: 'expense.claim', parents: invoiceIds, facts };
   const state = await new BusinessRules().load(repo, [item], known, null);
   return state?.check(item, metas) ?? null;
+}
+
+/** Where an invoice stands (GET /v1/records/:id of an invoice.issued): what is due, credited, paid, left. */
+export interface Settlement {
+  currency: string;
+  amountDue: string;
+  credited: string;
+  paid: string;
+  outstanding: string;
+  /** open: nothing paid; partially-paid; paid: payments reach what is due; credited: credit notes cover it all. */
+  status: 'open' | 'partially-paid' | 'paid' | 'credited' | 'voided';
+}
+
+/** The settlement of an invoice, from its payments, credit notes and voids (null: not an invoice, or a credit note). */
+export async function invoiceSettlement(repo: Repo, invoiceId: string): Promise<Settlement | null> {
+  const [meta] = await repo.getRecordsMeta([invoiceId]);
+  if (!meta || meta.type !== 'invoice.issued') return null;
+  const item = { type: 'invoice.paid', parents: [invoiceId], facts: { t: 'payment', amount: '0' } as RuleFacts };
+  const state = await new BusinessRules().load(repo, [item], new Map([[invoiceId, meta]]), null);
+  const f = state?.facts.get(invoiceId);
+  const s = state?.settlement(invoiceId);
+  if (!state || !s || !f || f.t !== 'invoice' || f.creditNote) return null;
+  const voided = (await repo.childrenByType([invoiceId], ['invoice.voided'])).length > 0;
+  const status: Settlement['status'] = voided
+    ? 'voided'
+    : cmp(dec(s.outstanding), ZERO) > 0
+      ? cmp(dec(s.paid), ZERO) > 0
+        ? 'partially-paid'
+        : 'open'
+      : cmp(dec(s.paid), ZERO) > 0
+        ? 'paid'
+        : 'credited';
+  return { ...s, status };
 }

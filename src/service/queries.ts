@@ -3,6 +3,7 @@ import { ServiceError, problemOf, type Problem } from './errors';
 import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import type { ChainPort } from './chain-port';
 import type { AnchorBlock } from './anchoring';
+import { invoiceSettlement, type Settlement } from './business-rules';
 
 /** Where the anchoring worker says why an organisation's pending records wait (AnchorService). */
 export interface BlockedSource {
@@ -25,6 +26,8 @@ export interface RecordView {
   batch: { id: string; root: string; seq: number; txHash: string | null; blockNumber: number | null } | null;
   /** Pending records only: why anchoring is stuck (INSUFFICIENT_FUNDS, REGISTRY_PAUSED, …), from the worker. */
   blocked?: AnchorBlock;
+  /** invoice.issued only (for readers of the payload): amount due, credit notes, payments, what is left. */
+  settlement?: Settlement;
   payload?: unknown;
 }
 
@@ -80,6 +83,11 @@ export class QueryService {
     const v: RecordView = { ...toView(rec, batch, withPayload), supersededBy: by?.id ?? null };
     const blocked = this.blockedOf(rec.orgId, rec.status);
     if (blocked) v.blocked = blocked;
+    // Issue 17: where an invoice stands (amount due, credit notes, payments), for those who may read it.
+    if (withPayload && rec.type === 'invoice.issued') {
+      const settlement = await this.store.read((r) => invoiceSettlement(r, id));
+      if (settlement) v.settlement = settlement;
+    }
     return v;
   }
 

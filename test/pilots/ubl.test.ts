@@ -248,6 +248,50 @@ for (const kind of DB_KINDS) {
         payload: { type: 'invoice.paid', payload: P.paid('SEPA-CN', '1.00'), parents: [inv.json().id] },
       });
       assert.deepEqual([pay.statusCode, pay.json().code], [422, 'PAYMENT_EXCEEDS_AMOUNT_DUE']);
+      const view = await app.inject({
+        method: 'GET',
+        url: `/v1/records/${inv.json().id}`,
+        headers: { authorization: `Bearer ${other}` },
+      });
+      assert.deepEqual(view.json().settlement, {
+        currency: 'EUR',
+        amountDue: '1656.25',
+        credited: '1656.25',
+        paid: '0.00',
+        outstanding: '0.00',
+        status: 'credited',
+      });
+    });
+
+    it('GET /v1/records/:id of an invoice shows its settlement: open → partially-paid → paid', async () => {
+      const headers = { authorization: `Bearer ${key}` };
+      const inv = await postXml(bytes('vat-category-O.xml'), { query: '?externalId=settle-O' });
+      const id = inv.json().id as string;
+      const settlement = async () =>
+        (await app.inject({ method: 'GET', url: `/v1/records/${id}`, headers })).json().settlement;
+      assert.deepEqual(await settlement(), {
+        currency: 'SEK',
+        amountDue: '3200.00',
+        credited: '0.00',
+        paid: '0.00',
+        outstanding: '3200.00',
+        status: 'open',
+      });
+      const pay = (amount: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/records',
+          headers,
+          payload: {
+            type: 'invoice.paid',
+            payload: { ...P.paid(`S-${amount}`, amount), currency: 'SEK' },
+            parents: [id],
+          },
+        });
+      assert.equal((await pay('3000.00')).statusCode, 202);
+      assert.equal((await settlement()).status, 'partially-paid');
+      assert.equal((await pay('200.00')).statusCode, 202);
+      assert.deepEqual([(await settlement()).status, (await settlement()).outstanding], ['paid', '0.00']);
     });
 
     it('rules: "warn" set by the admin API: the issue-17 invoice is accepted with warnings', async () => {
