@@ -220,7 +220,8 @@ export class NotaryClient {
       res = await this.fetchImpl(this.url(path, o.query), {
         method,
         headers,
-        body: o.raw ? o.raw.body : o.body === undefined ? undefined : JSON.stringify(o.body),
+        // A Uint8Array is a valid fetch body (lib.dom types only accept one over a plain ArrayBuffer).
+        body: o.raw ? (o.raw.body as BodyInit) : o.body === undefined ? undefined : JSON.stringify(o.body),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
