@@ -71,10 +71,12 @@ export interface RuntimeOptions {
   blockTime?: number;
 }
 
+// Tax ids: the demo invoices are issued by FR12345678901 (aerospace) to GB987654321 (employer), so the employer
+// may claim them (a claim names only invoices its organisation may read: its own, its buyer tax ids', granted).
 const DEMO_ORGS = [
-  { id: 'bank', name: 'Northbridge Bank (securities issuance)' },
-  { id: 'aerospace', name: 'Aerostar Group (e-invoices)' },
-  { id: 'employer', name: 'Chatwave Ltd (expense reimbursement)' },
+  { id: 'bank', name: 'Northbridge Bank (securities issuance)', taxIds: ['GB100200300'] },
+  { id: 'aerospace', name: 'Aerostar Group (e-invoices)', taxIds: ['FR12345678901'] },
+  { id: 'employer', name: 'Chatwave Ltd (expense reimbursement)', taxIds: ['GB987654321'] },
 ];
 
 function readJson<T>(file: string): T | null {
@@ -296,7 +298,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         s.admin = (await admin.createKey('operator', 'demo admin', ['admin'])).key;
         s.auditor = (await admin.createKey('auditor', 'demo auditor', ['audit'])).key;
         for (const o of DEMO_ORGS) {
-          await admin.createOrg({ id: o.id, name: o.name, kind: 'member' });
+          await admin.createOrg({ id: o.id, name: o.name, kind: 'member', taxIds: o.taxIds });
           s.orgs[o.id] = (await store.tx((r) => createApiKey(r, o.id, 'demo submitter', ['submit', 'audit']))).key;
           await admin.grant(o.id, 'auditor');
         }

@@ -1,6 +1,7 @@
+import { normaliseInvoiceField } from '../domain/invoice-key';
 import { createApiKey } from './auth';
 import { ServiceError } from './errors';
-import type { ApiKeyInfo, Org, OrgKind, Scope, Store } from './ports';
+import { StoreConflictError, type ApiKeyInfo, type Org, type OrgKind, type Scope, type Store } from './ports';
 
 /** Creates a chain account for a member organisation and grants it its registry roles. */
 export type AccountProvisioner = (orgId: string) => Promise<string>;
@@ -18,8 +19,11 @@ export class AdminService {
     kind?: OrgKind;
     address?: string;
     rules?: 'refuse' | 'warn';
+    /** Tax ids the organisation invoices and is invoiced under (a claim may name invoices whose buyer is one). */
+    taxIds?: string[];
   }): Promise<Org> {
     const kind = input.kind ?? 'member';
+    const taxIds = normaliseTaxIds(input.taxIds ?? []);
     if (await this.store.read((r) => r.getOrg(input.id))) {
       throw new ServiceError('ORG_EXISTS', `Organisation ${input.id} exists already`);
     }
@@ -33,11 +37,27 @@ export class AdminService {
       createdAt: Date.now(),
       rules: input.rules ?? 'refuse',
     };
-    await this.store.tx(async (r) => {
-      if (await r.getOrg(org.id)) throw new ServiceError('ORG_EXISTS', `Organisation ${org.id} exists already`);
-      await r.insertOrg(org);
-    });
+    await this.store
+      .tx(async (r) => {
+        if (await r.getOrg(org.id)) throw new ServiceError('ORG_EXISTS', `Organisation ${org.id} exists already`);
+        await r.insertOrg(org);
+        if (taxIds.length) await r.setOrgTaxIds(org.id, taxIds, org.createdAt);
+      })
+      .catch(taxIdConflict);
     return org;
+  }
+
+  /** Replaces the organisation's tax ids (normalised as in the invoice key, so "gb 987 654 321" is GB987654321). */
+  async setOrgTaxIds(id: string, given: string[]): Promise<string[]> {
+    const taxIds = normaliseTaxIds(given);
+    await this.getOrg(id);
+    await this.store.tx((r) => r.setOrgTaxIds(id, taxIds, Date.now())).catch(taxIdConflict);
+    return this.taxIdsOf(id);
+  }
+
+  /** The organisation's tax ids, as given. */
+  async taxIdsOf(id: string): Promise<string[]> {
+    return (await this.store.read((r) => r.taxIdsOf([id]))).map((t) => t.display);
   }
 
   /** Sets whether the organisation's records that break an arithmetic rule are refused or accepted with warnings. */
@@ -78,4 +98,31 @@ export class AdminService {
     await this.getOrg(granteeOrgId);
     await this.store.tx((r) => r.insertGrant(granteeOrgId, orgId, Date.now()));
   }
+}
+
+/** Tax ids as given, each with its normalised form; refuses empty, over-long and repeated ones. */
+function normaliseTaxIds(given: string[]): { taxId: string; display: string }[] {
+  if (given.length > 16) throw new ServiceError('VALIDATION_FAILED', 'An organisation has at most 16 tax ids');
+  const out: { taxId: string; display: string }[] = [];
+  for (const display of given) {
+    const taxId = typeof display === 'string' ? normaliseInvoiceField(display) : '';
+    if (!taxId || display.length > 64) {
+      throw new ServiceError(
+        'VALIDATION_FAILED',
+        `Invalid tax id ${JSON.stringify(display)}: 1..64 characters with a letter or digit`,
+      );
+    }
+    if (out.some((t) => t.taxId === taxId)) {
+      throw new ServiceError('VALIDATION_FAILED', `Tax id ${display} is given twice`);
+    }
+    out.push({ taxId, display });
+  }
+  return out;
+}
+
+function taxIdConflict(err: unknown): never {
+  if (err instanceof StoreConflictError) {
+    throw new ServiceError('TAX_ID_TAKEN', 'A tax id given belongs to another organisation already');
+  }
+  throw err;
 }

@@ -4,7 +4,7 @@ import { precheckClaim } from './business-rules';
 import { hostname } from 'node:os';
 import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
-import { invoiceKey } from '../domain/invoice-key';
+import { invoiceKey, normaliseInvoiceField } from '../domain/invoice-key';
 import { invoiceIdentity, validatePayload } from '../domain/record-types';
 import { allocateAccountNonce, newOutboxTx } from './outbox';
 import type { ChainFailure, ChainPort } from './chain-port';
@@ -154,7 +154,7 @@ export class ClaimService {
     }
 
     // Invoices: exist, are invoice.issued (any organisation), not voided; their keys.
-    const { keys, commitments } = await this.invoicesOf(invoices);
+    const { keys, commitments } = await this.invoicesOf(org, invoices);
     // Amount rules (issue 17) before anything is signed: an over-claim costs no chain transaction.
     const overClaim = await this.store.read((r) => precheckClaim(r, input.payload, invoices));
     if (overClaim) throw overClaim;
@@ -182,11 +182,27 @@ export class ClaimService {
    * earlier version too (DESIGN §2.5), so no version of a corrected invoice can be reimbursed by another claim.
    * `keys` holds the claimed invoices' keys first, in the order of `ids`, then the earlier versions' keys.
    */
-  private async invoicesOf(ids: string[]): Promise<{ keys: string[]; commitments: string[] }> {
-    const [recs, voided, superseders] = await this.store.read(
+  private async invoicesOf(org: Org, ids: string[]): Promise<{ keys: string[]; commitments: string[] }> {
+    const [all, voided, superseders, grants, taxIds] = await this.store.read(
       async (r) =>
-        [await r.getRecords(ids), await r.childrenByType(ids, ['invoice.voided']), await r.supersedersOf(ids)] as const,
+        [
+          await r.getRecords(ids),
+          await r.childrenByType(ids, ['invoice.voided']),
+          await r.supersedersOf(ids),
+          await r.grantsOf(org.id),
+          await r.taxIdsOf([org.id]),
+        ] as const,
     );
+    // Rights: the claimant may name its own invoices, those whose buyer is one of its tax ids, and those of the
+    // organisations that shared theirs with it (a grant). Any other id answers exactly like an unknown one, and
+    // nothing below (type, voided, superseded) is said about it.
+    const mine = new Set(taxIds.map((t) => t.taxId));
+    const readable = (rec: { orgId: string; payload: string }) => {
+      if (rec.orgId === org.id || grants.includes(rec.orgId)) return true;
+      const buyer = (JSON.parse(rec.payload) as { buyer?: { taxId?: unknown } }).buyer?.taxId;
+      return typeof buyer === 'string' && mine.has(normaliseInvoiceField(buyer));
+    };
+    const recs = all.filter(readable);
     const byId = new Map(recs.map((x) => [x.id, x]));
     const keys: string[] = [];
     const commitments: string[] = [];
@@ -340,10 +356,14 @@ export class ClaimService {
     if (d.claim) {
       // The record once stored; before that (the winner is still between its receipt and its insert), the
       // prepared claim of this service's database names the same id.
-      earlierId = await this.store.read(
-        async (r) =>
-          (await r.findByCommitments([d.claim!]))[0]?.id ?? (await r.getClaimByCommitment(d.claim!))?.id ?? null,
-      );
+      // Only the claimant's own earlier claim is named: another organisation's record ids are not the claimant's
+      // to learn (the chain shows the commitment and the consumer to every member anyway).
+      earlierId = await this.store.read(async (r) => {
+        const rec = (await r.findByCommitments([d.claim!]))[0];
+        if (rec) return rec.orgId === claim.orgId ? rec.id : null;
+        const prepared = await r.getClaimByCommitment(d.claim!);
+        return prepared?.orgId === claim.orgId ? prepared.id : null;
+      });
     }
     return new ServiceError(
       'INVOICE_ALREADY_CLAIMED',

@@ -57,7 +57,10 @@ export const ERROR_CATALOGUE = {
   INVOICE_TAX_AMOUNT_MISMATCH: { status: 422, title: 'Tax of a VAT category is not taxable × rate (BR-CO-17)' },
   INVOICE_TAX_TOTAL_MISMATCH: { status: 422, title: 'Tax total is not the sum of the tax breakdown (BR-CO-14)' },
   INVOICE_GROSS_TOTAL_MISMATCH: { status: 422, title: 'Total with tax is not total without tax + tax (BR-CO-15)' },
-  INVOICE_AMOUNT_DUE_MISMATCH: { status: 422, title: 'Amount due is not total with tax − prepaid + rounding (BR-CO-16)' },
+  INVOICE_AMOUNT_DUE_MISMATCH: {
+    status: 422,
+    title: 'Amount due is not total with tax − prepaid + rounding (BR-CO-16)',
+  },
   INVOICE_DUE_DATE_BEFORE_ISSUE: { status: 422, title: 'Due date is before the issue date' },
   CURRENCY_MISMATCH: { status: 422, title: 'Currency differs from the record it refers to' },
   PAYMENT_EXCEEDS_AMOUNT_DUE: { status: 422, title: 'Payments would exceed the amount due' },
@@ -83,6 +86,7 @@ export const ERROR_CATALOGUE = {
 
   /** Administration */
   ORG_EXISTS: { status: 409, title: 'Organisation already exists' },
+  TAX_ID_TAKEN: { status: 409, title: 'Tax id belongs to another organisation' },
 
   /** Dependencies */
   CHAIN_UNAVAILABLE: { status: 503, title: 'Chain unavailable' },

@@ -146,6 +146,10 @@ export interface Repo {
   revokeApiKey(orgId: string, keyId: string, at: number): Promise<boolean>;
   insertGrant(granteeOrgId: string, orgId: string, at: number): Promise<void>;
   grantsOf(granteeOrgId: string): Promise<string[]>;
+  /** Replaces the tax ids of `orgId` (`taxId` normalised, `display` as given); a tax id of another org throws {@link StoreConflictError}. */
+  setOrgTaxIds(orgId: string, taxIds: { taxId: string; display: string }[], at: number): Promise<void>;
+  /** Tax ids of these organisations, as given (display) and normalised. */
+  taxIdsOf(orgIds: string[]): Promise<{ orgId: string; taxId: string; display: string }[]>;
 
   // records
   findByExternalIds(orgId: string, keys: { type: string; externalId: string }[]): Promise<RecordMeta[]>;

@@ -26,6 +26,13 @@ export interface ApiKeyRow {
   revokedAt: string | number | null;
 }
 
+export interface OrgTaxIdRow {
+  taxId: string;
+  orgId: string;
+  display: string;
+  createdAt: string | number;
+}
+
 export interface AuditGrantRow {
   granteeOrgId: string;
   orgId: string;
@@ -153,6 +160,18 @@ export const AuditGrant = new EntitySchema<AuditGrantRow>({
     orgId: { ...orgRef, primary: true },
     createdAt: { ...millis, name: 'created_at' },
   },
+});
+
+export const OrgTaxId = new EntitySchema<OrgTaxIdRow>({
+  name: 'OrgTaxId',
+  tableName: 'org_tax_ids',
+  columns: {
+    taxId: { type: 'varchar', length: 64, primary: true, name: 'tax_id' },
+    orgId: orgRef,
+    display: { type: 'varchar', length: 64 },
+    createdAt: { ...millis, name: 'created_at' },
+  },
+  indices: [{ name: 'IDX_org_tax_ids_org', columns: ['orgId'] }],
 });
 
 export const Record = new EntitySchema<RecordRow>({
@@ -323,6 +342,7 @@ export const ENTITIES = [
   Organisation,
   ApiKey,
   AuditGrant,
+  OrgTaxId,
   Record,
   RecordLink,
   Batch,

@@ -288,6 +288,26 @@ export class SqlRepo implements Repo {
     const rows = await this.sql.query('SELECT org_id FROM audit_grants WHERE grantee_org_id = ?', [granteeOrgId]);
     return rows.map((r) => String(r.org_id));
   }
+  async setOrgTaxIds(orgId: string, taxIds: { taxId: string; display: string }[], at: number): Promise<void> {
+    await this.sql.exec('DELETE FROM org_tax_ids WHERE org_id = ?', [orgId]);
+    for (const t of taxIds) {
+      // a tax id of another organisation: the primary key refuses it (StoreConflictError through the unit of work)
+      await this.sql.exec('INSERT INTO org_tax_ids (tax_id, org_id, display, created_at) VALUES (?, ?, ?, ?)', [
+        t.taxId,
+        orgId,
+        t.display,
+        at,
+      ]);
+    }
+  }
+  async taxIdsOf(orgIds: string[]): Promise<{ orgId: string; taxId: string; display: string }[]> {
+    if (orgIds.length === 0) return [];
+    const rows = await this.sql.query(
+      `SELECT org_id, tax_id, display FROM org_tax_ids WHERE org_id IN (${orgIds.map(() => '?').join(', ')}) ORDER BY org_id, created_at, tax_id`,
+      orgIds,
+    );
+    return rows.map((r) => ({ orgId: String(r.org_id), taxId: String(r.tax_id), display: String(r.display) }));
+  }
 
   // ---- records ---------------------------------------------------------------------------
   async findByExternalIds(orgId: string, keys: { type: string; externalId: string }[]): Promise<RecordMeta[]> {

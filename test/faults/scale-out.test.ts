@@ -159,6 +159,13 @@ describe(
           body: { type: 'invoice.issued', externalId: `SC-CLAIM-INV-${i}`, payload: P.invoice(`SC-${i}`) },
         });
         assert.equal(inv.status, 202, JSON.stringify(inv.body));
+        // The bank claims through its own record of the same paper invoice (a claim names only invoices its
+        // organisation may read); one invoice key, so the chain lets one claim win.
+        const copy = await api(p2.url, 'POST', '/v1/records', {
+          key: bank.apiKey,
+          body: { type: 'invoice.issued', externalId: `SC-CLAIM-INV-COPY-${i}`, payload: P.invoice(`SC-${i}`) },
+        });
+        assert.equal(copy.status, 202, JSON.stringify(copy.body));
         const [a, b]: Awaited<ReturnType<typeof api>>[] = await Promise.all([
           api(p1.url, 'POST', '/v1/claims', {
             key: employer.apiKey,
@@ -166,7 +173,7 @@ describe(
           }),
           api(p2.url, 'POST', '/v1/claims', {
             key: bank.apiKey,
-            body: { externalId: `SC-B-${i}`, payload: P.claim(`B-${i}`), invoices: [inv.body.id] },
+            body: { externalId: `SC-B-${i}`, payload: P.claim(`B-${i}`), invoices: [copy.body.id] },
           }),
         ]);
         const statuses: number[] = [a!.status, b!.status].sort();

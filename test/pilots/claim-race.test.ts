@@ -65,7 +65,7 @@ describe(
     it('exactly one claim per invoice wins; the loser gets 409 INVOICE_ALREADY_CLAIMED naming the winner', async () => {
       const keyOf = (id: string) => inst!.demo.orgs.find((o) => o.id === id)!.apiKey;
       assert.notEqual(secondUrl, inst!.apiUrl);
-      const rounds: { a: Awaited<ReturnType<typeof api>>; b: Awaited<ReturnType<typeof api>> }[] = [];
+      const rounds: { a: Awaited<ReturnType<typeof api>>; b: Awaited<ReturnType<typeof api>>; sameOrg: boolean }[] = [];
       for (let i = 0; i < 4; i++) {
         const inv = await api(inst!.apiUrl, 'POST', '/v1/records', {
           key: keyOf('aerospace'),
@@ -75,20 +75,36 @@ describe(
         // Rounds 0-1: two organisations (two accounts); rounds 2-3: the same organisation through both processes
         // (one account: nonces allocated in the shared database).
         const [orgA, orgB] = i < 2 ? ['employer', 'bank'] : ['employer', 'employer'];
-        const body = (ext: string) => ({ externalId: ext, payload: P.claim(`E-${ext}`), invoices: [inv.body.id] });
+        // A claim names only invoices its organisation may read: the bank holds its own record of the same paper
+        // invoice (same invoice key), as a second employer of the same traveller would.
+        let invB = inv.body.id as string;
+        if (orgB === 'bank') {
+          const copy = await api(inst!.apiUrl, 'POST', '/v1/records', {
+            key: keyOf('bank'),
+            body: { type: 'invoice.issued', externalId: `RACE-INV-COPY-${i}`, payload: P.invoice(`RACE${i}`) },
+          });
+          assert.equal(copy.status, 202, JSON.stringify(copy.body));
+          invB = copy.body.id as string;
+        }
+        const body = (ext: string, invoice: string) => ({
+          externalId: ext,
+          payload: P.claim(`E-${ext}`),
+          invoices: [invoice],
+        });
         const [a, b] = await Promise.all([
-          api(inst!.apiUrl, 'POST', '/v1/claims', { key: keyOf(orgA), body: body(`RACE-A-${i}`) }),
-          api(secondUrl, 'POST', '/v1/claims', { key: keyOf(orgB), body: body(`RACE-B-${i}`) }),
+          api(inst!.apiUrl, 'POST', '/v1/claims', { key: keyOf(orgA), body: body(`RACE-A-${i}`, inv.body.id) }),
+          api(secondUrl, 'POST', '/v1/claims', { key: keyOf(orgB), body: body(`RACE-B-${i}`, invB) }),
         ]);
-        rounds.push({ a, b });
+        rounds.push({ a, b, sameOrg: orgA === orgB });
       }
-      for (const [i, { a, b }] of rounds.entries()) {
+      for (const [i, { a, b, sameOrg }] of rounds.entries()) {
         const statuses = [a.status, b.status].sort();
         assert.deepEqual(statuses, [201, 409], `round ${i}: ${JSON.stringify([a.body, b.body])}`);
         const [win, lose] = a.status === 201 ? [a, b] : [b, a];
         assert.equal(lose.body.code, 'INVOICE_ALREADY_CLAIMED');
         assert.equal(lose.body.earlierClaim.commitment, win.body.commitment);
-        assert.equal(lose.body.earlierClaim.id, win.body.id);
+        // the winner's record id is named only to its own organisation
+        assert.equal(lose.body.earlierClaim.id, sameOrg ? win.body.id : null);
       }
       // Both processes see the same claims (one database), and the chain holds exactly the winners.
       for (const { a, b } of rounds) {

@@ -28,6 +28,13 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
     assert.equal(r.status, 202, JSON.stringify(r.body));
     return { id: r.body.id as string, payload };
   };
+  // Another member's record of the same paper invoice (same seller, code and number: the same invoice key). A
+  // claim names only invoices its organisation may read, so the bank claims through its own copy.
+  const bankCopy = async (payload: unknown) => {
+    const r = await call('bank', 'POST', '/v1/records', { type: 'invoice.issued', externalId: `COPY-${++n}`, payload });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    return r.body.id as string;
+  };
   const claimIt = (who: 'employer' | 'bank', externalId: string, invoices: string[]) =>
     call(who, 'POST', '/v1/claims', { externalId, payload: P.claim(`E-${externalId}`), invoices });
   const record = async (who: keyof typeof key, type: string, payload: unknown, parents: string[]) => {
@@ -112,16 +119,18 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
       const inv = await newInvoice();
       const first = await claimIt('employer', 'CLM-2', [inv.id]);
       assert.equal(first.status, 201);
-      for (const [who, ext] of [
-        ['bank', 'BANK-CLM-2'],
-        ['employer', 'CLM-2b'],
+      const copy = await bankCopy(inv.payload);
+      for (const [who, ext, invoice] of [
+        ['bank', 'BANK-CLM-2', copy],
+        ['employer', 'CLM-2b', inv.id],
       ] as const) {
-        const second = await claimIt(who, ext, [inv.id]);
+        const second = await claimIt(who, ext, [invoice]);
         assert.equal(second.status, 409, JSON.stringify(second.body));
         assert.equal(second.headers.get('content-type'), 'application/problem+json; charset=utf-8');
         assert.equal(second.body.code, 'INVOICE_ALREADY_CLAIMED');
-        assert.equal(second.body.invoice, inv.id);
-        assert.equal(second.body.earlierClaim.id, first.body.id);
+        assert.equal(second.body.invoice, invoice);
+        // another organisation's claim record id is not named (the chain shows commitment and consumer to all)
+        assert.equal(second.body.earlierClaim.id, who === 'employer' ? first.body.id : null);
         assert.equal(second.body.earlierClaim.commitment, first.body.commitment);
       }
     });
@@ -134,7 +143,7 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
       assert.equal((await consumption(keyOf(inv.payload))).consumer, ZeroAddress);
       const unknown = await claimIt('employer', 'CLM-unknown', ['00000000-0000-4000-8000-000000000000']);
       assert.deepEqual([unknown.status, unknown.body.code], [422, 'PARENT_NOT_FOUND']);
-      const doc = await call('aerospace', 'POST', '/v1/records', { type: 'document', payload: { title: 'x' } });
+      const doc = await call('employer', 'POST', '/v1/records', { type: 'document', payload: { title: 'x' } });
       const notInvoice = await claimIt('employer', 'CLM-doc', [doc.body.id]);
       assert.deepEqual([notInvoice.status, notInvoice.body.code], [422, 'LINEAGE_VIOLATION']);
       const plain = await call('employer', 'POST', '/v1/records', {
@@ -158,7 +167,7 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
       }, 20_000);
       assert.equal(view.releaseTx.status, 'mined');
       assert.equal((await consumption(keyOf(inv.payload))).consumer, ZeroAddress);
-      const again = await claimIt('bank', 'BANK-CLM-rej', [inv.id]);
+      const again = await claimIt('bank', 'BANK-CLM-rej', [await bankCopy(inv.payload)]);
       assert.equal(again.status, 201, JSON.stringify(again.body));
       assert.equal((await consumption(keyOf(inv.payload))).claim, again.body.commitment);
       // An approved claim keeps its keys and cannot be rejected afterwards.
@@ -183,12 +192,13 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
         precheck: false,
       });
       const bank = (await inst.runtime.store.read((r) => r.getOrg('bank')))!;
+      const copy = await bankCopy(inv.payload);
       const err = await svc
-        .claim(bank, { externalId: 'BANK-race', payload: P.claim(), invoices: [inv.id] })
+        .claim(bank, { externalId: 'BANK-race', payload: P.claim(), invoices: [copy] })
         .catch((e: unknown) => e);
       assert.ok(err instanceof ServiceError, String(err));
       assert.equal(err.code, 'INVOICE_ALREADY_CLAIMED');
-      assert.equal((err.details!.earlierClaim as { id: string }).id, first.body.id);
+      assert.equal((err.details!.earlierClaim as { commitment: string }).commitment, first.body.commitment);
       const stored = (await inst.runtime.store.read((r) => r.getClaimByExternalId('bank', 'BANK-race')))!;
       assert.equal(stored.status, 'failed');
       assert.match(stored.error!, /KEY_ALREADY_CONSUMED/);

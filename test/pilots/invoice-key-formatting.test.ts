@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { ZeroHash } from 'ethers';
 import { startInstance, api, type Instance } from '../helpers/instance';
 import { invoiceKey } from '../../src/domain/invoice-key';
 import { invoiceIdentity } from '../../src/domain/record-types';
@@ -118,5 +119,73 @@ describe('an invoice typed two ways, or corrected, is reimbursed once (invoice k
       invoices: [copy.body.id],
     });
     assert.deepEqual([again.status, again.body.code], [409, 'INVOICE_ALREADY_CLAIMED']);
+  });
+
+  describe('rights: a claim names only invoices its organisation may read', () => {
+    const submit = async (who: string, type: string, payload: unknown, parents: string[] = []) => {
+      const r = await call(who, 'POST', '/v1/records', { type, payload, parents });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      return r.body.id as string;
+    };
+    const claim = (who: string, externalId: string, invoices: string[]) =>
+      call(who, 'POST', '/v1/claims', { externalId, payload: P.claim('E-9'), invoices });
+    /** The answer with the named id blanked: what an unknown id gets must be all another org's id gets. */
+    const shape = (body: Record<string, unknown>, id: string) =>
+      JSON.parse(JSON.stringify(body).split(id).join('<id>'));
+
+    it("another organisation's invoice, voided invoice or document answers exactly like an unknown id", async () => {
+      const buyer = { name: 'Someone Else SA', taxId: 'ES00000000X' };
+      const invoice = await submit('aerospace', 'invoice.issued', P.invoice('R-1', '1500.00', { buyer }));
+      const voided = await submit('aerospace', 'invoice.issued', P.invoice('R-2', '1500.00', { buyer }));
+      await submit('aerospace', 'invoice.voided', P.voided('CN-R2'), [voided]);
+      const doc = await submit('aerospace', 'document', { title: 'board minutes' });
+      const unknownId = '01a230f1-0000-7000-8000-000000000000';
+      const unknown = await claim('bank', 'R-unknown', [unknownId]);
+      assert.equal(unknown.status, 422);
+      assert.equal(unknown.body.code, 'PARENT_NOT_FOUND');
+      for (const [i, id] of [invoice, voided, doc].entries()) {
+        const r = await claim('bank', `R-${i}`, [id]);
+        assert.equal(r.status, unknown.status, JSON.stringify(r.body));
+        assert.deepEqual(shape(r.body, id), shape(unknown.body, unknownId));
+      }
+      assert.equal(
+        (
+          await inst.runtime.gateway.consumptionOf(
+            invoiceKey(SECRET, invoiceIdentity(P.invoice('R-1', '1500.00', { buyer }))),
+          )
+        ).claim,
+        ZeroHash,
+      );
+    });
+
+    it('the buyer (by tax id, however spelled) and an organisation granted the records may claim', async () => {
+      const spelled = P.invoice('R-3', '1500.00', { buyer: { name: 'Chatwave', taxId: 'gb-987-654-321' } });
+      const byBuyer = await claim('employer', 'R-buyer', [await submit('aerospace', 'invoice.issued', spelled)]);
+      assert.equal(byBuyer.status, 201, JSON.stringify(byBuyer.body));
+
+      const foreign = await submit(
+        'aerospace',
+        'invoice.issued',
+        P.invoice('R-4', '1500.00', { buyer: { name: 'X', taxId: 'NL000000001B01' } }),
+      );
+      assert.equal((await claim('bank', 'R-granted-before', [foreign])).body.code, 'PARENT_NOT_FOUND');
+      const g = await call('admin', 'POST', '/v1/orgs/aerospace/grants', { auditorOrgId: 'bank' });
+      assert.equal(g.status, 204, JSON.stringify(g.body));
+      const granted = await claim('bank', 'R-granted', [foreign]);
+      assert.equal(granted.status, 201, JSON.stringify(granted.body));
+    });
+
+    it('organisations have tax ids (admin API): one organisation per tax id, kept as given, compared normalised', async () => {
+      const got = await call('admin', 'GET', '/v1/orgs/employer/tax-ids');
+      assert.deepEqual(got.body, { orgId: 'employer', taxIds: ['GB987654321'] });
+      const taken = await call('admin', 'PUT', '/v1/orgs/bank/tax-ids', { taxIds: ['GB100200300', 'gb 987654321'] });
+      assert.deepEqual([taken.status, taken.body.code], [409, 'TAX_ID_TAKEN']);
+      const twice = await call('admin', 'PUT', '/v1/orgs/bank/tax-ids', { taxIds: ['GB1', 'gb-1'] });
+      assert.deepEqual([twice.status, twice.body.code], [400, 'VALIDATION_FAILED']);
+      const set = await call('admin', 'PUT', '/v1/orgs/bank/tax-ids', { taxIds: ['GB 100 200 300', 'IE1234567T'] });
+      assert.deepEqual([set.status, set.body.taxIds], [200, ['GB 100 200 300', 'IE1234567T']]);
+      const bankKey = await call('bank', 'PUT', '/v1/orgs/bank/tax-ids', { taxIds: [] });
+      assert.equal(bankKey.status, 403);
+    });
   });
 });

@@ -5,6 +5,10 @@ import type { ApiKeyInfo, Org } from '../../service/ports';
 import { authenticate, type AppContext } from '../context';
 import { ApiKeyView, OrgId, OrgView, RulesMode, Scope, Uuid, errors } from '../schemas';
 
+/** Tax ids as printed on invoices (compared normalised: case, spaces and separators do not matter). */
+const TaxIds = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 });
+const OrgTaxIdsView = Type.Object({ orgId: OrgId, taxIds: Type.Array(Type.String()) });
+
 const orgView = (o: Org) => ({ ...o, createdAt: new Date(o.createdAt).toISOString() });
 const keyView = (k: ApiKeyInfo) => ({
   ...k,
@@ -34,6 +38,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
               Type.Union([Type.Literal('member'), Type.Literal('auditor'), Type.Literal('operator')]),
             ),
             rules: Type.Optional(RulesMode),
+            taxIds: Type.Optional(TaxIds),
           },
           { additionalProperties: false },
         ),
@@ -71,6 +76,40 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       },
     },
     async (req) => orgView(await ctx.admin.setOrgRules(req.params.id, req.body.rules)),
+  );
+
+  r.put(
+    '/v1/orgs/:id/tax-ids',
+    {
+      onRequest: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Replace an organisation’s tax ids (a claim may name invoices whose buyer is one of them)',
+        security,
+        params: Type.Object({ id: OrgId }),
+        body: Type.Object({ taxIds: TaxIds }, { additionalProperties: false }),
+        response: { 200: OrgTaxIdsView, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req) => ({ orgId: req.params.id, taxIds: await ctx.admin.setOrgTaxIds(req.params.id, req.body.taxIds) }),
+  );
+
+  r.get(
+    '/v1/orgs/:id/tax-ids',
+    {
+      onRequest: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'An organisation’s tax ids',
+        security,
+        params: Type.Object({ id: OrgId }),
+        response: { 200: OrgTaxIdsView, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      await ctx.admin.getOrg(req.params.id);
+      return { orgId: req.params.id, taxIds: await ctx.admin.taxIdsOf(req.params.id) };
+    },
   );
 
   r.get(

@@ -2,6 +2,13 @@ import { Init1764000000000 } from './1764000000000-Init';
 import { Pilots1764100000000 } from './1764100000000-Pilots';
 import { PartialIndexes1764200000000 } from './1764200000000-PartialIndexes';
 import { OrgRules1764300000000 } from './1764300000000-OrgRules';
+import { OrgTaxIds1764400000000 } from './1764400000000-OrgTaxIds';
 
 /** Every migration, in order. Passed as classes (not a glob) so ts-node, tsc output and tests all resolve them. */
-export const MIGRATIONS = [Init1764000000000, Pilots1764100000000, PartialIndexes1764200000000, OrgRules1764300000000];
+export const MIGRATIONS = [
+  Init1764000000000,
+  Pilots1764100000000,
+  PartialIndexes1764200000000,
+  OrgRules1764300000000,
+  OrgTaxIds1764400000000,
+];
