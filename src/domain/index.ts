@@ -11,6 +11,7 @@ export {
 } from './hex';
 export { initHashing, isFastHashingReady } from './hashing';
 export { canonicalize, digestCanonical, digestPayload, newSalt, MAX_CANONICAL_DEPTH } from './canonicalize';
+export { MAX_JSON_DEPTH, walkJson, findPrototypeKey, isPrototypeKey, jsonPointer } from './json-walk';
 export { computeCommitment, encodeCommitmentInput, type CommitmentInput } from './commitment';
 export {
   buildMerkleTree,
