@@ -294,6 +294,31 @@ for (const kind of DB_KINDS) {
       assert.deepEqual([(await settlement()).status, (await settlement()).outstanding], ['paid', '0.00']);
     });
 
+    it('POST /v1/records/batch (prepared on the worker thread) applies the same rules item by item', async () => {
+      const items = Array.from({ length: 400 }, (_, i) => ({
+        type: 'invoice.issued',
+        externalId: `BATCH-${i}`,
+        payload:
+          i === 123
+            ? P.invoice(`B${i}`, '1500.00', { totalGross: '1500.01' }) // BR-CO-15 broken
+            : P.invoice(`B${i}`),
+      }));
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/records/batch',
+        headers: { authorization: `Bearer ${other}` },
+        payload: { records: items },
+      });
+      assert.ok(JSON.stringify(items).length > 40_000, 'large enough for the worker thread');
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assert.deepEqual([body.accepted, body.rejected], [399, 1]);
+      assert.deepEqual(
+        [body.records[123].error.code, body.records[123].error.rule, body.records[123].error.expected],
+        ['INVOICE_GROSS_TOTAL_MISMATCH', 'BR-CO-15', '1500.00'],
+      );
+    });
+
     it('rules: "warn" set by the admin API: the issue-17 invoice is accepted with warnings', async () => {
       const bad = P.invoice('WARN1', '7.00', {
         lines: [{ description: 'x', quantity: '2', unitPrice: '1250.00', amount: '1.00', taxRate: '0.20' }],
