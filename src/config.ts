@@ -85,7 +85,9 @@ export function assertProductionSecrets(config: Config): void {
     );
   }
   if (config.keystorePassword === DEV_KEYSTORE_PASSWORD) {
-    throw new ConfigError(`KEYSTORE_PASSWORD must not be the public development password ${where}`);
+    throw new ConfigError(
+      `KEYSTORE_PASSWORD must be set to a password of your own ${where}: it is unset or the public development password`,
+    );
   }
   const n = config.keystoreScryptN ?? DEFAULT_SCRYPT_N;
   if (n < MIN_PRODUCTION_SCRYPT_N) {
