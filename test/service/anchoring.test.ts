@@ -4,7 +4,7 @@ import { Wallet } from 'ethers';
 import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
 import { invoicePayload } from '../helpers/payloads';
 import { setUpChain, type ChainFixture } from '../chain/helpers';
-import { startAnvil, type AnvilHandle } from '../../src/chain/anvil';
+import { freePort, startAnvil, type AnvilHandle } from '../../src/chain/anvil';
 import { makeProvider, type ChainProvider } from '../../src/chain/provider';
 import { fromPrivateKeys } from '../../src/chain/keystore';
 import { ChainGateway } from '../../src/chain/gateway';
@@ -238,6 +238,34 @@ for (const chain of chains) {
           assert.equal((await queries.view(ids[0]!, new Set([ORG]), false)).blocked, undefined);
         },
       );
+
+      it('a chain that does not answer: blocked CHAIN_UNREACHABLE; anchored once it answers', { skip }, async () => {
+        const ids = await submit(c, 2);
+        const dead = makeProvider(`http://127.0.0.1:${await freePort()}`, { chainId: c.fx.chainId, timeoutMs: 500 });
+        const offline = new ChainGateway({
+          provider: dead,
+          chainId: c.fx.chainId,
+          registry: c.fx.notary,
+          claimRegistry: c.fx.claims,
+          keystore: fromPrivateKeys({ [ORG]: c.fx.anchorer.privateKey }),
+          fee: c.fx.fee,
+        });
+        const w = new AnchorService(c.store, offline, {
+          intervalMs: 10,
+          maxLeaves: 10_000,
+          confirmations: 1,
+          leaseMs: 1,
+        });
+        await new Promise((r) => setTimeout(r, 15));
+        await w.tick();
+        dead.destroy();
+        assert.equal(w.blockedOf(ORG)?.code, 'CHAIN_UNREACHABLE');
+        assert.equal(w.chainHealthy, false);
+        const queries = new QueryService(c.store, c.gateway, w);
+        assert.equal((await queries.view(ids[0]!, new Set([ORG]), false)).blocked?.code, 'CHAIN_UNREACHABLE');
+        await drain(worker(c), c);
+        await assertAnchoredOnce(c, ids);
+      });
 
       it(
         'an account without ANCHORER_ROLE: blocked NOT_AUTHORIZED, nothing sent; anchored once granted',
