@@ -229,6 +229,7 @@ export async function submit(client: NotaryClient, input: string, opts: SubmitOp
 
   // ---- receipts: POST /v1/receipts, 10,000 per request (NotaryClient.waitForReceipts) -------------------
   let blockedFailure: CliError | null = null;
+  let waitBlocked: { code: string; detail: string } | null = null;
   if (opts.wait) {
     const stateDir = path.dirname(loaded.statePath);
     const pending = loaded.items.filter((it) => {
@@ -265,7 +266,13 @@ export async function submit(client: NotaryClient, input: string, opts: SubmitOp
       saveState();
     }
     summary.pending = pending.length - summary.receiptsWritten;
-    if (res?.outcome === 'blocked' && res.blocked) {
+    waitBlocked = res?.blocked ?? null;
+    if (res?.notFound.length) {
+      blockedFailure = new CliError(
+        'RECORD_NOT_FOUND',
+        `${res.notFound.length} record(s) of ${path.basename(loaded.statePath)} are unknown to ${client.baseUrl} (e.g. ${res.notFound[0]}); delete the state file to submit them again`,
+      );
+    } else if (res?.outcome === 'blocked' && res.blocked) {
       blockedFailure = new CliError(
         'BLOCKED',
         `${summary.pending} record(s) not anchored: ${res.blocked.code}: ${res.blocked.detail}; run the same command again once that is fixed`,
@@ -276,9 +283,10 @@ export async function submit(client: NotaryClient, input: string, opts: SubmitOp
   report(summary, opts);
   if (blockedFailure) throw blockedFailure;
   if (summary.pending > 0) {
+    const why = waitBlocked ? ` (blocked: ${waitBlocked.code}: ${waitBlocked.detail})` : '';
     throw new CliError(
       'WAIT_TIMEOUT',
-      `${summary.pending} record(s) not anchored after ${opts.timeoutSeconds} s; run the same command again to resume`,
+      `${summary.pending} record(s) not anchored after ${opts.timeoutSeconds} s${why}; run the same command again to resume`,
     );
   }
   return summary.rejected > 0 ? 1 : 0;

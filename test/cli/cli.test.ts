@@ -1,11 +1,13 @@
 // End to end: the `notary` CLI as a child process (node bin/notary.js …) against a real running instance.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JsonRpcProvider, Wallet } from 'ethers';
+import { digestPayload } from '../../src/domain';
 import { NotaryRegistry__factory } from '../../typechain-types';
 import { startInstance, type Instance } from '../helpers/instance';
 
@@ -386,6 +388,27 @@ describe('notary CLI (end to end)', { timeout: 300_000 }, () => {
     const again = await notary(['submit', 'blocked.json', '--type', 'document', '--wait'], asMember());
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /already done 1, receipts written 1/);
+  });
+
+  it('submit --wait: records the state file names but the service does not know are an error, not a wait', async () => {
+    const payload = { title: 'ghost' };
+    fs.writeFileSync(path.join(work, 'ghost.json'), JSON.stringify(payload));
+    const ghost = randomUUID();
+    fs.writeFileSync(
+      path.join(work, 'ghost.json.notary-state.json'),
+      JSON.stringify({
+        version: 1,
+        apiUrl: inst.apiUrl,
+        updatedAt: new Date().toISOString(),
+        items: { 'ghost.json': { id: ghost, digest: digestPayload(payload) } },
+      }),
+    );
+    const r = await notary(['submit', 'ghost.json', '--type', 'document', '--wait', '--timeout', '60'], asMember());
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr.trimEnd().split('\n').at(-1)!,
+      new RegExp(`^notary: RECORD_NOT_FOUND: 1 record\\(s\\) .* \\(e\\.g\\. ${ghost}\\)`),
+    );
   });
 
   it('deploy: both registries with a plain wallet, deployment JSON written', async () => {
