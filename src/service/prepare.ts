@@ -129,9 +129,11 @@ export const MAX_BATCH = 10_000;
 let itemCheck: ReturnType<typeof Compile> | undefined;
 
 /**
- * The whole batch-submit body, from its raw JSON text to prepared items: parse (refusing prototype
- * keys, as fastify's parser does), check the envelope, check and prepare each item on its own.
- * Pure CPU work: the API runs it on a worker thread for large batches (src/service/prepare-pool.ts).
+ * The whole batch-submit body, from its raw JSON text to prepared items: parse, check the envelope (prototype
+ * keys there refuse the body, as fastify's parser does), check and prepare each item on its own (prototype keys
+ * or nesting past {@link MAX_JSON_DEPTH} in an item refuse that item: {@link untrustedJsonProblem}). Never
+ * throws for bad input, whatever its depth. Pure CPU work: the API runs it on a worker thread for large batches
+ * (src/service/prepare-pool.ts).
  */
 export function prepareBatchBody(raw: string): { items: (Prepared | PrepareFailure)[] } | { error: PrepareFailure } {
   let body: unknown;
