@@ -9,7 +9,9 @@ export const NOTARY_REGISTRY_READ_ABI = [
   'event Anchored(bytes32 indexed root, address indexed submitter, uint64 indexed seq, bytes32 prev, uint32 leafCount)',
 ] as const;
 
-const registryInterface = new Interface(NOTARY_REGISTRY_READ_ABI);
+// Parsed on first use: importing the verifier does no work.
+let parsedAbi: Interface | undefined;
+const registryInterface = (): Interface => (parsedAbi ??= new Interface(NOTARY_REGISTRY_READ_ABI));
 
 export interface ChainRootSourceOptions {
   /** Registry addresses the auditor trusts (any case); unset: any registry named by a receipt. */
@@ -66,7 +68,7 @@ export class ChainRootSource implements RootSource {
     const key = address.toLowerCase();
     let c = this.contracts.get(key);
     if (!c) {
-      c = new Contract(address, registryInterface, this.provider);
+      c = new Contract(address, registryInterface(), this.provider);
       if (this.contracts.size >= 64) this.contracts.clear();
       this.contracts.set(key, c);
     }
@@ -111,7 +113,7 @@ export class ChainRootSource implements RootSource {
       if (log.address.toLowerCase() !== registry) continue;
       const parsed = (() => {
         try {
-          return registryInterface.parseLog({ topics: [...log.topics], data: log.data });
+          return registryInterface().parseLog({ topics: [...log.topics], data: log.data });
         } catch {
           return null;
         }
