@@ -9,7 +9,7 @@ import { invoiceIdentity, validatePayload } from '../domain/record-types';
 import { allocateAccountNonce, newOutboxTx } from './outbox';
 import type { ChainFailure, ChainPort } from './chain-port';
 import { ServiceError } from './errors';
-import type { ClaimInfo, Org, OutboxTx, Store } from './ports';
+import type { ClaimInfo, Org, OutboxTx, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
 import type { RecordService } from './records';
 
@@ -83,6 +83,21 @@ const MAX_INVOICE_VERSIONS = 32;
 
 const silent = { info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Thrown inside a claim's transaction when its stored status is no longer the one this actor last saw: another
+ * request with the same externalId, another process or the reconciler moved it first. The transaction rolls back
+ * (no outbox row, no nonce), and the actor re-reads the claim and carries on from what is stored.
+ */
+class ClaimMoved extends Error {
+  override name = 'ClaimMoved';
+}
+
+/** Compare-and-set of a claim's state: applies `patch` only while the claim is still `claim.status`. */
+async function casClaim(r: Repo, claim: ClaimInfo, patch: Partial<ClaimInfo>): Promise<ClaimInfo> {
+  if (!(await r.updateClaim(claim.id, patch, [claim.status]))) throw new ClaimMoved(claim.id);
+  return { ...claim, ...patch };
+}
 
 function chainProblem(f: ChainFailure): ServiceError {
   if (f.code === 'NOT_AUTHORIZED') {
@@ -305,7 +320,10 @@ export class ClaimService {
                 },
               );
             }
-            await r.deleteClaim(prior.id);
+            // only while it is still unsigned: a concurrent request may be signing it right now
+            if (!(await r.deleteClaim(prior.id, ['prepared', 'failed']))) {
+              throw new StoreConflictError(`claim ${prior.id} moved on while being replaced`);
+            }
           }
           const id = newRecordId();
           const salt = '0x' + randomBytes(32).toString('hex');
@@ -383,9 +401,7 @@ export class ClaimService {
   }
 
   private async update(claim: ClaimInfo, patch: Partial<ClaimInfo>): Promise<ClaimInfo> {
-    const next = { ...claim, ...patch, updatedAt: Date.now() };
-    await this.store.tx((r) => r.updateClaim(claim.id, { ...patch, updatedAt: next.updatedAt }));
-    return next;
+    return this.store.tx((r) => casClaim(r, claim, { ...patch, updatedAt: Date.now() }));
   }
 
   /**
@@ -393,8 +409,27 @@ export class ClaimService {
    * by the reconciler (`wait` false: never blocks on a receipt).
    */
   async drive(org: Org, claim: ClaimInfo, wait: boolean): Promise<ClaimInfo> {
+    for (let round = 0; round < 8; round++) {
+      try {
+        const next = await this.step(org, claim, wait);
+        if (next.done) return next.claim;
+        claim = next.claim;
+      } catch (err) {
+        if (!(err instanceof ClaimMoved)) throw err;
+        const fresh = await this.store.read((r) => r.getClaim(claim.id));
+        if (!fresh) {
+          throw new ServiceError('CLAIM_IN_PROGRESS', `Claim ${claim.id} was replaced by another request; retry`);
+        }
+        claim = fresh;
+      }
+    }
+    throw new ServiceError('CLAIM_IN_PROGRESS', `Claim ${claim.id} is still ${claim.status}`);
+  }
+
+  /** One move of a claim from its stored state; `done` once it is recorded (or in a state this path leaves). */
+  private async step(org: Org, claim: ClaimInfo, wait: boolean): Promise<{ claim: ClaimInfo; done: boolean }> {
     const address = org.address!;
-    for (let round = 0; round < 6; round++) {
+    {
       switch (claim.status) {
         case 'prepared':
         case 'failed': {
@@ -419,21 +454,16 @@ export class ClaimService {
             const signed = await this.chain.signConsume(address, claim.invoiceKeys, claim.commitment, nonce);
             const tx = newOutboxTx(org.id, address, 'consume', claim.commitment, signed);
             await r.insertOutbox(tx);
-            const patch = { status: 'signed' as const, consumeTxId: tx.id, error: null, updatedAt: Date.now() };
-            await r.updateClaim(claim.id, patch);
-            return { ...claim, ...patch };
+            return casClaim(r, claim, { status: 'signed', consumeTxId: tx.id, error: null, updatedAt: Date.now() });
           });
           await this.opts.onStep?.('signed', claim);
-          continue;
+          return { claim, done: false };
         }
         case 'signed': {
           const tx = (await this.store.read((r) => r.getOutbox(claim.consumeTxId!)))!;
           if (tx.status === 'signed' || tx.status === 'sent') {
             const resigned = await this.send(tx, claim);
-            if (resigned) {
-              claim = resigned;
-              continue;
-            }
+            if (resigned) return { claim: resigned, done: false };
           }
           await this.opts.onStep?.('broadcast', claim);
           const receipt = await this.waitReceipt(tx.txHash, wait);
@@ -454,12 +484,10 @@ export class ClaimService {
                 blockHash: receipt.blockHash,
                 updatedAt: Date.now(),
               });
-              const patch = { status: 'consumed' as const, updatedAt: Date.now() };
-              await r.updateClaim(claim.id, patch);
-              return { ...claim, ...patch };
+              return casClaim(r, claim, { status: 'consumed', updatedAt: Date.now() });
             });
             await this.opts.onStep?.('mined', claim);
-            continue;
+            return { claim, done: false };
           }
           const reason = await this.chainCall(() => this.chain.revertReason(tx.txHash));
           const why = reason ? `${reason.code}: ${reason.message}` : 'reverted';
@@ -471,9 +499,7 @@ export class ClaimService {
               blockHash: receipt.blockHash,
               updatedAt: Date.now(),
             });
-            const patch = { status: 'failed' as const, consumeTxId: null, error: why, updatedAt: Date.now() };
-            await r.updateClaim(claim.id, patch);
-            return { ...claim, ...patch };
+            return casClaim(r, claim, { status: 'failed', consumeTxId: null, error: why, updatedAt: Date.now() });
           });
           if (reason?.code === 'KEY_ALREADY_CONSUMED') throw await this.alreadyClaimed(reason, claim);
           throw reason
@@ -507,13 +533,12 @@ export class ClaimService {
           }
           claim = await this.update(claim, { status: 'recorded' });
           await this.opts.onStep?.('recorded', claim);
-          return claim;
+          return { claim, done: true };
         }
         default:
-          return claim;
+          return { claim, done: true };
       }
     }
-    throw new ServiceError('CLAIM_IN_PROGRESS', `Claim ${claim.id} is still ${claim.status}`);
   }
 
   /**
@@ -535,9 +560,7 @@ export class ClaimService {
           error: 'nonce used by another transaction',
           updatedAt: Date.now(),
         });
-        const patch = { status: 'prepared' as const, consumeTxId: null, updatedAt: Date.now() };
-        await r.updateClaim(claim.id, patch);
-        return { ...claim, ...patch };
+        return casClaim(r, claim, { status: 'prepared', consumeTxId: null, updatedAt: Date.now() });
       });
     }
     if (tx.status === 'signed')
@@ -580,9 +603,13 @@ export class ClaimService {
       const signed = await this.chain.signRelease(address, claim.commitment, nonce);
       const tx = newOutboxTx(org.id, address, 'release', claim.commitment, signed);
       await r.insertOutbox(tx);
-      const patch = { status: 'releasing' as const, releaseTxId: tx.id, error: why, updatedAt: Date.now() };
-      await r.updateClaim(claim.id, patch);
-      return { next: { ...claim, ...patch }, tx };
+      const next = await casClaim(r, claim, {
+        status: 'releasing',
+        releaseTxId: tx.id,
+        error: why,
+        updatedAt: Date.now(),
+      });
+      return { next, tx };
     });
     this.log.info({ claim: claim.id, tx: tx.txHash, why }, 'releasing claim keys');
     try {
@@ -633,8 +660,9 @@ export class ClaimService {
         updatedAt: Date.now(),
       });
       // A release that reverted for another reason goes back to `recorded` and is tried again.
-      await r.updateClaim(
-        claim.id,
+      await casClaim(
+        r,
+        claim,
         released
           ? { status: 'released', updatedAt: Date.now() }
           : {

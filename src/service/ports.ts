@@ -188,6 +188,8 @@ export interface Repo {
   getOutboxByHash(txHash: string): Promise<OutboxTx | null>;
   updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void>;
   openOutbox(address: string): Promise<OutboxTx[]>;
+  /** Every outbox row signed for `refId` (a batch id or a claim commitment), oldest first. */
+  outboxByRef(kind: OutboxTx['kind'], refId: string): Promise<OutboxTx[]>;
 
   // lifecycles, lineage and claims (pilot workflows)
   /** Locks these records' rows until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite writers are serialized). */
@@ -209,8 +211,13 @@ export interface Repo {
   getClaim(id: string): Promise<ClaimInfo | null>;
   getClaimByExternalId(orgId: string, externalId: string): Promise<ClaimInfo | null>;
   getClaimByCommitment(commitment: string): Promise<ClaimInfo | null>;
-  updateClaim(id: string, patch: Partial<ClaimInfo>): Promise<void>;
-  deleteClaim(id: string): Promise<void>;
+  /**
+   * Updates a claim; with `expect`, only while its status is one of those (compare-and-set). Returns whether a row
+   * changed.
+   */
+  updateClaim(id: string, patch: Partial<ClaimInfo>, expect?: ClaimStatus[]): Promise<boolean>;
+  /** Deletes a claim while its status is one of `expect`; returns whether it did. */
+  deleteClaim(id: string, expect: ClaimStatus[]): Promise<boolean>;
   claimsByStatus(statuses: ClaimStatus[], limit: number): Promise<ClaimInfo[]>;
   /** Recorded claims that have an expense.rejected child: their keys must be released on chain. */
   rejectedClaimsToRelease(limit: number): Promise<ClaimInfo[]>;

@@ -530,6 +530,13 @@ export class SqlRepo implements Repo {
     const [r] = await this.sql.query('SELECT * FROM tx_outbox WHERE tx_hash = ?', [txHash]);
     return r ? toOutbox(r) : null;
   }
+  async outboxByRef(kind: OutboxTx['kind'], refId: string): Promise<OutboxTx[]> {
+    const rows = await this.sql.query(
+      'SELECT * FROM tx_outbox WHERE kind = ? AND ref_id = ? ORDER BY created_at, nonce',
+      [kind, refId],
+    );
+    return rows.map(toOutbox);
+  }
   async updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void> {
     const [sql, params] = updateSql('tx_outbox', OUTBOX_COLUMNS, id, patch);
     await this.sql.exec(sql, params);
@@ -663,12 +670,17 @@ export class SqlRepo implements Repo {
     const [r] = await this.sql.query('SELECT * FROM claims WHERE commitment = ?', [commitment]);
     return r ? toClaim(r) : null;
   }
-  async updateClaim(id: string, patch: Partial<ClaimInfo>): Promise<void> {
+  async updateClaim(id: string, patch: Partial<ClaimInfo>, expect?: ClaimStatus[]): Promise<boolean> {
     const [sql, params] = updateSql('claims', CLAIM_COLUMNS, id, claimRow(patch) as Partial<ClaimInfo>);
-    await this.sql.exec(sql, params);
+    if (!expect) return (await this.sql.exec(sql, params)) > 0;
+    // compare-and-set: only from one of the states the caller last saw
+    return (await this.sql.exec(`${sql} AND status IN (${list(expect.length)})`, [...params, ...expect])) > 0;
   }
-  async deleteClaim(id: string): Promise<void> {
-    await this.sql.exec('DELETE FROM claims WHERE id = ?', [id]);
+  async deleteClaim(id: string, expect: ClaimStatus[]): Promise<boolean> {
+    return (
+      (await this.sql.exec(`DELETE FROM claims WHERE id = ? AND status IN (${list(expect.length)})`, [id, ...expect])) >
+      0
+    );
   }
   async claimsByStatus(statuses: ClaimStatus[], limit: number): Promise<ClaimInfo[]> {
     const rows = await this.sql.query(
