@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { buildMerkleTree } from '../domain/merkle';
 import { ZERO_HEX32 } from '../domain/hex';
 import type { ChainPort } from './chain-port';
@@ -84,6 +84,8 @@ export class AnchorService {
   readonly blocked = new Map<string, AnchorBlock>();
   /** The last batch failures (reverted anchors), newest last. */
   readonly recentFailures: { orgId: string; batchId: string; root: string; reason: string; at: number }[] = [];
+  /** Organisations whose last batch failed because someone else anchored its root first (see {@link build}). */
+  private readonly takenRoots = new Set<string>();
   chainHealthy = true;
   readonly stats = { batches: 0, leaves: 0, confirmed: 0 };
   private readonly wake = new Set<() => void>();
@@ -239,7 +241,15 @@ export class AnchorService {
   private async build(org: Org, address: string): Promise<BatchInfo | null> {
     const pending = await this.store.read((r) => r.pendingCommitments(org.id, this.opts.maxLeaves));
     if (!pending.length) return null;
-    const tree = await buildMerkleTree(pending.map((p) => p.commitment));
+    const leafValues = pending.map((p) => p.commitment);
+    // Front-running: another member that copied this organisation's pending root and anchored it first made the
+    // last batch fail. The same records would form the same root again, forever; one random leaf (it names no
+    // record: a receipt never points at it) gives the rebuilt batch a root nobody has seen.
+    if (this.takenRoots.has(org.id)) {
+      leafValues.push('0x' + randomBytes(32).toString('hex'));
+      this.takenRoots.delete(org.id);
+    }
+    const tree = await buildMerkleTree(leafValues);
     const { offsets, path } = tree.proofsAllFlat();
     const hex = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString('hex');
     const leaves = pending.map((p, i) => {
@@ -607,6 +617,7 @@ export class AnchorService {
       await r.deleteBatch(b.id);
     });
     this.recentFailures.push({ orgId: b.orgId, batchId: b.id, root: b.root, reason: why, at: now });
+    if (reason?.code === 'ROOT_ALREADY_ANCHORED') this.takenRoots.add(b.orgId);
     if (this.recentFailures.length > 20) this.recentFailures.shift();
     this.reconciled.delete(b.orgId);
     return { ...b, status: 'failed', error: why };

@@ -335,6 +335,61 @@ for (const chain of chains) {
       );
 
       it(
+        'front-running: a member that copies the pending root and anchors it first cannot stall the batch (fresh root)',
+        { skip },
+        async () => {
+          const admin = c.fx.admin.connect(c.fx.provider) as Wallet;
+          const notary = NotaryRegistry__factory.connect(c.fx.notary, admin);
+          // the attacker is another member: it may anchor (its own chain), and it watches the mempool
+          await (await notary.grantRole(await notary.ANCHORER_ROLE(), c.fx.stranger.address)).wait();
+          const attacker = NotaryRegistry__factory.connect(c.fx.notary, c.fx.stranger.connect(c.fx.provider));
+          const ids = await submit(c, 3);
+          const w = worker(c);
+          const stolen: string[] = [];
+          for (let round = 0; round < 2; round++) {
+            await setAutomine(c.fx.provider, false);
+            try {
+              for (let i = 0; i < 20; i++) {
+                await new Promise((r) => setTimeout(r, 15));
+                await w.tick();
+                const [b] = await c.store.read((r) => r.unfinishedBatches(ORG));
+                if (b?.status === 'sent') break;
+              }
+              const [pending] = await c.store.read((r) => r.unfinishedBatches(ORG));
+              assert.equal(pending?.status, 'sent', JSON.stringify([...w.lastError]));
+              assert.ok(!stolen.includes(pending!.root), `round ${round}: the rebuilt batch has a fresh root`);
+              stolen.push(pending!.root);
+              // the copy pays a higher tip, so it is ordered before the victim's anchor in the same block
+              const [head] = await attacker.headOf(c.fx.stranger.address);
+              await attacker.anchor(pending!.root, head, pending!.leafCount, {
+                gasLimit: 200_000n, // no estimate: against the pending block it would see the victim's anchor
+                maxPriorityFeePerGas: 50_000_000_000n,
+                maxFeePerGas: 200_000_000_000n,
+              });
+              await mine(c.fx.provider, 1);
+            } finally {
+              await setAutomine(c.fx.provider, true);
+            }
+            for (let i = 0; i < 40 && w.recentFailures.length <= round; i++) {
+              await new Promise((r) => setTimeout(r, 20));
+              await w.tick();
+            }
+            assert.equal(w.recentFailures.length, round + 1);
+            assert.match(w.recentFailures[round]!.reason, /ROOT_ALREADY_ANCHORED/);
+          }
+          // twice stolen, then the attacker stops: the records are anchored under a root of their own
+          await drain(w, c);
+          await assertAnchoredOnce(c, ids);
+          for (const id of ids) {
+            const rec = (await c.store.read((r) => r.getRecord(id)))!;
+            const b = (await c.store.read((r) => r.getBatch(rec.batchId!)))!;
+            assert.ok(!stolen.includes(b.root), 'anchored under a root nobody took');
+            assert.equal(b.leafCount, ids.length + 1, 'the records and one random leaf');
+          }
+        },
+      );
+
+      it(
         're-anchors a batch the chain lost (state rolled back) and keeps the hash chain intact',
         { skip },
         async () => {
