@@ -1,7 +1,8 @@
 /**
  * Expense pilot (employee reimbursement, consortium-wide double-reimbursement guard) through the HTTP API of a
  * running `npm start`: the employer claims an aerospace invoice, approves and reimburses it; a second claim of
- * the same invoice is refused naming the first; a rejected claim releases its invoice, which is claimed again.
+ * the same invoice is refused (also when another member typed it differently, and when it names an invoice it may
+ * not read); a corrected invoice cannot be claimed; a rejected claim releases its invoice, which is claimed again.
  * Usage: node -r ts-node/register scripts/scenario-expense.ts [dataDir=./data]
  */
 import * as P from './lib/pilot-payloads';
@@ -72,11 +73,55 @@ async function main() {
     { type: 'expense.reimbursed', payload: P.reimbursed('AGAIN'), parents: [appr.id] },
     409,
   );
-  const dup = await claim('bank claims the same invoice X', bank, `BANK-CLM-${RUN}`, [x.id], 409);
+  await claim(
+    "bank names aerospace's invoice X (not its to read: like an unknown id)",
+    bank,
+    `BANK-CLM-${RUN}-0`,
+    [x.id],
+    422,
+  );
+  // The bank's own record of the same paper invoice, typed differently: code with separators, number in lower
+  // case with separators and leading zeros, the seller's tax id in lower case. Invoice key v2 sees one invoice.
+  const retyped = P.invoice(`00-${RUN.toLowerCase()}-x`, '1500.00', {
+    invoiceCode: '0440-3190-0111',
+    seller: { name: 'Aerostar Group', taxId: 'fr12345678901' },
+  });
+  const xCopy = await step(
+    demo,
+    'bank notarizes its own copy of invoice X, typed differently',
+    bank,
+    'POST',
+    '/v1/records',
+    { type: 'invoice.issued', externalId: `COPY-${RUN}-X`, payload: retyped },
+    202,
+  );
+  const dup = await claim('bank claims its retyped copy of invoice X', bank, `BANK-CLM-${RUN}`, [xCopy.id], 409);
   console.log(
-    `      earlier claim named: ${dup.earlierClaim.id} (commitment ${dup.earlierClaim.commitment.slice(0, 18)}…, ${dup.earlierClaim.claimedAt})`,
+    `      same invoice key; earlier claim ${dup.earlierClaim.commitment.slice(0, 18)}… by ${dup.earlierClaim.consumer} at ${dup.earlierClaim.claimedAt}`,
   );
   await claim('employer claims invoice X again (new externalId)', emp, `CLM-${RUN}-1b`, [x.id], 409);
+
+  const z = await step(
+    demo,
+    `aerospace issues invoice ${RUN}-Z`,
+    aero,
+    'POST',
+    '/v1/records',
+    { type: 'invoice.issued', externalId: `INV-${RUN}-Z`, payload: P.invoice(`${RUN}Z`) },
+    202,
+  );
+  const z2 = await step(
+    demo,
+    `aerospace corrects invoice ${RUN}-Z (supersedes it)`,
+    aero,
+    'POST',
+    '/v1/records',
+    { type: 'invoice.issued', externalId: `INV-${RUN}-Z2`, payload: P.invoice(`${RUN}Z2`), supersedes: z.id },
+    202,
+  );
+  await claim('employer claims the superseded invoice Z', emp, `CLM-${RUN}-Z`, [z.id], 409);
+  const cz = await claim('employer claims its correction (consumes both versions)', emp, `CLM-${RUN}-Z2`, [z2.id], 201);
+  console.log(`      keys consumed: ${cz.invoiceKeys.map((k: string) => k.slice(0, 12) + '…').join(', ')}`);
 
   await claim(
     'employer claims 900.01 on invoice Y of 900.00 (over-claim: refused before any chain transaction)',
@@ -106,7 +151,23 @@ async function main() {
     if (i > 200) throw new Error('release not mined');
     await new Promise((r) => setTimeout(r, 300));
   }
-  const c3 = await claim('bank claims invoice Y after the release', bank, `BANK-CLM-${RUN}-Y`, [y.id], 201, '900.00');
+  const yCopy = await step(
+    demo,
+    'bank notarizes its own copy of invoice Y',
+    bank,
+    'POST',
+    '/v1/records',
+    { type: 'invoice.issued', externalId: `COPY-${RUN}-Y`, payload: P.invoice(`${RUN}Y`, '900.00') },
+    202,
+  );
+  const c3 = await claim(
+    'bank claims invoice Y after the release',
+    bank,
+    `BANK-CLM-${RUN}-Y`,
+    [yCopy.id],
+    201,
+    '900.00',
+  );
 
   process.stdout.write('  … waiting for anchoring');
   await waitAnchored(demo, emp, [c1.id, appr.id, reimb.id, c2.id]);
