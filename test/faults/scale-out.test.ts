@@ -34,7 +34,13 @@ import {
 
 const RECORDS_PER_ORG = 800;
 const PER_REQUEST = 100;
-const KEYSTORE_PASSWORD = 'ledger-notary-embedded-dev'; // config.ts: the embedded default
+// DATABASE_URL makes this a production-like run: notary start refuses the development secrets (issue 11).
+const KEYSTORE_PASSWORD = 'scale-out-test-keystore-password';
+const PRODUCTION_SECRETS = {
+  KEYSTORE_PASSWORD,
+  KEYSTORE_SCRYPT_N: '131072',
+  CONSORTIUM_SECRET: 'scale-out-test-consortium-secret-of-32-bytes',
+};
 
 describe(
   'scale-out: two API processes + two workers on one PostgreSQL database and one chain',
@@ -66,6 +72,7 @@ describe(
         CONFIRMATIONS: '1',
         RATE_LIMIT_MAX: '1000000',
         FAULT_LEASE_MS: '500',
+        ...PRODUCTION_SECRETS,
       };
       p1 = new ServerProc('api1', await freePort(), {
         ...common,
@@ -81,7 +88,6 @@ describe(
         RPC_URL: demo.rpcUrl,
         DEPLOYMENT_FILE: path.join(dir1, 'deployment.json'),
         KEYSTORE_DIR: path.join(dir1, 'keystore'),
-        KEYSTORE_PASSWORD,
       });
       p2.start({ script: HOOKED_START_SCRIPT });
       await p2.waitReady();
