@@ -4,6 +4,7 @@ import { precheckClaim } from './business-rules';
 import { hostname } from 'node:os';
 import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
+import { dec, minorUnit, round as decRound, str as decStr } from '../domain/decimal';
 import { invoiceKey, normaliseInvoiceField } from '../domain/invoice-key';
 import { invoiceIdentity, validatePayload } from '../domain/record-types';
 import { allocateAccountNonce, newOutboxTx } from './outbox';
@@ -53,6 +54,37 @@ export interface ClaimResult {
   chain: { txHash: string; blockNumber: number | null };
   claimStatus: ClaimInfo['status'];
   duplicate: boolean;
+  /** POSSIBLE_DUPLICATE: an invoice matches one claimed before under another number (see {@link fingerprintOf}). */
+  warnings?: ClaimWarning[];
+}
+
+export interface ClaimWarning {
+  code: 'POSSIBLE_DUPLICATE';
+  invoice: string;
+  detail: string;
+  /** The earlier claim and invoice: named only when they are the claimant's own. */
+  earlier: { claim: string | null; invoice: string | null; sameOrganisation: boolean };
+}
+
+/**
+ * What a person comparing two invoices would look at when the numbers differ: the seller (normalised tax id), the
+ * gross amount at the currency's minor unit, the currency and the issue date. Two invoices with one fingerprint
+ * and two invoice keys may be the same purchase invoiced twice (or typed with a wrong number).
+ */
+export function fingerprintOf(payload: unknown): string | null {
+  const p = payload as { seller?: { taxId?: unknown }; totalGross?: unknown; currency?: unknown; issueDate?: unknown };
+  if (typeof p?.seller?.taxId !== 'string' || typeof p.totalGross !== 'string' || typeof p.currency !== 'string')
+    return null;
+  if (typeof p.issueDate !== 'string') return null;
+  const digits = minorUnit(p.currency);
+  const identity = {
+    v: 1,
+    seller: normaliseInvoiceField(p.seller.taxId),
+    gross: decStr(decRound(dec(p.totalGross), digits), digits),
+    currency: p.currency.toUpperCase(),
+    issueDate: p.issueDate,
+  };
+  return digestCanonical(canonicalize(identity));
 }
 
 export type ClaimStep = 'prepared' | 'signed' | 'broadcast' | 'mined' | 'recorded';
@@ -169,16 +201,61 @@ export class ClaimService {
     }
 
     // Invoices: exist, are invoice.issued (any organisation), not voided; their keys.
-    const { keys, commitments } = await this.invoicesOf(org, invoices);
+    const { keys, commitments, payloads } = await this.invoicesOf(org, invoices);
     // Amount rules (issue 17) before anything is signed: an over-claim costs no chain transaction.
     const overClaim = await this.store.read((r) => precheckClaim(r, input.payload, invoices));
     if (overClaim) throw overClaim;
 
     // Prepare (or reuse the prepared) claim.
-    let claim = await this.prepare(org, input.externalId, { digest, canonical, invoices, keys, commitments });
+    const fingerprints = payloads.map(fingerprintOf);
+    const warnings = await this.possibleDuplicates(org, invoices, keys, fingerprints);
+    let claim = await this.prepare(org, input.externalId, {
+      digest,
+      canonical,
+      invoices,
+      keys,
+      commitments,
+      fingerprints,
+    });
     await this.opts.onStep?.('prepared', claim);
     claim = await this.drive(org, claim, true);
-    return this.result(claim.id, false);
+    const result = await this.result(claim.id, false);
+    return warnings.length ? { ...result, warnings } : result;
+  }
+
+  /**
+   * POSSIBLE_DUPLICATE (what expense systems flag): a claimed invoice has the fingerprint of an invoice claimed
+   * before (same seller, gross, currency and issue date) but another invoice key. Only claims in this service's
+   * database are seen; another service instance's claims show only their invoice keys on chain, which are HMACs and
+   * say nothing about amounts or dates.
+   */
+  private async possibleDuplicates(
+    org: Org,
+    invoices: string[],
+    keys: string[],
+    fingerprints: (string | null)[],
+  ): Promise<ClaimWarning[]> {
+    const wanted = [...new Set(fingerprints.filter((f): f is string => f !== null))];
+    if (!wanted.length) return [];
+    const found = await this.store.read((r) => r.claimedByFingerprints(wanted));
+    const out: ClaimWarning[] = [];
+    for (const [i, id] of invoices.entries()) {
+      const f = fingerprints[i];
+      const earlier = found.find((x) => x.fingerprint === f && !keys.includes(x.invoiceKey));
+      if (!f || !earlier) continue;
+      const same = earlier.orgId === org.id;
+      out.push({
+        code: 'POSSIBLE_DUPLICATE',
+        invoice: id,
+        detail: `Invoice ${id} has the seller, gross amount, currency and issue date of an invoice claimed before under another number${same ? ` (invoice ${earlier.invoiceId}, claim ${earlier.claimId})` : ' by another member'}: check it is not the same purchase`,
+        earlier: {
+          claim: same ? earlier.claimId : null,
+          invoice: same ? earlier.invoiceId : null,
+          sameOrganisation: same,
+        },
+      });
+    }
+    return out;
   }
 
   /** The claim of `id` as stored (for GET /v1/claims/:id). */
@@ -197,7 +274,10 @@ export class ClaimService {
    * earlier version too (DESIGN §2.5), so no version of a corrected invoice can be reimbursed by another claim.
    * `keys` holds the claimed invoices' keys first, in the order of `ids`, then the earlier versions' keys.
    */
-  private async invoicesOf(org: Org, ids: string[]): Promise<{ keys: string[]; commitments: string[] }> {
+  private async invoicesOf(
+    org: Org,
+    ids: string[],
+  ): Promise<{ keys: string[]; commitments: string[]; payloads: unknown[] }> {
     const [all, voided, superseders, grants, taxIds] = await this.store.read(
       async (r) =>
         [
@@ -221,6 +301,7 @@ export class ClaimService {
     const byId = new Map(recs.map((x) => [x.id, x]));
     const keys: string[] = [];
     const commitments: string[] = [];
+    const payloads: unknown[] = [];
     const seen = new Map<string, string>();
     for (const id of ids) {
       const rec = byId.get(id);
@@ -245,7 +326,9 @@ export class ClaimService {
           { invoice: id, supersededBy: by.id },
         );
       }
-      const key = invoiceKey(this.opts.consortiumSecret, invoiceIdentity(JSON.parse(rec.payload)));
+      const payload: unknown = JSON.parse(rec.payload);
+      payloads.push(payload);
+      const key = invoiceKey(this.opts.consortiumSecret, invoiceIdentity(payload));
       const twin = seen.get(key);
       if (twin) {
         throw new ServiceError(
@@ -273,7 +356,7 @@ export class ClaimService {
         { keys: keys.length, max: MAX_KEYS_PER_CLAIM },
       );
     }
-    return { keys, commitments };
+    return { keys, commitments, payloads };
   }
 
   /** Keys of the earlier versions of corrected invoices, walking `supersedes` back (bounded, cycle-safe). */
@@ -298,7 +381,14 @@ export class ClaimService {
   private async prepare(
     org: Org,
     externalId: string,
-    c: { digest: string; canonical: string; invoices: string[]; keys: string[]; commitments: string[] },
+    c: {
+      digest: string;
+      canonical: string;
+      invoices: string[];
+      keys: string[];
+      commitments: string[];
+      fingerprints: (string | null)[];
+    },
   ): Promise<ClaimInfo> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -354,6 +444,14 @@ export class ClaimService {
             updatedAt: now,
           };
           await r.insertClaim(claim);
+          await r.setClaimInvoices(
+            claim.id,
+            org.id,
+            c.invoices.flatMap((invoiceId, i) =>
+              c.fingerprints[i] ? [{ invoiceId, invoiceKey: c.keys[i]!, fingerprint: c.fingerprints[i]! }] : [],
+            ),
+            now,
+          );
           return claim;
         });
       } catch (err) {
@@ -564,7 +662,7 @@ export class ClaimService {
       });
     }
     if (tx.status === 'signed')
-      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }, ['signed', 'sent']));
     return null;
   }
 
@@ -614,7 +712,7 @@ export class ClaimService {
     this.log.info({ claim: claim.id, tx: tx.txHash, why }, 'releasing claim keys');
     try {
       await this.chain.broadcast(tx.raw);
-      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }, ['signed', 'sent']));
     } catch (err) {
       this.log.warn({ claim: claim.id, err: String(err) }, 'release broadcast failed; the reconciler retries');
     }
@@ -633,7 +731,9 @@ export class ClaimService {
       if (Date.now() - tx.updatedAt < rebroadcastMs) return;
       try {
         await this.chain.broadcast(tx.raw);
-        await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+        await this.store.tx((r) =>
+          r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }, ['signed', 'sent']),
+        );
       } catch (err) {
         if (this.chain.failureOf(err)?.code !== 'NONCE_TOO_LOW') throw err;
         await this.store.tx((r) =>

@@ -186,7 +186,8 @@ export interface Repo {
   getOutbox(id: string): Promise<OutboxTx | null>;
   /** The outbox row of a transaction hash (hashes are unique: the same nonce and call sign to the same hash). */
   getOutboxByHash(txHash: string): Promise<OutboxTx | null>;
-  updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void>;
+  /** Updates an outbox row; with `expect`, only while its status is one of those. Returns whether it changed. */
+  updateOutbox(id: string, patch: Partial<OutboxTx>, expect?: OutboxStatus[]): Promise<boolean>;
   openOutbox(address: string): Promise<OutboxTx[]>;
   /** Every outbox row signed for `refId` (a batch id or a claim commitment), oldest first. */
   outboxByRef(kind: OutboxTx['kind'], refId: string): Promise<OutboxTx[]>;
@@ -208,6 +209,17 @@ export interface Repo {
   /** Locks the account row (nonce allocation shared by the anchoring worker and the claims API). */
   lockAccount(address: string): Promise<void>;
   insertClaim(c: ClaimInfo): Promise<void>;
+  /** The invoices of a claim with their fingerprints (possible-duplicate detection); replaces the claim's rows. */
+  setClaimInvoices(
+    claimId: string,
+    orgId: string,
+    rows: { invoiceId: string; invoiceKey: string; fingerprint: string }[],
+    at: number,
+  ): Promise<void>;
+  /** Invoices of live claims (not failed, not released) with one of these fingerprints. */
+  claimedByFingerprints(
+    fingerprints: string[],
+  ): Promise<{ claimId: string; invoiceId: string; orgId: string; invoiceKey: string; fingerprint: string }[]>;
   getClaim(id: string): Promise<ClaimInfo | null>;
   getClaimByExternalId(orgId: string, externalId: string): Promise<ClaimInfo | null>;
   getClaimByCommitment(commitment: string): Promise<ClaimInfo | null>;

@@ -33,6 +33,15 @@ export interface OrgTaxIdRow {
   createdAt: string | number;
 }
 
+export interface ClaimInvoiceRow {
+  claimId: string;
+  invoiceId: string;
+  orgId: string;
+  invoiceKey: string;
+  fingerprint: string;
+  createdAt: string | number;
+}
+
 export interface AuditGrantRow {
   granteeOrgId: string;
   orgId: string;
@@ -172,6 +181,20 @@ export const OrgTaxId = new EntitySchema<OrgTaxIdRow>({
     createdAt: { ...millis, name: 'created_at' },
   },
   indices: [{ name: 'IDX_org_tax_ids_org', columns: ['orgId'] }],
+});
+
+export const ClaimInvoice = new EntitySchema<ClaimInvoiceRow>({
+  name: 'ClaimInvoice',
+  tableName: 'claim_invoices',
+  columns: {
+    claimId: { type: 'varchar', length: 36, primary: true, name: 'claim_id' },
+    invoiceId: { type: 'varchar', length: 36, primary: true, name: 'invoice_id' },
+    orgId: orgRef,
+    invoiceKey: { ...hex32, name: 'invoice_key' },
+    fingerprint: hex32,
+    createdAt: { ...millis, name: 'created_at' },
+  },
+  indices: [{ name: 'IDX_claim_invoices_fingerprint', columns: ['fingerprint'] }],
 });
 
 export const Record = new EntitySchema<RecordRow>({
@@ -343,6 +366,7 @@ export const ENTITIES = [
   ApiKey,
   AuditGrant,
   OrgTaxId,
+  ClaimInvoice,
   Record,
   RecordLink,
   Batch,

@@ -3,6 +3,7 @@ import type {
   BatchInfo,
   ClaimInfo,
   ClaimStatus,
+  OutboxStatus,
   NewRecord,
   Org,
   OutboxTx,
@@ -537,9 +538,10 @@ export class SqlRepo implements Repo {
     );
     return rows.map(toOutbox);
   }
-  async updateOutbox(id: string, patch: Partial<OutboxTx>): Promise<void> {
+  async updateOutbox(id: string, patch: Partial<OutboxTx>, expect?: OutboxStatus[]): Promise<boolean> {
     const [sql, params] = updateSql('tx_outbox', OUTBOX_COLUMNS, id, patch);
-    await this.sql.exec(sql, params);
+    if (!expect) return (await this.sql.exec(sql, params)) > 0;
+    return (await this.sql.exec(`${sql} AND status IN (${list(expect.length)})`, [...params, ...expect])) > 0;
   }
   async openOutbox(address: string): Promise<OutboxTx[]> {
     const rows = await this.sql.query(
@@ -658,6 +660,39 @@ export class SqlRepo implements Repo {
     const [sql, params] = insertSql('claims', CLAIM_COLUMNS, claimRow(c) as ClaimInfo);
     await this.sql.exec(sql, params);
   }
+  async setClaimInvoices(
+    claimId: string,
+    orgId: string,
+    rows: { invoiceId: string; invoiceKey: string; fingerprint: string }[],
+    at: number,
+  ): Promise<void> {
+    await this.sql.exec('DELETE FROM claim_invoices WHERE claim_id = ?', [claimId]);
+    for (const r of rows) {
+      await this.sql.exec(
+        'INSERT INTO claim_invoices (claim_id, invoice_id, org_id, invoice_key, fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [claimId, r.invoiceId, orgId, r.invoiceKey, r.fingerprint, at],
+      );
+    }
+  }
+  async claimedByFingerprints(
+    fingerprints: string[],
+  ): Promise<{ claimId: string; invoiceId: string; orgId: string; invoiceKey: string; fingerprint: string }[]> {
+    if (fingerprints.length === 0) return [];
+    const rows = await this.sql.query(
+      `SELECT ci.claim_id, ci.invoice_id, ci.org_id, ci.invoice_key, ci.fingerprint FROM claim_invoices ci
+         JOIN claims c ON c.id = ci.claim_id
+        WHERE ci.fingerprint IN (${list(fingerprints.length)}) AND c.status NOT IN ('failed', 'released')
+        ORDER BY ci.created_at LIMIT 100`,
+      fingerprints,
+    );
+    return rows.map((r) => ({
+      claimId: String(r.claim_id),
+      invoiceId: String(r.invoice_id),
+      orgId: String(r.org_id),
+      invoiceKey: String(r.invoice_key),
+      fingerprint: String(r.fingerprint),
+    }));
+  }
   async getClaim(id: string): Promise<ClaimInfo | null> {
     const [r] = await this.sql.query('SELECT * FROM claims WHERE id = ?', [id]);
     return r ? toClaim(r) : null;
@@ -677,6 +712,10 @@ export class SqlRepo implements Repo {
     return (await this.sql.exec(`${sql} AND status IN (${list(expect.length)})`, [...params, ...expect])) > 0;
   }
   async deleteClaim(id: string, expect: ClaimStatus[]): Promise<boolean> {
+    await this.sql.exec(
+      `DELETE FROM claim_invoices WHERE claim_id = ? AND EXISTS (SELECT 1 FROM claims WHERE id = ? AND status IN (${list(expect.length)}))`,
+      [id, id, ...expect],
+    );
     return (
       (await this.sql.exec(`DELETE FROM claims WHERE id = ? AND status IN (${list(expect.length)})`, [id, ...expect])) >
       0

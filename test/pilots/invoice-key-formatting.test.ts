@@ -188,4 +188,45 @@ describe('an invoice typed two ways, or corrected, is reimbursed once (invoice k
       assert.equal(bankKey.status, 403);
     });
   });
+
+  it('a claim of an invoice like one claimed before under another number is accepted with POSSIBLE_DUPLICATE', async () => {
+    const like = { issueDate: '2026-10-03' }; // one seller, gross, currency and date; three numbers
+    const submit = async (who: string, number: string, gross = '1500.00') => {
+      const r = await call(who, 'POST', '/v1/records', {
+        type: 'invoice.issued',
+        payload: P.invoice(number, gross, like),
+      });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      return r.body.id as string;
+    };
+    const claim = (who: string, ext: string, invoice: string, amount = '1500.00') =>
+      call(who, 'POST', '/v1/claims', { externalId: ext, payload: P.claim(`E-${ext}`, amount), invoices: [invoice] });
+
+    const a = await submit('aerospace', 'D-100');
+    const first = await claim('employer', 'DUP-1', a);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(first.body.warnings, undefined);
+
+    const b = await submit('aerospace', 'D-101');
+    const second = await claim('employer', 'DUP-2', b);
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    assert.equal(second.body.warnings.length, 1);
+    assert.deepEqual(
+      [second.body.warnings[0].code, second.body.warnings[0].invoice, second.body.warnings[0].earlier],
+      ['POSSIBLE_DUPLICATE', b, { claim: first.body.id, invoice: a, sameOrganisation: true }],
+    );
+
+    // another member's claim of a third alike invoice is warned too, without naming the employer's records
+    const c = await submit('bank', 'D-102');
+    const third = await claim('bank', 'DUP-3', c);
+    assert.equal(third.status, 201, JSON.stringify(third.body));
+    assert.deepEqual(third.body.warnings[0].earlier, { claim: null, invoice: null, sameOrganisation: false });
+    assert.ok(!JSON.stringify(third.body).includes(first.body.id));
+
+    // an invoice with another gross is not alike
+    const d = await submit('aerospace', 'D-103', '1499.00');
+    const fourth = await claim('employer', 'DUP-4', d, '1499.00');
+    assert.equal(fourth.status, 201, JSON.stringify(fourth.body));
+    assert.equal(fourth.body.warnings, undefined);
+  });
 });

@@ -36,6 +36,24 @@ const ClaimResponse = Type.Object({
   chain: Type.Object({ txHash: Type.String(), blockNumber: Nullable(Type.Integer()) }),
   claimStatus: Type.String({ description: 'prepared | signed | consumed | recorded | failed | releasing | released' }),
   duplicate: Type.Boolean(),
+  warnings: Type.Optional(
+    Type.Array(
+      Type.Object({
+        code: Type.Literal('POSSIBLE_DUPLICATE'),
+        invoice: Uuid,
+        detail: Type.String(),
+        earlier: Type.Object({
+          claim: Nullable(Uuid),
+          invoice: Nullable(Uuid),
+          sameOrganisation: Type.Boolean(),
+        }),
+      }),
+      {
+        description:
+          'An invoice matches one claimed before (same seller, gross, currency, issue date) under another number',
+      },
+    ),
+  ),
 });
 
 const ClaimView = Type.Object({
