@@ -7,11 +7,13 @@
 // (zero → non-zero SSTOREs), so first and later anchors are reported apart.
 // The naive design, one `anchor` per record, costs N × a later single-leaf anchor.
 import { randomBytes } from 'node:crypto';
-import { Contract, JsonRpcProvider, Wallet, type TransactionReceipt } from 'ethers';
+import { Contract, JsonRpcProvider, NonceManager, Wallet, type TransactionReceipt } from 'ethers';
 import { buildMerkleTree } from '../src/domain/merkle';
 import { initHashing } from '../src/domain/hashing';
 import { ANCHORER_ROLE } from '../scripts/lib/deploy-registries';
 import { invoicePayload } from '../test/helpers/payloads';
+import { startAnvil } from '../src/chain/anvil';
+import { MemberDirectory__factory, NotaryRegistryV2__factory } from '../typechain-types';
 import { api, eventually, startServer } from './lib';
 
 /** anvil's default account #0 (a public dev key): the embedded chain's deployer and registry admin. */
@@ -94,6 +96,44 @@ export async function gas(): Promise<{ rows: GasRow[]; naivePerRecord: number }>
   }
 }
 
+/**
+ * NotaryRegistryV2 (issue 12: anchors bound to organisations through the MemberDirectory) on a fresh anvil, anchored
+ * directly by an ANCHORER key of one organisation: first anchor, then later anchors of 1 / 1,000 / 1,000,000 leaves
+ * (trees of the service's engine). The service still anchors on v1; this row is the registry's own cost.
+ */
+export async function gasV2(): Promise<GasRow[]> {
+  await initHashing();
+  const anvil = await startAnvil();
+  const provider = new JsonRpcProvider(anvil.rpcUrl, undefined, { staticNetwork: true });
+  try {
+    const wallet = new Wallet(ANVIL_KEY_0, provider);
+    const admin = new NonceManager(wallet); // back-to-back transactions of one account
+    const directory = await new MemberDirectory__factory(admin).deploy(0, wallet.address);
+    await directory.waitForDeployment();
+    const registry = await new NotaryRegistryV2__factory(admin).deploy(0, wallet.address, await directory.getAddress());
+    await registry.waitForDeployment();
+    await (await directory.grantRole(await directory.REGISTRAR_ROLE(), wallet.address)).wait();
+    await (await directory.addKey('bench-org', wallet.address, 0)).wait();
+    const org = await directory.memberOf(wallet.address).then((m) => m.org);
+    const rows: GasRow[] = [];
+    for (const [leaves, first] of [
+      [1, true],
+      [1, false],
+      [1_000, false],
+      [1_000_000, false],
+    ] as const) {
+      const tree = await buildMerkleTree(new Uint8Array(randomBytes(32 * leaves)));
+      const [prev] = await registry.headOf(org);
+      const tx = await registry.anchor(tree.root, prev, tree.length);
+      rows.push(await rowOf(provider, (await tx.wait())!, tree.length, first, 'direct'));
+    }
+    return rows;
+  } finally {
+    provider.destroy();
+    await anvil.stop();
+  }
+}
+
 if (require.main === module) {
-  void gas().then((r) => console.log(JSON.stringify(r)));
+  void (async () => console.log(JSON.stringify({ v1: await gas(), v2: await gasV2() })))();
 }

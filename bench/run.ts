@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as prettier from 'prettier';
-import { gas, type GasRow } from './gas';
+import { gas, gasV2, type GasRow } from './gas';
 import { helloWorld, singleSubmit, verify } from './http';
 import { PER_REQUEST, ingestPg, ingestSqlite } from './ingest';
 import { INTERVAL_MS, latency } from './latency';
@@ -214,6 +214,32 @@ async function main(): Promise<void> {
         "submitter's first: it stores a non-zero `prev` in the new anchor record (a zero → non-zero slot write) and " +
         "reads the previous head's record for `seq`, where the first anchor creates the head slot instead; its " +
         'calldata also carries the non-zero `prev` (+384 gas).',
+    );
+  });
+
+  await figure('gas', 'gas per anchored batch, NotaryRegistryV2', async () => {
+    const v2 = await gasV2();
+    const later = v2.filter((r) => !r.first);
+    const at = (n: number) => later.find((r) => r.leaves === n)!;
+    const exec = later.map((r) => r.executionGas);
+    const constant = new Set(exec).size === 1;
+    rows.push({
+      figure: 'gas per anchored batch, registry v2 (org-bound), 1 / 1k / 1M leaves (later anchors)',
+      value: `receipt ${[1, 1000, 1_000_000].map((n) => fmt(at(n).receiptGas)).join(' / ')}; execution ${[1, 1000, 1_000_000].map((n) => fmt(at(n).executionGas)).join(' / ')}`,
+      limit: `first anchor of the organisation: execution ${fmt(v2.find((r) => r.first)!.executionGas)}`,
+      ratio: '—',
+      target: 'constant, ≤ 90k execution (DESIGN §3 v2)',
+      met: constant && Math.max(...exec) <= 90_000,
+    });
+    details.push(
+      `### gas per anchored batch, NotaryRegistryV2\n\nDirect anchors by an ANCHORER key of one organisation on a fresh anvil ` +
+        `(MemberDirectory + NotaryRegistryV2; the org is read through the submitter, no storage slot per anchor). Execution = receipt − 21,000 − calldata.\n\n` +
+        `| leaves | organisation's first anchor? | receipt gas | execution gas |\n|---|---|---|---|\n` +
+        v2
+          .map(
+            (r) => `| ${fmt(r.leaves)} | ${r.first ? 'yes' : 'no'} | ${fmt(r.receiptGas)} | ${fmt(r.executionGas)} |`,
+          )
+          .join('\n'),
     );
   });
 
