@@ -285,7 +285,13 @@ async function main(): Promise<void> {
         `and anchored in ${f.batches} batches (worker on, block time 1 s) in ${fmt(f.ingestSeconds)} s; then ` +
         `\`PRAGMA wal_checkpoint(TRUNCATE)\` and the file sizes: database ${fmt(f.dbBytes)} bytes, WAL ${fmt(f.walBytes)} bytes. ` +
         `The batch transaction is \`notary_batch_store_seconds\` / \`notary_batches_built\` from /metrics.\n\n` +
-        loadLines('`GET /v1/records/:id/receipt`, 50 connections, 1,000 random records', f.receipt),
+        loadLines('`GET /v1/records/:id/receipt`, 50 connections, 1,000 random records', f.receipt) +
+        (f.objects.length
+          ? `\n- bytes per record by table and index (dbstat): ${f.objects
+              .slice(0, 8)
+              .map((o) => `${o.name} ${fmt(o.bytes / f.records)}`)
+              .join(', ')}`
+          : ''),
     );
   });
 

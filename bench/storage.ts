@@ -30,6 +30,8 @@ export interface StorageFigures {
   /** Runs of GET /v1/records/:id/receipt at 50 connections. */
   receipt: LoadResult[];
   ingestSeconds: number;
+  /** Bytes per table and index (SQLite `dbstat`), largest first; empty when dbstat is not compiled in. */
+  objects: { name: string; bytes: number }[];
 }
 
 function metric(text: string, name: string): number {
@@ -72,6 +74,7 @@ export async function storage(records = 50_000, batchSize = 1000, seconds = 8, r
     const file = path.join(server.dataDir, 'notary.db');
     const db = new Sqlite(file);
     let payloadBytes = 0;
+    let objects: { name: string; bytes: number }[] = [];
     try {
       db.pragma('busy_timeout = 5000');
       for (let i = 0; i < 20; i++) {
@@ -80,6 +83,13 @@ export async function storage(records = 50_000, batchSize = 1000, seconds = 8, r
         await sleep(250);
       }
       payloadBytes = (db.prepare('SELECT SUM(LENGTH(payload)) AS n FROM records').get() as { n: number }).n;
+      try {
+        objects = db
+          .prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC')
+          .all() as { name: string; bytes: number }[];
+      } catch {
+        objects = [];
+      }
     } finally {
       db.close();
     }
@@ -111,6 +121,7 @@ export async function storage(records = 50_000, batchSize = 1000, seconds = 8, r
       batchTxMs,
       receipt,
       ingestSeconds,
+      objects,
     };
   } finally {
     await server.stop();
