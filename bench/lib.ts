@@ -144,6 +144,8 @@ export async function autocannon(
     body?: string;
     /** Replace `[<id>]` in the body with a fresh id per request. */
     unique?: boolean;
+    /** GET these paths (same origin as `url`) in random order. */
+    paths?: string[];
   },
 ): Promise<LoadResult> {
   const r = await runJsonChild<{

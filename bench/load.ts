@@ -13,6 +13,8 @@ interface Config {
   headers?: Record<string, string>;
   body?: string;
   unique?: boolean;
+  /** GET these paths (of `url`'s origin) in random order instead of `url` (e.g. receipts of many records). */
+  paths?: string[];
 }
 
 const cfg = JSON.parse(process.argv[2]!) as Config;
@@ -27,13 +29,15 @@ const instance = autocannon(
     method: cfg.method ?? 'GET',
     headers: cfg.headers,
     body: cfg.unique ? undefined : cfg.body,
-    requests: cfg.unique
-      ? [
-          {
-            setupRequest: (req) => ({ ...req, body: cfg.body!.replaceAll('[<id>]', `${prefix}-${++n}`) }),
-          },
-        ]
-      : undefined,
+    requests: cfg.paths
+      ? [{ setupRequest: (req) => ({ ...req, path: cfg.paths![Math.floor(Math.random() * cfg.paths!.length)]! }) }]
+      : cfg.unique
+        ? [
+            {
+              setupRequest: (req) => ({ ...req, body: cfg.body!.replaceAll('[<id>]', `${prefix}-${++n}`) }),
+            },
+          ]
+        : undefined,
   },
   (err, result) => {
     if (err) {

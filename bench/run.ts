@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only ingest,pg,submit,verify,merkle,gas,latency,receipts]`: every figure next to its
+// `npm run bench [-- --quick] [-- --only ingest,pg,submit,verify,merkle,gas,latency,receipts,storage]`: every figure next to its
 // limit measured in the same run, medians of >= 3 runs, printed as a table and written to BENCHMARKS.md.
 // Each figure gets a fresh instance (own process, SQLite file with WAL in a temp dir unless it is the PostgreSQL
 // row); load generators run in other processes. Not a test: nothing here asserts timings.
@@ -12,6 +12,7 @@ import { INTERVAL_MS, latency } from './latency';
 import { ROOT, machine, median, percentile, runJsonChild, type LoadResult } from './lib';
 import type { MerkleFigures } from './merkle';
 import { receipts } from './receipts';
+import { storage } from './storage';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -29,6 +30,7 @@ const P = quick
       latRecords: 20,
       latWindow: 5000,
       receiptRecords: 10_000,
+      storageRecords: 10_000,
     }
   : {
       runs: 3,
@@ -40,6 +42,7 @@ const P = quick
       latRecords: 24,
       latWindow: 12000,
       receiptRecords: 50_000,
+      storageRecords: 50_000,
     };
 
 interface Row {
@@ -154,6 +157,7 @@ async function main(): Promise<void> {
     const raw = median(runs.map((r) => r.rawMs));
     const idx = median(runs.map((r) => r.buildMs + r.proofIndicesMs));
     const bytes = median(runs.map((r) => r.buildMs + r.proofBytesMs));
+    const stored = median(runs.map((r) => r.buildMs + r.storeMs));
     const oz = median(runs.map((r) => (r.ozMs * r.leaves) / r.ozLeaves));
     const rss = Math.max(...runs.map((r) => r.rssTree));
     const GiB = 2 ** 30;
@@ -166,7 +170,15 @@ async function main(): Promise<void> {
       met: idx / raw <= 1.5 && oz / idx >= 30 && rss <= GiB,
     });
     rows.push({
-      figure: `same, proofs as 32-byte sibling arrays (what the worker stores)`,
+      figure: `tree built and stored, ${fmt(P.leaves)} leaves (every node once, one SQLite blob: what the worker stores)`,
+      value: `${fmt(stored)} ms`,
+      limit: `raw keccak loop ${fmt(raw)} ms`,
+      ratio: `${(stored / raw).toFixed(2)} × raw`,
+      target: '≤ 1.2 × raw',
+      met: stored / raw <= 1.2,
+    });
+    rows.push({
+      figure: `same, proofs as 32-byte sibling arrays (what the worker stored per record before issue 18)`,
       value: `${fmt(bytes)} ms`,
       limit: `raw keccak loop ${fmt(raw)} ms; OZ ${fmt(oz)} ms`,
       ratio: `${(bytes / raw).toFixed(2)} × raw; ${(oz / bytes).toFixed(1)} × faster than OZ`,
@@ -175,11 +187,11 @@ async function main(): Promise<void> {
     });
     details.push(
       `### tree + proofs\n\n${P.merkleRuns} run(s) of \`bench/merkle.ts\` in a child process (RSS is its own). ` +
-        `Same roots as OZ: ${runs.every((r) => r.sameRoot)}.\n\n| run | raw loop | build | + proof indices | + proof bytes | OZ ${fmt(P.ozLeaves)} | RSS after tree + proofs | peak RSS (incl. OZ) |\n|---|---|---|---|---|---|---|---|\n` +
+        `Same roots as OZ: ${runs.every((r) => r.sameRoot)}.\n\n| run | raw loop | build | + stored | + proof indices | + proof bytes | OZ ${fmt(P.ozLeaves)} | RSS after tree + proofs | peak RSS (incl. OZ) |\n|---|---|---|---|---|---|---|---|---|\n` +
         runs
           .map(
             (r, i) =>
-              `| ${i + 1} | ${fmt(r.rawMs)} ms | ${fmt(r.buildMs)} ms | ${fmt(r.proofIndicesMs)} ms | ${fmt(r.proofBytesMs)} ms | ${fmt(r.ozMs)} ms | ${fmt(r.rssTree / 2 ** 20)} MiB | ${fmt(r.maxRss / 2 ** 20)} MiB |`,
+              `| ${i + 1} | ${fmt(r.rawMs)} ms | ${fmt(r.buildMs)} ms | ${fmt(r.storeMs)} ms | ${fmt(r.proofIndicesMs)} ms | ${fmt(r.proofBytesMs)} ms | ${fmt(r.ozMs)} ms | ${fmt(r.rssTree / 2 ** 20)} MiB | ${fmt(r.maxRss / 2 ** 20)} MiB |`,
           )
           .join('\n'),
     );
@@ -280,6 +292,41 @@ async function main(): Promise<void> {
         `(JSON parsing on the client included).\n\n- \`POST /v1/receipts\` receipts/s: ${runsOf(f.bulk)}\n` +
         `- \`GET /v1/batches/:root/receipts\` (NDJSON) receipts/s: ${runsOf(f.ndjson)}\n` +
         `- one \`GET /v1/records/:id/receipt\` per record, ${fmt(f.singleSample)} records per run, receipts/s: ${runsOf(f.single)}`,
+    );
+  });
+
+  await figure('storage', 'storage and receipt reads', async () => {
+    const f = await storage(P.storageRecords, 1000, P.seconds, P.runs);
+    const k = `${fmt(f.records / 1000)}k`;
+    const p99 = median(f.receipt.map((r) => r.p99));
+    rows.push({
+      figure: `bytes on disk per anchored record, SQLite (database + WAL after a checkpoint), ${k} records in batches of ${fmt(f.batchSize)}, worker on`,
+      value: `${fmt(f.bytesPerRecord)} bytes/record`,
+      limit: `payload ${fmt(f.payloadBytesPerRecord)} bytes/record (canonical JSON)`,
+      ratio: `${(f.bytesPerRecord / f.payloadBytesPerRecord).toFixed(1)} × payload`,
+      target: '≤ 600 bytes/record, payload included',
+      met: f.bytesPerRecord <= 600,
+    });
+    rows.push({
+      figure: `receipt read \`GET /v1/records/:id/receipt\`, 50 connections, random records of ${f.batches} batches`,
+      value: `${fmt(median(f.receipt.map((r) => r.rps)))} req/s, p99 ${fmt(p99)} ms`,
+      limit: `worker's batch transaction ${fmt(f.batchTxMs, 1)} ms per ${fmt(f.batchSize)}-record batch`,
+      ratio: '—',
+      target: 'p99 ≤ 10 ms',
+      met: p99 <= 10,
+    });
+    details.push(
+      `### storage and receipt reads\n\n${fmt(f.records)} \`document\` records submitted (1,000 per request, 2 in flight) ` +
+        `and anchored in ${f.batches} batches (worker on, block time 1 s) in ${fmt(f.ingestSeconds)} s; then ` +
+        `\`PRAGMA wal_checkpoint(TRUNCATE)\` and the file sizes: database ${fmt(f.dbBytes)} bytes, WAL ${fmt(f.walBytes)} bytes. ` +
+        `The batch transaction is \`notary_batch_store_seconds\` / \`notary_batches_built\` from /metrics.\n\n` +
+        loadLines('`GET /v1/records/:id/receipt`, 50 connections, 1,000 random records', f.receipt) +
+        (f.objects.length
+          ? `\n- bytes per record by table and index (dbstat): ${f.objects
+              .slice(0, 8)
+              .map((o) => `${o.name} ${fmt(o.bytes / f.records)}`)
+              .join(', ')}`
+          : ''),
     );
   });
 

@@ -17,6 +17,7 @@ export {
   buildMerkleTree,
   buildMerkleTreeSync,
   processProof,
+  proofFromNodes,
   standardLeafHash,
   verifyProof,
   type MerkleTree,

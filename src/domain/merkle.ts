@@ -271,6 +271,28 @@ export async function buildMerkleTree(commitments: readonly Hex32[] | Uint8Array
   return buildMerkleTreeSync(commitments);
 }
 
+/**
+ * The proof (siblings, leaf upwards) of the leaf at tree position `treeIndex`, read from a stored tree's
+ * `nodes` (all 2n-1 nodes, 32 bytes each, OZ array layout: {@link MerkleTree.nodes}). The same hashes in the
+ * same order as {@link MerkleTree.proof} of that leaf.
+ */
+export function proofFromNodes(nodes: Uint8Array, treeIndex: number): Hex32[] {
+  const size = nodes.length / 32;
+  if (!Number.isInteger(size) || size < 1 || size % 2 !== 1) {
+    throw new DomainError({ code: 'INVALID_ARGUMENT', message: 'tree nodes must be (2n-1)*32 bytes' });
+  }
+  // leaves are the last n = (size+1)/2 positions
+  if (!Number.isInteger(treeIndex) || treeIndex < (size - 1) / 2 || treeIndex >= size) {
+    throw new DomainError({
+      code: 'MERKLE_INDEX_OUT_OF_RANGE',
+      message: `no leaf at position ${treeIndex} in a tree of ${size} nodes`,
+    });
+  }
+  const out: Hex32[] = [];
+  for (let j = treeIndex; j > 0; j = (j - 1) >> 1) out.push(bytesToHex32(nodes, (j & 1 ? j + 1 : j - 1) * 32));
+  return out;
+}
+
 /** OZ standard leaf hash of a `bytes32` commitment: keccak256(keccak256(commitment)). */
 export function standardLeafHash(commitment: Hex32): Hex32 {
   assertHex32(commitment, 'commitment');

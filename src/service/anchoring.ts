@@ -63,7 +63,8 @@ const silent = { info() {}, warn() {}, error() {} };
 
 /**
  * The anchoring worker (DESIGN §4): per organisation, take pending records, build the tree, persist
- * batch + leaf positions + the SIGNED transaction in one DB transaction, then broadcast, then confirm.
+ * batch + its tree (once) + leaf positions + the SIGNED transaction in one DB transaction, then broadcast,
+ * then confirm.
  *
  * State machine of a batch: signed → sent → anchored (mined) → confirmed, or failed (records released).
  * Every step is idempotent and driven only by what is stored, so after a crash at any point the next
@@ -87,7 +88,8 @@ export class AnchorService {
   /** Organisations whose last batch failed because someone else anchored its root first (see {@link build}). */
   private readonly takenRoots = new Set<string>();
   chainHealthy = true;
-  readonly stats = { batches: 0, leaves: 0, confirmed: 0 };
+  /** `buildTxMs`: time spent in the transactions that stored new batches (tree, leaf positions, signed tx). */
+  readonly stats = { batches: 0, leaves: 0, confirmed: 0, buildTxMs: 0 };
   private readonly wake = new Set<() => void>();
   private readonly reconciled = new Set<string>();
 
@@ -250,14 +252,11 @@ export class AnchorService {
       this.takenRoots.delete(org.id);
     }
     const tree = await buildMerkleTree(leafValues);
-    const { offsets, path } = tree.proofsAllFlat();
-    const hex = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString('hex');
-    const leaves = pending.map((p, i) => {
-      const proof: string[] = [];
-      for (let j = offsets[i]!; j < offsets[i + 1]!; j++) proof.push('0x' + hex.slice(j * 64, j * 64 + 64));
-      return { id: p.id, leafIndex: tree.leafIndexOf(i), proof };
-    });
+    // The tree is stored once (all nodes, the random leaf included); each record gets only its leaf position.
+    // A receipt's path is derived from the stored tree when it is read (DESIGN §4).
+    const leaves = pending.map((p, i) => ({ id: p.id, leafIndex: tree.leafIndexOf(i) }));
     const chainNonce = await this.chain.pendingNonce(address);
+    const txStart = performance.now();
     const batch = await this.store.tx(async (r) => {
       const last = await r.lastBatch(org.id);
       const prevBatch = await this.lastLiveBatch(r, org.id);
@@ -292,6 +291,7 @@ export class AnchorService {
         updatedAt: now,
       };
       await r.insertBatch(b);
+      await r.insertBatchTree(id, tree.nodes);
       await r.insertOutbox(newOutboxTx(org.id, address, 'anchor', id, signed, now, txId));
       const assigned = await r.assignBatch(id, leaves);
       // Fencing: if another worker batched any of these records meanwhile, roll back (nothing signed escapes).
@@ -299,6 +299,7 @@ export class AnchorService {
         throw new Error(`batch raced: ${assigned}/${leaves.length} records still pending`);
       return b;
     });
+    this.stats.buildTxMs += performance.now() - txStart;
     this.stats.batches++;
     this.stats.leaves += batch.leafCount;
     this.log.info(

@@ -47,7 +47,10 @@ export interface RecordMeta {
 export interface RecordFull extends RecordMeta {
   /** Canonical JSON of the payload. */
   payload: string;
-  /** Merkle path (hex32[]) once batched. */
+  /**
+   * Merkle path (hex32[]) stored with the record: only records of batches built before the batch trees were stored
+   * once (migration BatchTrees1764500000000). Otherwise null: the path is derived from the batch's tree at `leafIndex`.
+   */
   proof: string[] | null;
 }
 
@@ -161,7 +164,8 @@ export interface Repo {
   childrenOf(ids: string[]): Promise<{ parentId: string; childId: string }[]>;
   pendingCommitments(orgId: string, limit: number): Promise<{ id: string; commitment: string }[]>;
   orgsWithPending(): Promise<{ orgId: string; count: number; oldest: number }[]>;
-  assignBatch(batchId: string, leaves: { id: string; leafIndex: number; proof: string[] }[]): Promise<number>;
+  /** Puts these pending records into the batch at their tree positions; returns how many were still pending. */
+  assignBatch(batchId: string, leaves: { id: string; leafIndex: number }[]): Promise<number>;
   setBatchRecordsStatus(batchId: string, status: RecordStatus): Promise<void>;
   releaseBatchRecords(batchId: string): Promise<void>;
   recordsOfBatch(batchId: string, limit: number, offset: number): Promise<string[]>;
@@ -175,7 +179,12 @@ export interface Repo {
   unfinishedBatches(orgId?: string): Promise<BatchInfo[]>;
   batchesOf(orgId: string): Promise<BatchInfo[]>;
   updateBatch(id: string, patch: Partial<BatchInfo>): Promise<void>;
+  /** Deletes the batch and its stored tree. */
   deleteBatch(id: string): Promise<void>;
+  /** Stores the batch's whole Merkle tree once (all 2n-1 nodes, 32 bytes each, OZ array layout). */
+  insertBatchTree(batchId: string, nodes: Uint8Array): Promise<void>;
+  /** The stored tree nodes of a batch, or null (unknown batch, or a batch built before trees were stored). */
+  getBatchTree(batchId: string): Promise<Uint8Array | null>;
 
   // transactions (outbox) and nonces
   ensureAccount(address: string, orgId: string, nextNonce: number): Promise<void>;
@@ -202,7 +211,7 @@ export interface Repo {
   /** Links reachable from `ids` towards ancestors ('up') or descendants ('down'), at most `limit`. */
   linkClosure(ids: string[], direction: 'up' | 'down', limit: number): Promise<{ parentId: string; childId: string }[]>;
   getRecords(ids: string[]): Promise<RecordFull[]>;
-  /** Records with their Merkle path but without the payload (bulk receipts), in one IN query per 1,000 ids. */
+  /** Records with their stored Merkle path (legacy) but without the payload (bulk receipts), one IN query per 1,000 ids. */
   getReceiptRows(ids: string[]): Promise<(RecordMeta & { proof: string[] | null })[]>;
   getBatches(ids: string[]): Promise<BatchInfo[]>;
   findByCommitments(commitments: string[]): Promise<RecordMeta[]>;

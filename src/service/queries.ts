@@ -4,6 +4,7 @@ import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import type { ChainPort } from './chain-port';
 import type { AnchorBlock } from './anchoring';
 import { invoiceSettlement, type Settlement } from './business-rules';
+import { batchTreesOf, pathIn, type BatchTrees } from './batch-trees';
 
 /** Where the anchoring worker says why an organisation's pending records wait (AnchorService). */
 export interface BlockedSource {
@@ -52,13 +53,20 @@ export interface BatchView {
   error: string | null;
 }
 
-/** Reads served from what is stored: receipts need no tree rebuild (each record keeps its path). */
+/**
+ * Reads served from what is stored. Receipts need no tree rebuild: a record's path is read from its batch's
+ * stored tree at its leaf position (or is the path stored with it, for batches built before trees were stored).
+ */
 export class QueryService {
+  private readonly trees: BatchTrees;
   constructor(
     private readonly store: Store,
     private readonly chain?: ChainPort,
     private readonly anchoring?: BlockedSource,
-  ) {}
+    trees?: BatchTrees,
+  ) {
+    this.trees = trees ?? batchTreesOf(store);
+  }
 
   /** Why a record of `orgId` with `status` is not being anchored; null unless it is pending and the worker is stuck. */
   blockedOf(orgId: string, status: RecordMeta['status']): AnchorBlock | null {
@@ -94,7 +102,8 @@ export class QueryService {
   /** DESIGN §2.4 receipt, once the record's batch is mined. */
   async receipt(id: string, readable: Set<string>): Promise<ReceiptV1> {
     const { rec, batch } = await this.record(id, readable);
-    if (!batch || (batch.status !== 'anchored' && batch.status !== 'confirmed') || rec.proof === null) {
+    const path = batch && isAnchored(batch) && rec.batchId === batch.id ? await this.trees.pathOf(rec) : null;
+    if (!batch || !isAnchored(batch) || path === null) {
       throw new ServiceError(
         'RECEIPT_NOT_READY',
         `Record ${id} is ${rec.status}; its receipt exists once its batch is anchored`,
@@ -107,7 +116,7 @@ export class QueryService {
     const parents = rec.parents.length
       ? (await this.store.read((r) => r.getRecordsMeta(rec.parents))).map((m) => m.commitment).sort()
       : [];
-    return buildReceipt(rec, batch, parents);
+    return buildReceipt(rec, batch, parents, path);
   }
 
   /**
@@ -131,6 +140,25 @@ export class QueryService {
     const byId = new Map(recs.map((x) => [x.id, x]));
     const batchById = new Map(batches.map((b) => [b.id, b]));
     const commitmentOf = new Map(parents.map((m) => [m.id, m.commitment]));
+    // Paths batch by batch: one tree read (or cache hit) per batch, and only one tree held at a time here.
+    const pathOf = new Map<string, string[]>();
+    const byBatch = new Map<string, typeof recs>();
+    for (const x of recs) {
+      if (x.proof) pathOf.set(x.id, x.proof);
+      else if (x.batchId && x.leafIndex !== null && isAnchored(batchById.get(x.batchId))) {
+        const group = byBatch.get(x.batchId);
+        if (group) group.push(x);
+        else byBatch.set(x.batchId, [x]);
+      }
+    }
+    for (const [batchId, group] of byBatch) {
+      const nodes = await this.trees.get(batchId);
+      if (!nodes) continue;
+      for (const x of group) {
+        const path = pathIn(nodes, x.leafIndex!);
+        if (path) pathOf.set(x.id, path);
+      }
+    }
     const built = new Map<string, ReceiptItem>();
     return ids.map((id) => {
       const done = built.get(id);
@@ -140,11 +168,12 @@ export class QueryService {
       if (!rec) item = { id, error: problemOf(new ServiceError('RECORD_NOT_FOUND', `Record ${id} not found`)) };
       else {
         const batch = rec.batchId ? batchById.get(rec.batchId) : undefined;
-        if (!batch || !isAnchored(batch) || rec.proof === null)
+        const path = pathOf.get(id);
+        if (!batch || !isAnchored(batch) || path === undefined)
           item = { id, error: notReady(rec, this.blockedOf(rec.orgId, rec.status)) };
         else {
           const pc = rec.parents.map((p) => commitmentOf.get(p)!).sort();
-          item = { id, receipt: buildReceipt(rec, batch, pc) };
+          item = { id, receipt: buildReceipt(rec, batch, pc, path) };
         }
       }
       built.set(id, item);
@@ -178,6 +207,8 @@ export class QueryService {
     // The leaf order once (one sort of the batch's ids: an OFFSET per page would sort the whole batch per page
     // on the batch_id index), then the rows page by page through IN lists.
     const order = await store.read((r) => r.recordsOfBatch(batch.id, batch.leafCount + 1, 0));
+    // The batch's tree once for the whole stream (null for a batch built before trees were stored: paths stored).
+    const nodes = await this.trees.get(batch.id);
     async function* pages(): AsyncGenerator<ReceiptV1[]> {
       for (let offset = 0; offset < order.length; offset += pageSize) {
         const ids = order.slice(offset, offset + pageSize);
@@ -192,9 +223,11 @@ export class QueryService {
         const out: ReceiptV1[] = [];
         for (const id of ids) {
           const rec = byId.get(id);
-          if (!rec || rec.proof === null || rec.batchId !== batch!.id) continue; // released meanwhile (reorg)
+          if (!rec || rec.batchId !== batch!.id || rec.leafIndex === null) continue; // released meanwhile
+          const path = rec.proof ?? (nodes ? pathIn(nodes, rec.leafIndex) : null);
+          if (path === null) continue;
           const pc = rec.parents.map((p) => commitmentOf.get(p)!).sort();
-          out.push(buildReceipt(rec, batch!, pc));
+          out.push(buildReceipt(rec, batch!, pc, path));
         }
         yield out;
       }
@@ -239,7 +272,7 @@ export class QueryService {
 /** One item of POST /v1/receipts: the receipt, or the problem the single receipt route would answer. */
 export type ReceiptItem = { id: string; receipt: ReceiptV1 } | { id: string; error: Problem };
 
-const isAnchored = (b: BatchInfo) => b.status === 'anchored' || b.status === 'confirmed';
+const isAnchored = (b: BatchInfo | undefined) => b?.status === 'anchored' || b?.status === 'confirmed';
 
 /** The single receipt route's RECEIPT_NOT_READY problem, with the worker's `blocked` reason when it has one. */
 function notReady(rec: RecordMeta, blocked: AnchorBlock | null): Problem {
@@ -252,10 +285,12 @@ function notReady(rec: RecordMeta, blocked: AnchorBlock | null): Problem {
   );
 }
 
+/** The DESIGN §2.4 receipt of a record of an anchored batch; `path` is its Merkle path in that batch. */
 export function buildReceipt(
-  rec: Pick<RecordFull, 'id' | 'orgId' | 'type' | 'digest' | 'salt' | 'commitment' | 'proof'>,
+  rec: Pick<RecordFull, 'id' | 'orgId' | 'type' | 'digest' | 'salt' | 'commitment'>,
   batch: BatchInfo,
   parentCommitments: string[],
+  path: string[],
 ): ReceiptV1 {
   return {
     version: 1,
@@ -268,7 +303,7 @@ export function buildReceipt(
       parents: parentCommitments,
     },
     commitment: rec.commitment,
-    proof: { root: batch.root, path: rec.proof ?? [] },
+    proof: { root: batch.root, path },
     anchor: {
       chainId: batch.chainId,
       registry: batch.registry,

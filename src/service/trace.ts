@@ -11,6 +11,7 @@ import type { AnchorState, ChainPort } from './chain-port';
 import { ServiceError } from './errors';
 import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import { buildReceipt } from './queries';
+import { batchTreesOf, pathIn, type BatchTrees } from './batch-trees';
 
 /**
  * Lineage trace (GET /v1/records/:id/trace) and batch-chain completeness (GET /v1/orgs/:id/chain).
@@ -84,16 +85,37 @@ interface Graph {
   /** commitment of every parent named by a node (for receipts) */
   parentCommitment: Map<string, string>;
   supersededBy: Map<string, string>;
+  /** Merkle path of every readable node of an anchored batch (from the batch's stored tree, or stored with it). */
+  paths: Map<string, string[]>;
 }
 
 export class TraceService {
+  private readonly trees: BatchTrees;
   constructor(
     private readonly store: Store,
-    private readonly opts: { rootSource?: RootSource; trustedRegistries?: string[] } = {},
-  ) {}
+    private readonly opts: { rootSource?: RootSource; trustedRegistries?: string[]; trees?: BatchTrees } = {},
+  ) {
+    this.trees = opts.trees ?? batchTreesOf(store);
+  }
 
   /** Collects the DAG around `id` with the visibility rule of the module comment. */
   private async graph(id: string, readable: Set<string>): Promise<Graph> {
+    const g = await this.subgraph(id, readable);
+    // One tree per batch (cached), for the nodes whose receipts may be shown.
+    for (const rec of g.recs.values()) {
+      if (!readable.has(rec.orgId) || !rec.batchId || rec.leafIndex === null) continue;
+      if (!anchored(g.batches.get(rec.batchId))) continue;
+      if (rec.proof) g.paths.set(rec.id, rec.proof);
+      else {
+        const nodes = await this.trees.get(rec.batchId);
+        const path = nodes ? pathIn(nodes, rec.leafIndex) : null;
+        if (path) g.paths.set(rec.id, path);
+      }
+    }
+    return g;
+  }
+
+  private async subgraph(id: string, readable: Set<string>): Promise<Graph> {
     return this.store.read(async (r) => {
       const root = await r.getRecord(id);
       if (!root || !readable.has(root.orgId)) throw new ServiceError('RECORD_NOT_FOUND', `Record ${id} not found`);
@@ -159,14 +181,15 @@ export class TraceService {
       for (const s of await r.supersedersOf([...keep]))
         if (!supersededBy.has(s.supersedes)) supersededBy.set(s.supersedes, s.id);
       const uniq = new Map(edges.map((e) => [`${e.parent}>${e.child}`, e]));
-      return { recs, edges: [...uniq.values()], truncated, batches, parentCommitment, supersededBy };
+      return { recs, edges: [...uniq.values()], truncated, batches, parentCommitment, supersededBy, paths: new Map() };
     });
   }
 
   private receiptOf(g: Graph, rec: RecordFull): ReceiptV1 | null {
     const batch = rec.batchId ? g.batches.get(rec.batchId) : undefined;
-    if (!anchored(batch) || rec.proof === null) return null;
-    return buildReceipt(rec, batch, rec.parents.map((p) => g.parentCommitment.get(p)!).sort());
+    const path = g.paths.get(rec.id);
+    if (!anchored(batch) || !path) return null;
+    return buildReceipt(rec, batch, rec.parents.map((p) => g.parentCommitment.get(p)!).sort(), path);
   }
 
   async trace(id: string, readable: Set<string>, withPayload = true): Promise<Trace> {

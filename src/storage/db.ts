@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DataSource } from 'typeorm';
 import type { Database as SqliteHandle, Statement } from 'better-sqlite3';
 import type { PoolClient, Pool } from 'pg';
-import { ENTITIES } from './entities';
+import { entitiesFor } from './entities';
 import { MIGRATIONS } from './migrations';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -173,7 +173,6 @@ export class Database {
 
   static async open(opts: DatabaseOptions): Promise<Database> {
     const common = {
-      entities: ENTITIES,
       migrations: MIGRATIONS,
       synchronize: false,
       migrationsRun: false,
@@ -181,12 +180,19 @@ export class Database {
     };
     let ds: DataSource;
     if (opts.url) {
-      ds = new DataSource({ ...common, type: 'postgres', url: opts.url, poolSize: opts.poolSize ?? 10 });
+      ds = new DataSource({
+        ...common,
+        entities: entitiesFor('postgres'),
+        type: 'postgres',
+        url: opts.url,
+        poolSize: opts.poolSize ?? 10,
+      });
     } else {
       const file = opts.sqlitePath ?? ':memory:';
       if (file !== ':memory:') createPrivately(path.resolve(file));
       ds = new DataSource({
         ...common,
+        entities: entitiesFor('sqlite'),
         type: 'better-sqlite3',
         database: file,
         prepareDatabase: (db: SqliteHandle) => {

@@ -61,7 +61,7 @@ export interface RecordRow {
   status: 'pending' | 'anchored' | 'confirmed';
   batchId: string | null;
   leafIndex: number | null;
-  proof: string | null; // JSON array of hex32
+  proof: string | null; // JSON array of hex32; only batches built before migration BatchTrees1764600000000
   supersedes: string | null;
   acceptedAt: string | number;
 }
@@ -361,6 +361,27 @@ export const Claim = new EntitySchema<ClaimRow>({
   ],
 });
 
+export interface BatchTreeRow {
+  batchId: string;
+  /** Every node of the batch's Merkle tree, 32 bytes each, OZ array layout (root first): 2n-1 nodes. */
+  nodes: Buffer;
+}
+
+/**
+ * One row per batch: its whole tree (DESIGN §4: stored once, O(n) per batch; paths are derived when read).
+ * Raw bytes: `blob` on SQLite, `bytea` on PostgreSQL (typeorm has no binary type common to both).
+ */
+export function batchTreeEntity(dialect: 'sqlite' | 'postgres'): EntitySchema<BatchTreeRow> {
+  return new EntitySchema<BatchTreeRow>({
+    name: 'BatchTree',
+    tableName: 'batch_trees',
+    columns: {
+      batchId: { type: 'varchar', length: 36, primary: true, name: 'batch_id' },
+      nodes: { type: dialect === 'postgres' ? 'bytea' : 'blob' },
+    },
+  });
+}
+
 export const ENTITIES = [
   Organisation,
   ApiKey,
@@ -375,3 +396,8 @@ export const ENTITIES = [
   Lease,
   Claim,
 ];
+
+/** Every mapping, for one database kind. */
+export function entitiesFor(dialect: 'sqlite' | 'postgres'): EntitySchema[] {
+  return [...(ENTITIES as EntitySchema[]), batchTreeEntity(dialect)];
+}

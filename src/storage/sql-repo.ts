@@ -423,21 +423,21 @@ export class SqlRepo implements Repo {
     );
     return rows.map((r) => ({ orgId: String(r.org_id), count: num(r.n), oldest: num(r.oldest) }));
   }
-  async assignBatch(batchId: string, leaves: { id: string; leafIndex: number; proof: string[] }[]): Promise<number> {
+  async assignBatch(batchId: string, leaves: { id: string; leafIndex: number }[]): Promise<number> {
     let changed = 0;
     if (this.sql.dialect === 'sqlite') {
-      const one = 'UPDATE records SET batch_id = ?, leaf_index = ?, proof = ? WHERE id = ? AND batch_id IS NULL';
+      const one = 'UPDATE records SET batch_id = ?, leaf_index = ? WHERE id = ? AND batch_id IS NULL';
       return this.sql.execMany(
         one,
-        leaves.map((l) => [batchId, l.leafIndex, JSON.stringify(l.proof), l.id]),
+        leaves.map((l) => [batchId, l.leafIndex, l.id]),
       );
     }
     for (const part of chunks(leaves, 5000)) {
       changed += await this.sql.exec(
-        `UPDATE records AS r SET batch_id = ?, leaf_index = v.li, proof = v.proof
-           FROM (SELECT unnest(?::text[]) AS id, unnest(?::int[]) AS li, unnest(?::text[]) AS proof) AS v
+        `UPDATE records AS r SET batch_id = ?, leaf_index = v.li
+           FROM (SELECT unnest(?::text[]) AS id, unnest(?::int[]) AS li) AS v
           WHERE r.id = v.id AND r.batch_id IS NULL`,
-        [batchId, part.map((l) => l.id), part.map((l) => l.leafIndex), part.map((l) => JSON.stringify(l.proof))],
+        [batchId, part.map((l) => l.id), part.map((l) => l.leafIndex)],
       );
     }
     return changed;
@@ -492,7 +492,18 @@ export class SqlRepo implements Repo {
     await this.sql.exec(sql, params);
   }
   async deleteBatch(id: string): Promise<void> {
+    await this.sql.exec('DELETE FROM batch_trees WHERE batch_id = ?', [id]);
     await this.sql.exec('DELETE FROM batches WHERE id = ?', [id]);
+  }
+  async insertBatchTree(batchId: string, nodes: Uint8Array): Promise<void> {
+    const buf = Buffer.from(nodes.buffer, nodes.byteOffset, nodes.byteLength);
+    await this.sql.exec('INSERT INTO batch_trees (batch_id, nodes) VALUES (?, ?)', [batchId, buf]);
+  }
+  async getBatchTree(batchId: string): Promise<Uint8Array | null> {
+    const [r] = await this.sql.query('SELECT nodes FROM batch_trees WHERE batch_id = ?', [batchId]);
+    if (!r) return null;
+    const b = r.nodes as Buffer;
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   }
 
   // ---- outbox and nonces -------------------------------------------------------------------

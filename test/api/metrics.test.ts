@@ -81,6 +81,7 @@ describe('metrics (prom-client)', () => {
         'notary_batches_built',
         'notary_leaves_batched',
         'notary_batches_confirmed',
+        'notary_batch_store_seconds',
       ]) {
         assert.match(text, new RegExp(`^# TYPE ${name} counter$`, 'm'), name);
       }

@@ -7,6 +7,7 @@ import {
   buildMerkleTreeSync,
   DomainError,
   processProof,
+  proofFromNodes,
   standardLeafHash,
   verifyProof,
 } from '../../src/domain';
@@ -65,6 +66,34 @@ describe('buildMerkleTree', () => {
         assert.deepEqual(fromFlat, all[i]);
         assert.deepEqual(fromIdx, all[i]);
         assert.ok(verifyProof(a.root, values[i]!, all[i]!));
+      }
+    });
+  });
+
+  describe('when a proof is read back from the stored nodes only (issue 18: the tree stored once)', () => {
+    it('proofFromNodes(nodes, leaf position) equals the proof of every leaf, for sizes 1..70 and 1,025', () => {
+      for (const n of [...Array.from({ length: 70 }, (_, i) => i + 1), 1025]) {
+        const values = fc.sample(hex32, { numRuns: n, seed: n });
+        const t = buildMerkleTreeSync(values);
+        const stored = new Uint8Array(t.nodes); // what the database gives back: a copy of the bytes
+        assert.equal(stored.length, (2 * n - 1) * 32);
+        for (let i = 0; i < n; i++) assert.deepEqual(proofFromNodes(stored, t.leafIndexOf(i)), t.proof(i));
+      }
+    });
+
+    it('refuses a position that is not a leaf, and nodes that are not (2n-1)*32 bytes', () => {
+      const t = buildMerkleTreeSync(fc.sample(hex32, { numRuns: 4, seed: 1 })); // 7 nodes, leaves at 3..6
+      for (const bad of [2, 7, -1, 3.5]) {
+        assert.throws(
+          () => proofFromNodes(t.nodes, bad),
+          (e: unknown) => e instanceof DomainError && e.code === 'MERKLE_INDEX_OUT_OF_RANGE',
+        );
+      }
+      for (const len of [0, 31, 64, 33 * 3]) {
+        assert.throws(
+          () => proofFromNodes(new Uint8Array(len), 0),
+          (e: unknown) => e instanceof DomainError && e.code === 'INVALID_ARGUMENT',
+        );
       }
     });
   });

@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Wallet } from 'ethers';
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
 import { invoicePayload } from '../helpers/payloads';
 import { setUpChain, type ChainFixture } from '../chain/helpers';
@@ -14,6 +15,8 @@ import { NotaryRegistry__factory } from '../../typechain-types';
 import { SqlStore } from '../../src/storage/sql-repo';
 import { RecordService } from '../../src/service/records';
 import { QueryService } from '../../src/service/queries';
+import { BatchTrees } from '../../src/service/batch-trees';
+import type { Database } from '../../src/storage/db';
 import { AnchorService, type AnchorStep } from '../../src/service/anchoring';
 import { initHashing } from '../../src/domain/hashing';
 import { ChainRootSource, verifyReceipt } from '../../src/verifier';
@@ -24,6 +27,7 @@ interface Ctx {
   gateway: ChainGateway;
   records: RecordService;
   queries: QueryService;
+  db: Database;
   close(): Promise<void>;
 }
 
@@ -52,6 +56,7 @@ async function setUp(provider: ChainProvider, kind: (typeof DB_KINDS)[number]): 
     gateway,
     records: new RecordService(store),
     queries: new QueryService(store, gateway),
+    db: opened.db,
     close: opened.close,
   };
 }
@@ -174,6 +179,93 @@ for (const chain of chains) {
         );
         await assertAnchoredOnce(c, ids);
       });
+
+      it(
+        'stores each batch tree once (no per-record path) and serves paths byte-identical to OZ StandardMerkleTree',
+        { skip },
+        async () => {
+          const ids = await submit(c, 13);
+          await drain(worker(c, { maxLeaves: 10 }), c);
+          const rows = await c.db.read((sql) =>
+            sql.query<{ id: string; batch_id: string; leaf_index: number; proof: unknown; commitment: string }>(
+              `SELECT id, batch_id, leaf_index, proof, commitment FROM records WHERE id IN (${ids.map(() => '?').join(', ')})`,
+              ids,
+            ),
+          );
+          assert.equal(rows.length, 13);
+          const byBatch = new Map<string, typeof rows>();
+          for (const r of rows) {
+            assert.equal(r.proof, null, 'no Merkle path stored with the record');
+            byBatch.set(r.batch_id, [...(byBatch.get(r.batch_id) ?? []), r]);
+          }
+          assert.deepEqual(
+            [...byBatch.values()].map((g) => g.length).sort((a, b) => a - b),
+            [3, 10],
+          );
+          const readable = new Set([ORG]);
+          const before = new Map<string, unknown>();
+          for (const [batchId, group] of byBatch) {
+            const batch = (await c.store.read((r) => r.getBatch(batchId)))!;
+            const [tree] = await c.db.read((sql) =>
+              sql.query<{ nodes: Uint8Array }>('SELECT nodes FROM batch_trees WHERE batch_id = ?', [batchId]),
+            );
+            assert.equal(tree!.nodes.length, (2 * batch.leafCount - 1) * 32, 'every node once, 32 bytes each');
+            const ref = StandardMerkleTree.of(
+              group.map((g) => [g.commitment]),
+              ['bytes32'],
+            );
+            assert.equal(ref.root, batch.root);
+            const bulk = await c.queries.receipts(
+              group.map((g) => g.id),
+              readable,
+            );
+            const { pages } = await c.queries.batchReceipts(batch.root, readable, 4);
+            const streamed = [];
+            for await (const p of pages) streamed.push(...p);
+            assert.equal(streamed.length, group.length);
+            for (const g of group) {
+              const receipt = await c.queries.receipt(g.id, readable);
+              assert.deepEqual(receipt.proof.path, ref.getProof([g.commitment]));
+              assert.ok(StandardMerkleTree.verify(batch.root, ['bytes32'], [g.commitment], receipt.proof.path));
+              assert.equal(Number(g.leaf_index), ref.dump().values.find((v) => v.value[0] === g.commitment)!.treeIndex);
+              assert.deepEqual(
+                bulk.find((x) => x.id === g.id),
+                { id: g.id, receipt },
+              );
+              assert.deepEqual(
+                streamed.find((x) => x.record.id === g.id),
+                receipt,
+              );
+              before.set(g.id, receipt);
+            }
+          }
+          // Records of batches built before trees were stored keep their stored path (both read paths remain):
+          // the smaller batch is turned into such a batch (path in the row, no tree row) and served the same.
+          const [legacyBatch, legacy] = [...byBatch].find(([, g]) => g.length === 3)!;
+          await c.db.tx(async (sql) => {
+            for (const g of legacy) {
+              const path = (before.get(g.id) as { proof: { path: string[] } }).proof.path;
+              await sql.exec('UPDATE records SET proof = ? WHERE id = ?', [JSON.stringify(path), g.id]);
+            }
+            await sql.exec('DELETE FROM batch_trees WHERE batch_id = ?', [legacyBatch]);
+          });
+          const fresh = new QueryService(c.store, c.gateway, undefined, new BatchTrees(c.store));
+          const bulk = await fresh.receipts(ids, readable);
+          for (const id of ids) {
+            assert.deepEqual(await fresh.receipt(id, readable), before.get(id));
+            assert.deepEqual(
+              bulk.find((x) => x.id === id),
+              { id, receipt: before.get(id) },
+            );
+          }
+          const legacyRoot = (await c.store.read((r) => r.getBatch(legacyBatch)))!.root;
+          const { pages } = await fresh.batchReceipts(legacyRoot, readable);
+          const streamed = [];
+          for await (const p of pages) streamed.push(...p);
+          assert.deepEqual(streamed.map((x) => x.record.id).sort(), legacy.map((g) => g.id).sort());
+          for (const x of streamed) assert.deepEqual(x, before.get(x.record.id));
+        },
+      );
 
       // Crash and chain-fault cases run on anvil (snapshots, pause and state loss behave like a real node).
       if (chain.name !== 'anvil') return;
@@ -385,6 +477,8 @@ for (const chain of chains) {
             const b = (await c.store.read((r) => r.getBatch(rec.batchId!)))!;
             assert.ok(!stolen.includes(b.root), 'anchored under a root nobody took');
             assert.equal(b.leafCount, ids.length + 1, 'the records and one random leaf');
+            const nodes = (await c.store.read((r) => r.getBatchTree(b.id)))!;
+            assert.equal(nodes.length, (2 * b.leafCount - 1) * 32, 'the stored tree keeps the random leaf');
           }
         },
       );

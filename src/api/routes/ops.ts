@@ -113,6 +113,12 @@ export async function opsRoutes(app: FastifyInstance, ctx: AppContext): Promise<
           values: [{ value: a?.leaves ?? 0 }],
         },
         {
+          name: 'notary_batch_store_seconds',
+          help: 'Time spent in the database transactions that stored new batches (tree, leaf positions, signed tx)',
+          type: 'counter',
+          values: [{ value: (a?.buildTxMs ?? 0) / 1000 }],
+        },
+        {
           name: 'notary_batches_confirmed',
           help: 'Batches confirmed by this process',
           type: 'counter',

@@ -4,6 +4,7 @@ import { PartialIndexes1764200000000 } from './1764200000000-PartialIndexes';
 import { OrgRules1764300000000 } from './1764300000000-OrgRules';
 import { OrgTaxIds1764400000000 } from './1764400000000-OrgTaxIds';
 import { ClaimInvoices1764500000000 } from './1764500000000-ClaimInvoices';
+import { BatchTrees1764600000000 } from './1764600000000-BatchTrees';
 
 /** Every migration, in order. Passed as classes (not a glob) so ts-node, tsc output and tests all resolve them. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   OrgRules1764300000000,
   OrgTaxIds1764400000000,
   ClaimInvoices1764500000000,
+  BatchTrees1764600000000,
 ];
