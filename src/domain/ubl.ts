@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { dec, str } from './decimal';
+import { sha256Hex as sha256Prefixed } from './hashing';
 
 /**
  * UBL 2.1 `Invoice` / `CreditNote` (Peppol BIS Billing 3.0, EN 16931) → the `invoice.issued` payload.
@@ -41,7 +41,7 @@ const ARRAYS = new Set([
 ]);
 
 function preScan(xml: string): void {
-  if (Buffer.byteLength(xml) > MAX_XML_BYTES)
+  if (new TextEncoder().encode(xml).byteLength > MAX_XML_BYTES)
     throw new UblError('XML_FORBIDDEN', `XML larger than ${MAX_XML_BYTES} bytes`);
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml))
     throw new UblError('XML_FORBIDDEN', 'XML with a document type declaration (DOCTYPE / ENTITY) is refused');
@@ -157,14 +157,14 @@ export interface UblDocument {
   kind: 'Invoice' | 'CreditNote';
 }
 
-/** SHA-256 (lowercase hex) of the exact bytes. */
-export const sha256Hex = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
+/** SHA-256 (lowercase hex, no prefix) of the exact bytes; portable (the auditor page runs this module too). */
+export const sha256Hex = (bytes: Uint8Array | string): string => sha256Prefixed(bytes).slice(2);
 
 /** Parses a UBL 2.1 Invoice or CreditNote from its exact bytes (UTF-8) into the typed `invoice.issued` payload. */
 export function ublToPayload(bytes: Uint8Array | string): UblDocument {
-  const raw = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes);
+  const raw = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
   if (raw.byteLength > MAX_XML_BYTES) throw new UblError('XML_FORBIDDEN', `XML larger than ${MAX_XML_BYTES} bytes`);
-  const xml = raw.toString('utf8').replace(/^\uFEFF/, '');
+  const xml = new TextDecoder('utf-8', { ignoreBOM: true }).decode(raw).replace(/^\uFEFF/, '');
   preScan(xml);
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new UblError('XML_MALFORMED', `Malformed XML: ${valid.err.msg} (line ${valid.err.line})`);

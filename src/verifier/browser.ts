@@ -8,6 +8,9 @@ import { verifyReceipt, type Verdict } from './verifier';
 
 export { checkReceiptLocally, verifyReceipt } from './verifier';
 export { NOTARY_REGISTRY_READ_ABI } from './chain-root-source';
+// UBL 2.1 invoices and credit notes as the auditor holds them: the page derives the payload (with the SHA-256 of the
+// exact file bytes) the way the service did, so the digest check needs no server.
+export { ublToPayload, UblError } from '../domain/ubl';
 
 // The page's CSP has no 'unsafe-eval': TypeBox checks schemas by interpretation instead of generated code (it
 // would fall back by itself, after a refused eval that the browser reports as a CSP violation). This bundle has

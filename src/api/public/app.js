@@ -293,6 +293,10 @@
     return file.text();
   }
 
+  // The exact bytes of the last document file loaded: a UBL invoice's digest covers the SHA-256 of its bytes, which
+  // a round trip through text could change (a byte-order mark, invalid UTF-8).
+  let documentFile = null;
+
   function looksLikeReceipt(x) {
     return isObj(x) && 'version' in x && 'record' in x && 'proof' in x;
   }
@@ -309,6 +313,7 @@
         }
       }
       $(`${kind}-text`).value = text;
+      if (kind === 'payload') documentFile = { text, bytes: new Uint8Array(await file.arrayBuffer()) };
       $(`${kind}-file-name`).textContent =
         `${kind === 'receipt' ? 'Receipt' : 'Document'} loaded from ${file.name} (${file.size} bytes)`;
     }
@@ -349,6 +354,15 @@
   function parsePayload() {
     const text = $('payload-text').value;
     if (text.trim() === '') return { given: false };
+    if (text.trimStart().startsWith('<')) {
+      // A UBL 2.1 Invoice or CreditNote as it travels: mapped to the record's payload by the service's own code.
+      const bytes = documentFile && documentFile.text === text ? documentFile.bytes : new TextEncoder().encode(text);
+      try {
+        return { given: true, value: window.NotaryVerifier.ublToPayload(bytes).payload };
+      } catch (e) {
+        return { given: true, error: `the document is not a UBL 2.1 invoice this page can read: ${errText(e)}` };
+      }
+    }
     try {
       return { given: true, value: JSON.parse(text) };
     } catch (e) {
