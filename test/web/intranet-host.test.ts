@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { SKIP_BROWSER, launchChromium } from '../helpers/browser';
 import { buildApp } from '../../src/api/app';
 import { Database } from '../../src/storage/db';
 import { SqlStore } from '../../src/storage/sql-repo';
@@ -14,9 +15,7 @@ import { MemoryRootSource, type AnchorRecord, type AnchorTransaction } from '../
 // `upgrade-insecure-requests` (and HSTS): Chromium rewrote every script and style request to https and the page
 // never came alive. Driven as a user would: paste a golden receipt and its document, press Verify, read the verdict.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP = !HAVE_CHROMIUM && !process.env.CI;
+const SKIP = SKIP_BROWSER;
 const HOST = 'notary.corp.internal';
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'receipts', 'v1');
 
@@ -48,20 +47,7 @@ describe('auditor page over plain HTTP under an intranet host name', { skip: SKI
     app = await buildApp({ store: new SqlStore(db), rootSource: roots }, { rateLimitMax: 100_000 });
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as { port: number }).port;
-    if (!HAVE_CHROMIUM) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--host-resolver-rules=MAP ${HOST} 127.0.0.1`,
-      ],
-    });
+    browser = await launchChromium([`--host-resolver-rules=MAP ${HOST} 127.0.0.1`]);
   });
 
   after(async () => {

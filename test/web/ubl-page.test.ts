@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { SKIP_BROWSER, launchChromium } from '../helpers/browser';
 import { api, eventually, startInstance, type Instance } from '../helpers/instance';
 
 // Issue 17: the auditor holds the invoice as it travelled (a UBL 2.1 XML file), not our JSON. The page maps the
 // file to the record's payload with the service's own code (bundled), including the SHA-256 of the file's exact
 // bytes, so the digest check needs nothing but the file. A copy that differs in one element fails it.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP = !HAVE_CHROMIUM && !process.env.CI;
+const SKIP = SKIP_BROWSER;
 const XML = path.join(__dirname, '..', 'fixtures', 'peppol', 'base-example.xml');
 
 describe('auditor page: a receipt verified with the UBL invoice file itself', { skip: SKIP, timeout: 180_000 }, () => {
@@ -37,19 +36,7 @@ describe('auditor page: a receipt verified with the UBL invoice file itself', { 
       return r.status === 200 ? r.body : null;
     }, 60_000);
     dir = mkdtempSync(path.join(os.tmpdir(), 'ubl-page-'));
-    if (!HAVE_CHROMIUM) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

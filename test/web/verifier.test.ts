@@ -4,7 +4,8 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, SKIP_BROWSER, launchChromium } from '../helpers/browser';
 import { VERIFIER_BUNDLE } from '../../src/api/verifier-bundle';
 import { PUBLIC_DIR, webPlugin } from '../../src/api/web';
 import {
@@ -22,9 +23,7 @@ import {
 // 2. against the real service (test/helpers/instance.ts): a record submitted and anchored, then verified in the
 //    page with its document, with a tampered document, and its lineage rendered with the auditor key.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP = !HAVE_CHROMIUM && !process.env.CI;
+const SKIP = SKIP_BROWSER;
 if (SKIP) {
   console.warn(
     `\n${'!'.repeat(78)}\n!! test/web: Chromium not found at ${CHROMIUM}: browser tests SKIPPED.\n` +
@@ -38,25 +37,7 @@ const INSTANCE_HELPER = path.join(__dirname, '..', 'helpers', 'instance.ts');
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const readFixture = (f: string): any => JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8'));
 
-async function launch(): Promise<Browser> {
-  if (!HAVE_CHROMIUM) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: the CI image must install it (apt-get install -y chromium, see .ci/run)`,
-    );
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+const launch = (): Promise<Browser> => launchChromium();
 
 interface PageErrors {
   errors: string[];
