@@ -81,7 +81,7 @@ export const AnchorBlocked = Type.Object(
   {
     code: Type.String({
       description:
-        'INSUFFICIENT_FUNDS, REGISTRY_PAUSED, NOT_AUTHORIZED (no ANCHORER_ROLE), CHAIN_UNREACHABLE, TX_UNDERPRICED or ANCHORING_FAILED',
+        'INSUFFICIENT_FUNDS, REGISTRY_PAUSED, NOT_AUTHORIZED (no active ANCHORER key in the directory), CHAIN_UNREACHABLE, TX_UNDERPRICED or ANCHORING_FAILED',
     }),
     detail: Type.String(),
     since: Type.String({ format: 'date-time', description: 'first seen (unchanged while the reason stays the same)' }),

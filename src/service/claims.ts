@@ -7,7 +7,7 @@ import { computeCommitment } from '../domain/commitment';
 import { invoiceKey, normaliseInvoiceField } from '../domain/invoice-key';
 import { invoiceIdentity, validatePayload } from '../domain/record-types';
 import { allocateAccountNonce, newOutboxTx } from './outbox';
-import type { ChainFailure, ChainPort } from './chain-port';
+import { orgHashOf, type ChainFailure, type ChainPort } from './chain-port';
 import { ServiceError } from './errors';
 import type { ClaimInfo, Org, OutboxTx, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
@@ -365,7 +365,8 @@ export class ClaimService {
 
   /** 409 INVOICE_ALREADY_CLAIMED naming the earlier claim (its record id when this service knows it). */
   private async alreadyClaimed(f: ChainFailure, claim: ClaimInfo): Promise<ServiceError> {
-    const d = f.details as { key?: string; consumer?: string; claim?: string; timestamp?: number };
+    // v2: the chain names the consuming organisation (keccak256 of its id), not its account.
+    const d = f.details as { key?: string; org?: string; claim?: string; timestamp?: number };
     const idx = d.key ? claim.invoiceKeys.indexOf(d.key) : -1;
     // Keys past the claimed invoices' own belong to earlier versions of corrected invoices.
     const invoice = idx >= 0 && idx < claim.invoices.length ? claim.invoices[idx]! : null;
@@ -375,7 +376,7 @@ export class ClaimService {
       // The record once stored; before that (the winner is still between its receipt and its insert), the
       // prepared claim of this service's database names the same id.
       // Only the claimant's own earlier claim is named: another organisation's record ids are not the claimant's
-      // to learn (the chain shows the commitment and the consumer to every member anyway).
+      // to learn (the chain shows the commitment and the consuming organisation to every member anyway).
       earlierId = await this.store.read(async (r) => {
         const rec = (await r.findByCommitments([d.claim!]))[0];
         if (rec) return rec.orgId === claim.orgId ? rec.id : null;
@@ -383,9 +384,18 @@ export class ClaimService {
         return prepared?.orgId === claim.orgId ? prepared.id : null;
       });
     }
+    const byUs = d.org !== undefined && d.org.toLowerCase() === orgHashOf(claim.orgId);
+    // The consuming organisation's id is public anyway (the directory's MemberKeyAdded names it): say it when
+    // this service knows the organisation, else its hash.
+    const consumingOrg = byUs
+      ? claim.orgId
+      : d.org
+        ? ((await this.store.read((r) => r.listOrgs())).find((o) => orgHashOf(o.id) === d.org!.toLowerCase())?.id ??
+          null)
+        : null;
     return new ServiceError(
       'INVOICE_ALREADY_CLAIMED',
-      `${earlierVersion ? `An earlier version of a claimed invoice (key ${d.key})` : `Invoice ${invoice ?? d.key}`} was claimed before${earlierId ? ` by claim ${earlierId}` : ''} (commitment ${d.claim}, consumer ${d.consumer})`,
+      `${earlierVersion ? `An earlier version of a claimed invoice (key ${d.key})` : `Invoice ${invoice ?? d.key}`} was claimed before${earlierId ? ` by claim ${earlierId}` : ''} (commitment ${d.claim}, by ${byUs ? 'this organisation' : `organisation ${consumingOrg ?? d.org}`})`,
       {
         invoice,
         invoiceKey: d.key ?? null,
@@ -393,7 +403,9 @@ export class ClaimService {
         earlierClaim: {
           id: earlierId,
           commitment: d.claim ?? null,
-          consumer: d.consumer ?? null,
+          /** keccak256 of the consuming organisation's id, as the chain shows it to every member. */
+          org: d.org ?? null,
+          orgId: consumingOrg,
           claimedAt: typeof d.timestamp === 'number' ? new Date(d.timestamp * 1000).toISOString() : null,
         },
       },

@@ -3,10 +3,15 @@ import type { Hex32 } from '../domain';
 import { VerifierError, verifierError } from './errors';
 import type { AnchorRecord, AnchorRef, AnchorTransaction, RootSource } from './root-source';
 
-/** The part of INotaryRegistry (docs/formats.md §6, normative) the verifier reads. */
+/**
+ * The part of INotaryRegistry (docs/formats.md §6, normative) the verifier reads, registries 1.x and 2.x alike:
+ * `anchorOf` is read as the 1.x prefix of the record (2.x appends `org`, a static field: the prefix decodes the
+ * same), and the two `Anchored` events have different topics (2.x indexes the organisation).
+ */
 export const NOTARY_REGISTRY_READ_ABI = [
   'function anchorOf(bytes32 root) view returns (tuple(uint64 timestamp, uint64 blockNumber, address submitter, uint64 seq, bytes32 prev, uint32 leafCount))',
   'event Anchored(bytes32 indexed root, address indexed submitter, uint64 indexed seq, bytes32 prev, uint32 leafCount)',
+  'event Anchored(bytes32 indexed root, bytes32 indexed org, uint64 indexed seq, address submitter, bytes32 prev, uint32 leafCount)',
 ] as const;
 
 // Parsed on first use: importing the verifier does no work.

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ZeroAddress } from 'ethers';
+import { ZeroAddress, id } from 'ethers';
 import { startInstance, api, eventually, type Instance } from '../helpers/instance';
 import { ChainRootSource, verifyBundle } from '../../src/verifier';
 import { invoiceKey } from '../../src/domain/invoice-key';
@@ -96,6 +96,8 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
       const c = await consumption(keyOf(inv.payload));
       assert.equal(c.claim, res.body.commitment);
       assert.equal(c.consumer, inst.demo.orgs.find((o) => o.id === 'employer')!.address);
+      assert.equal(c.org, id('employer'), 'ClaimRegistry v2 records the consuming organisation');
+      assert.equal(c.settled, false);
       const rec = await call('employer', 'GET', `/v1/records/${res.body.id}`);
       assert.deepEqual(
         [rec.body.type, rec.body.parents, rec.body.commitment],
@@ -129,9 +131,13 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
         assert.equal(second.headers.get('content-type'), 'application/problem+json; charset=utf-8');
         assert.equal(second.body.code, 'INVOICE_ALREADY_CLAIMED');
         assert.equal(second.body.invoice, invoice);
-        // another organisation's claim record id is not named (the chain shows commitment and consumer to all)
+        // another organisation's claim record id is not named (the chain shows commitment and org to all)
         assert.equal(second.body.earlierClaim.id, who === 'employer' ? first.body.id : null);
         assert.equal(second.body.earlierClaim.commitment, first.body.commitment);
+        // the consuming organisation, as ClaimRegistry v2 names it (its id is public in the directory)
+        assert.equal(second.body.earlierClaim.org, id('employer'));
+        assert.equal(second.body.earlierClaim.orgId, 'employer');
+        assert.match(second.body.detail, who === 'employer' ? /by this organisation/ : /by organisation employer/);
       }
     });
 

@@ -208,7 +208,7 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         tags: ['batches'],
         summary: 'Completeness: the organisation’s batch chain on the registry compared with the database',
         description:
-          'Walks headOf(address) (or `cursor`) → anchorOf(prev) on the registry alone, at most `limit` links, and compares the roots with the stored batches within them. Past `limit`: `truncated: true` and `next`, the cursor of the next, older page. For admins, the organisation itself and its granted auditors.',
+          'Walks the organisation’s chain on the registry, headOf(keccak256(orgId)) across its key rotations (or `cursor`), then anchorOf(prev) on the registry alone, at most `limit` links, and compares the roots with the stored batches within them. Past `limit`: `truncated: true` and `next`, the cursor of the next, older page. For admins, the organisation itself and its granted auditors.',
         security,
         params: Type.Object({ id: OrgId }),
         querystring: Type.Object({
