@@ -139,6 +139,12 @@ export const Receipt = ReceiptV1Schema;
 
 export const Verdict = Type.Object({
   valid: Type.Boolean(),
+  organisationVerified: Type.Optional(
+    Type.Boolean({
+      description:
+        'true only when the `organisation` check passed: the registry (2.x) bound the anchor to the organisation the record names',
+    }),
+  ),
   checks: Type.Array(
     Type.Object({
       name: Type.String(),

@@ -223,12 +223,16 @@ describe('notary CLI (end to end)', { timeout: 300_000 }, () => {
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const checks = r.stdout.split('\n').filter((l) => /^[✓✗–] /.test(l));
-    assert.equal(checks.length, 7, r.stdout);
+    assert.ok(
+      checks.some((l) => /^✓ organisation /.test(l)),
+      r.stdout,
+    ); // registry v2: org bound to the anchor
+    assert.equal(checks.length, 8, r.stdout);
     assert.ok(
       checks.every((l) => l.startsWith('✓ ')),
       r.stdout,
     );
-    assert.match(r.stdout, /^VALID: record [0-9a-f-]{36} \(document, org aerospace\)/m);
+    assert.match(r.stdout, /^VALID: record [0-9a-f-]{36} \(document; organisation aerospace verified\)/m);
 
     const json = await notary(['verify', dirReceipt, '--rpc', inst.rpcUrl, '--json']);
     assert.equal(json.code, 0, json.stderr);
