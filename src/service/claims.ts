@@ -32,6 +32,10 @@ import type { RecordService } from './records';
  * it rebroadcasts the same raw transaction (same hash), reads its receipt and inserts the record with the
  * prepared id and salt, so the commitment on chain and the record's commitment are the same.
  *
+ * Settle: once a claim's approval gets an `expense.reimbursed` child, the {@link ClaimReconciler} signs
+ * `settle(commitment)` (ClaimRegistry v2) the same way: its keys then stay consumed for ever, and a release is
+ * refused (ALREADY_REIMBURSED here, ClaimRegistryClaimSettled on chain).
+ *
  * Release: a claim that gets an `expense.rejected` child (submitted through POST /v1/records like any decision)
  * releases its keys on chain: the {@link ClaimReconciler} signs `release(commitment)` from the claimant's account
  * through the outbox, and marks the claim `released` once mined. The invoices can then be claimed again.
@@ -349,6 +353,7 @@ export class ClaimService {
             status: 'prepared',
             consumeTxId: null,
             releaseTxId: null,
+            settleTxId: null,
             error: null,
             createdAt: now,
             updatedAt: now,
@@ -608,6 +613,13 @@ export class ClaimService {
 
   /** Signs `release(commitment)` from the claimant's account through the outbox and broadcasts it. */
   async release(org: Org, claim: ClaimInfo, why: string): Promise<ClaimInfo> {
+    if (claim.status === 'settling' || claim.status === 'settled') {
+      // Reimbursed: ClaimRegistry v2 would revert ClaimRegistryClaimSettled; nothing is signed.
+      throw new ServiceError(
+        'ALREADY_REIMBURSED',
+        `Claim ${claim.id} was reimbursed (settled on chain): its invoice keys are never released`,
+      );
+    }
     const address = org.address!;
     const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
     const { next, tx } = await this.store.tx(async (r) => {
@@ -662,6 +674,24 @@ export class ClaimService {
       return;
     }
     const reason = receipt.status === 1 ? null : await this.chain.revertReason(tx.txHash);
+    if (reason?.code === 'CLAIM_SETTLED') {
+      // The claim was settled (reimbursed) on chain: its keys are never released. Refused, said, not retried.
+      await this.store.tx(async (r) => {
+        await r.updateOutbox(tx.id, {
+          status: 'failed',
+          error: `${reason.code}: ${reason.message}`,
+          blockNumber: receipt.blockNumber,
+          blockHash: receipt.blockHash,
+          updatedAt: Date.now(),
+        });
+        await casClaim(r, claim, {
+          status: 'settled',
+          error: 'release refused: the claim was settled (reimbursed) on chain',
+          updatedAt: Date.now(),
+        });
+      });
+      return;
+    }
     const released = receipt.status === 1 || reason?.code === 'UNKNOWN_CLAIM';
     await this.store.tx(async (r) => {
       await r.updateOutbox(tx.id, {
@@ -681,6 +711,84 @@ export class ClaimService {
               status: 'recorded',
               releaseTxId: null,
               error: reason?.message ?? 'release reverted',
+              updatedAt: Date.now(),
+            },
+      );
+    });
+  }
+
+  /**
+   * Signs `settle(commitment)` from the claimant's account through the outbox and broadcasts it: the claim was
+   * reimbursed, its keys stay consumed for ever (ClaimRegistry v2 then refuses any release).
+   */
+  async settle(org: Org, claim: ClaimInfo): Promise<ClaimInfo> {
+    const address = org.address!;
+    const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
+    const { next, tx } = await this.store.tx(async (r) => {
+      const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
+      const signed = await this.chain.signSettle(address, claim.commitment, nonce);
+      const tx = newOutboxTx(org.id, address, 'settle', claim.commitment, signed);
+      await r.insertOutbox(tx);
+      const next = await casClaim(r, claim, { status: 'settling', settleTxId: tx.id, updatedAt: Date.now() });
+      return { next, tx };
+    });
+    this.log.info({ claim: claim.id, tx: tx.txHash }, 'settling claim (reimbursed)');
+    try {
+      await this.chain.broadcast(tx.raw);
+      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+    } catch (err) {
+      this.log.warn({ claim: claim.id, err: String(err) }, 'settle broadcast failed; the reconciler retries');
+    }
+    return next;
+  }
+
+  /** Follows a `settling` claim: settled once mined (or once the chain shows it settled). */
+  async advanceSettle(org: Org, claim: ClaimInfo, rebroadcastMs: number): Promise<void> {
+    const tx = claim.settleTxId ? await this.store.read((r) => r.getOutbox(claim.settleTxId!)) : null;
+    if (!tx) {
+      await this.settle(org, claim);
+      return;
+    }
+    const settledOnChain = async () => (await this.chain.consumptionOf(claim.invoiceKeys[0]!)).settled;
+    const receipt = await this.chain.receipt(tx.txHash);
+    if (!receipt) {
+      if (Date.now() - tx.updatedAt < rebroadcastMs) return;
+      try {
+        await this.chain.broadcast(tx.raw);
+        await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+      } catch (err) {
+        if (this.chain.failureOf(err)?.code !== 'NONCE_TOO_LOW') throw err;
+        await this.store.tx((r) =>
+          r.updateOutbox(tx.id, {
+            status: 'replaced',
+            error: 'nonce used by another transaction',
+            updatedAt: Date.now(),
+          }),
+        );
+        if (await settledOnChain()) await this.update(claim, { status: 'settled' });
+        else await this.settle(org, claim);
+      }
+      return;
+    }
+    const reason = receipt.status === 1 ? null : await this.chain.revertReason(tx.txHash);
+    const settled = receipt.status === 1 || reason?.code === 'CLAIM_SETTLED';
+    await this.store.tx(async (r) => {
+      await r.updateOutbox(tx.id, {
+        status: receipt.status === 1 ? 'mined' : 'failed',
+        error: reason ? `${reason.code}: ${reason.message}` : null,
+        blockNumber: receipt.blockNumber,
+        blockHash: receipt.blockHash,
+        updatedAt: Date.now(),
+      });
+      await casClaim(
+        r,
+        claim,
+        settled
+          ? { status: 'settled', updatedAt: Date.now() }
+          : {
+              status: 'recorded',
+              settleTxId: null,
+              error: reason?.message ?? 'settle reverted',
               updatedAt: Date.now(),
             },
       );
@@ -759,12 +867,14 @@ export class ClaimReconciler {
     );
     if (!leased) return;
     const orgs = new Map((await this.store.read((r) => r.listOrgs())).map((o) => [o.id, o]));
-    const [stuck, rejected, releasing] = await this.store.read(
+    const [stuck, rejected, releasing, reimbursed, settling] = await this.store.read(
       async (r) =>
         [
           await r.claimsByStatus(['signed', 'consumed'], 50),
           await r.rejectedClaimsToRelease(50),
           await r.claimsByStatus(['releasing'], 50),
+          await r.reimbursedClaimsToSettle(50),
+          await r.claimsByStatus(['settling'], 50),
         ] as const,
     );
     for (const c of stuck) {
@@ -787,6 +897,20 @@ export class ClaimReconciler {
         await this.claims.advanceRelease(orgs.get(c.orgId)!, c, this.opts.rebroadcastMs ?? 5_000);
       } catch (err) {
         log.warn({ claim: c.id, err: String(err) }, 'release not confirmed yet');
+      }
+    }
+    for (const c of reimbursed) {
+      try {
+        await this.claims.settle(orgs.get(c.orgId)!, c);
+      } catch (err) {
+        log.warn({ claim: c.id, err: String(err) }, 'settle not signed yet');
+      }
+    }
+    for (const c of settling) {
+      try {
+        await this.claims.advanceSettle(orgs.get(c.orgId)!, c, this.opts.rebroadcastMs ?? 5_000);
+      } catch (err) {
+        log.warn({ claim: c.id, err: String(err) }, 'settle not confirmed yet');
       }
     }
   }

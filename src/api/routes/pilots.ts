@@ -48,6 +48,7 @@ const ClaimView = Type.Object({
   status: Type.String(),
   consumeTx: Nullable(Type.Object({ txHash: Hex32, status: Type.String(), blockNumber: Nullable(Type.Integer()) })),
   releaseTx: Nullable(Type.Object({ txHash: Hex32, status: Type.String(), blockNumber: Nullable(Type.Integer()) })),
+  settleTx: Nullable(Type.Object({ txHash: Hex32, status: Type.String(), blockNumber: Nullable(Type.Integer()) })),
   error: Nullable(Type.String()),
 });
 
@@ -156,7 +157,8 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         if (!c || !readable.has(c.orgId)) return null;
         const consume = c.consumeTxId ? await s.getOutbox(c.consumeTxId) : null;
         const release = c.releaseTxId ? await s.getOutbox(c.releaseTxId) : null;
-        return { c, consume, release };
+        const settle = c.settleTxId ? await s.getOutbox(c.settleTxId) : null;
+        return { c, consume, release, settle };
       });
       if (!found) throw new ServiceError('CLAIM_NOT_FOUND', `Claim ${req.params.id} not found`);
       const tx = (t: typeof found.consume) =>
@@ -172,6 +174,7 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         status: c.status,
         consumeTx: tx(found.consume),
         releaseTx: tx(found.release),
+        settleTx: tx(found.settle),
         error: c.error,
       };
     },

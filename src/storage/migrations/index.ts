@@ -3,6 +3,7 @@ import { Pilots1764100000000 } from './1764100000000-Pilots';
 import { PartialIndexes1764200000000 } from './1764200000000-PartialIndexes';
 import { OrgRules1764300000000 } from './1764300000000-OrgRules';
 import { OrgTaxIds1764400000000 } from './1764400000000-OrgTaxIds';
+import { ClaimSettle1764500000000 } from './1764500000000-ClaimSettle';
 
 /** Every migration, in order. Passed as classes (not a glob) so ts-node, tsc output and tests all resolve them. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   PartialIndexes1764200000000,
   OrgRules1764300000000,
   OrgTaxIds1764400000000,
+  ClaimSettle1764500000000,
 ];
