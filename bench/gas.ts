@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Contract, JsonRpcProvider, NonceManager, Wallet, type TransactionReceipt } from 'ethers';
 import { buildMerkleTree } from '../src/domain/merkle';
 import { initHashing } from '../src/domain/hashing';
-import { ANCHORER_ROLE } from '../scripts/lib/deploy-registries';
+import { orgHash } from '../src/chain/registries';
 import { invoicePayload } from '../test/helpers/payloads';
 import { startAnvil } from '../src/chain/anvil';
 import { MemberDirectory__factory, NotaryRegistryV2__factory } from '../typechain-types';
@@ -20,9 +20,9 @@ import { api, eventually, startServer } from './lib';
 const ANVIL_KEY_0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const REGISTRY_ABI = [
   'function anchor(bytes32 root, bytes32 prev, uint32 leafCount) returns (uint64)',
-  'function headOf(address submitter) view returns (bytes32 root, uint64 seq)',
-  'function grantRole(bytes32 role, address account)',
+  'function headOf(bytes32 org) view returns (bytes32 root, uint64 seq)',
 ];
+const DIRECTORY_ABI = ['function addKey(string orgId, address account, uint8 kind)'];
 
 export interface GasRow {
   leaves: number;
@@ -79,13 +79,15 @@ export async function gas(): Promise<{ rows: GasRow[]; naivePerRecord: number }>
     rows.push(await rowOf(provider, await anchorThroughService(1), 1, false, 'service worker'));
     rows.push(await rowOf(provider, await anchorThroughService(1000), 1000, false, 'service worker'));
 
-    // 1M leaves: a second submitter (anvil #0, registry admin, granted ANCHORER_ROLE), the service's tree.
-    const admin = new Wallet(ANVIL_KEY_0, provider);
+    // 1M leaves: a second organisation (anvil #0, the deployer and registrar, binds its own key as ANCHORER of
+    // "bench-direct" in the MemberDirectory), anchoring the service's tree directly.
+    const admin = new NonceManager(new Wallet(ANVIL_KEY_0, provider));
     const registry = new Contract(server.demo.registry, REGISTRY_ABI, admin);
-    await (await registry.getFunction('grantRole')(ANCHORER_ROLE, admin.address)).wait();
+    const directory = new Contract(server.demo.memberDirectory, DIRECTORY_ABI, admin);
+    await (await directory.getFunction('addKey')('bench-direct', await admin.getAddress(), 0)).wait();
     for (const first of [true, false]) {
       const tree = await buildMerkleTree(new Uint8Array(randomBytes(32 * 1_000_000)));
-      const [prev] = (await registry.getFunction('headOf')(admin.address)) as [string, bigint];
+      const [prev] = (await registry.getFunction('headOf')(orgHash('bench-direct'))) as [string, bigint];
       const tx = await registry.getFunction('anchor')(tree.root, prev, tree.length);
       rows.push(await rowOf(provider, (await tx.wait())!, tree.length, first, 'direct'));
     }

@@ -120,7 +120,7 @@ const verdict = await verifyReceipt(receipt, {
   payload, // optional: the original document, to check its digest
   rootSource: new ChainRootSource({ rpcUrl: 'https://…' }, { trustedRegistries: ['0x…'] }),
 });
-// verdict.valid, verdict.checks: schema, digest, commitment, merkle, anchor, submitter, timestamp
+// verdict.valid, verdict.checks: schema, digest, commitment, merkle, anchor, organisation, submitter, timestamp
 \`\`\`
 
 \`require('${NAME}/domain')\` gives the primitives: canonicalize, digestPayload, computeCommitment,

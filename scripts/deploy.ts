@@ -1,11 +1,18 @@
 // Thin Hardhat wrapper around scripts/lib/deploy-registries.ts.
 //   npx hardhat run scripts/deploy.ts --network <hardhat|localhost|anvil|permissioned>
-// Env: ADMIN_DELAY (seconds; default 86400 on non-dev chains, 0 on dev chains), ANCHORERS, CLAIMANTS, PAUSERS
-// (comma-separated addresses). Writes deployments/<chainId>.json.
+// Deploys MemberDirectory, NotaryRegistryV2 and ClaimRegistryV2. Env: ADMIN_DELAY (seconds; default 86400 on non-dev
+// chains, 0 on dev chains), MEMBERS (comma-separated orgId=address: ANCHORER keys bound in the directory), PAUSERS,
+// REGISTRARS (comma-separated addresses; the deployer is always a registrar). Writes deployments/<chainId>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import hre from 'hardhat';
-import { DEFAULT_ADMIN_DELAY, DEV_CHAIN_IDS, deployRegistries, parseAddressList } from './lib/deploy-registries';
+import {
+  DEFAULT_ADMIN_DELAY,
+  DEV_CHAIN_IDS,
+  deployRegistries,
+  parseAddressList,
+  parseMemberList,
+} from './lib/deploy-registries';
 
 function parseDelay(value: string | undefined, fallback: bigint): bigint {
   if (value === undefined || value.trim() === '') return fallback;
@@ -21,8 +28,8 @@ async function main(): Promise<void> {
 
   const deployment = await deployRegistries(signer, {
     adminDelay: parseDelay(process.env.ADMIN_DELAY, dev ? 0n : DEFAULT_ADMIN_DELAY),
-    anchorers: parseAddressList(process.env.ANCHORERS, 'ANCHORERS'),
-    claimants: parseAddressList(process.env.CLAIMANTS, 'CLAIMANTS'),
+    members: parseMemberList(process.env.MEMBERS, 'MEMBERS'),
+    registrars: parseAddressList(process.env.REGISTRARS, 'REGISTRARS'),
     pausers: parseAddressList(process.env.PAUSERS, 'PAUSERS'),
     artifactsDir: hre.config.paths.artifacts,
     log: (m) => console.log(m),

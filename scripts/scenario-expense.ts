@@ -97,7 +97,7 @@ async function main() {
   );
   const dup = await claim('bank claims its retyped copy of invoice X', bank, `BANK-CLM-${RUN}`, [xCopy.id], 409);
   console.log(
-    `      same invoice key; earlier claim ${dup.earlierClaim.commitment.slice(0, 18)}… by ${dup.earlierClaim.consumer} at ${dup.earlierClaim.claimedAt}`,
+    `      same invoice key; earlier claim ${dup.earlierClaim.commitment.slice(0, 18)}… by ${dup.earlierClaim.orgId ?? dup.earlierClaim.org} at ${dup.earlierClaim.claimedAt}`,
   );
   await claim('employer claims invoice X again (new externalId)', emp, `CLM-${RUN}-1b`, [x.id], 409);
 

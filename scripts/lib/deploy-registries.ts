@@ -1,12 +1,27 @@
-// Deploys NotaryRegistry and ClaimRegistry with plain ethers v6: no Hardhat runtime, so the service can reuse it.
+// Deploys MemberDirectory, NotaryRegistryV2 and ClaimRegistryV2 (DESIGN §3) with plain ethers v6: no Hardhat runtime,
+// so the service can reuse it.
 // ABI and bytecode come from Hardhat's compiled artifacts (artifacts/contracts/<Name>.sol/<Name>.json).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Contract, ContractFactory, getAddress, id, type InterfaceAbi, type Signer } from 'ethers';
 
+/** v1 roles (NotaryRegistry / ClaimRegistry 1.x): kept to read old deployments. */
 export const ANCHORER_ROLE = id('ANCHORER_ROLE');
 export const CLAIMANT_ROLE = id('CLAIMANT_ROLE');
 export const PAUSER_ROLE = id('PAUSER_ROLE');
+/** MemberDirectory: who may add and remove the members' keys. */
+export const REGISTRAR_ROLE = id('REGISTRAR_ROLE');
+/** MemberDirectory key kinds (`enum KeyKind`). */
+export const KeyKind = { ANCHORER: 0, SIGNER: 1 } as const;
+
+/** The ABI the service uses to register a member's key (MemberDirectory). */
+export const MEMBER_DIRECTORY_ABI = [
+  'function addKey(string orgId, address account, uint8 kind)',
+  'function removeKey(address account)',
+  'function memberOf(address account) view returns (bytes32 org, uint8 kind, uint64 since, uint64 until)',
+  'function hasRole(bytes32 role, address account) view returns (bool)',
+  'function grantRole(bytes32 role, address account)',
+];
 
 /** Chain ids of local development chains (Hardhat, anvil, ganache-style). */
 export const DEV_CHAIN_IDS: readonly number[] = [31337, 1337];
@@ -17,10 +32,10 @@ export const DEFAULT_ADMIN_DELAY = 86_400n;
 export interface DeployRegistriesOptions {
   /** Delay in seconds of a default-admin transfer (AccessControlDefaultAdminRules). */
   adminDelay: bigint | number;
-  /** Accounts granted ANCHORER_ROLE on NotaryRegistry. */
-  anchorers?: readonly string[];
-  /** Accounts granted CLAIMANT_ROLE on ClaimRegistry. */
-  claimants?: readonly string[];
+  /** Members' anchoring accounts bound in the directory as ANCHORER keys (they anchor and claim). */
+  members?: readonly MemberKey[];
+  /** Accounts granted REGISTRAR_ROLE on the directory besides the deployer. */
+  registrars?: readonly string[];
   /** Accounts granted PAUSER_ROLE on both registries. */
   pausers?: readonly string[];
   /** Folder holding Hardhat's artifacts; defaults to `<repo>/artifacts`. */
@@ -29,25 +44,44 @@ export interface DeployRegistriesOptions {
   log?: (message: string) => void;
 }
 
+/** An organisation's ANCHORER key. */
+export interface MemberKey {
+  orgId: string;
+  address: string;
+}
+
 export interface DeployedContract {
   address: string;
   txHash: string;
   block: number;
 }
 
-/** What `deployments/<chainId>.json` holds. */
+/**
+ * What `deployments/<chainId>.json` holds. A v2 deployment names the directory (`memberDirectory`); a v1 file
+ * (registries 1.x, no directory) still reads and verifies old receipts, but cannot register members.
+ */
 export interface Deployment {
   chainId: number;
+  /** Absent in a v1 deployment (NotaryRegistry / ClaimRegistry 1.x with roles). */
+  memberDirectory?: DeployedContract;
   notaryRegistry: DeployedContract;
   claimRegistry: DeployedContract;
   /** Initial default admin (the deploying account). */
   admin: string;
   adminDelay: number;
+  /** v2: the members' keys bound at deployment. */
+  members?: MemberKey[];
   roles: {
-    notaryRegistry: { ANCHORER_ROLE: string[]; PAUSER_ROLE: string[] };
-    claimRegistry: { CLAIMANT_ROLE: string[]; PAUSER_ROLE: string[] };
+    memberDirectory?: { REGISTRAR_ROLE: string[] };
+    notaryRegistry: { ANCHORER_ROLE?: string[]; PAUSER_ROLE: string[] };
+    claimRegistry: { CLAIMANT_ROLE?: string[]; PAUSER_ROLE: string[] };
   };
   deployedAt: string;
+}
+
+/** Whether `d` is a v2 deployment (with a MemberDirectory). */
+export function isV2Deployment(d: Deployment): d is Deployment & { memberDirectory: DeployedContract } {
+  return Boolean(d.memberDirectory?.address);
 }
 
 interface Artifact {
@@ -61,7 +95,10 @@ export function defaultArtifactsDir(): string {
   return path.resolve(__dirname, '..', '..', 'artifacts');
 }
 
-export function loadArtifact(name: 'NotaryRegistry' | 'ClaimRegistry', artifactsDir = defaultArtifactsDir()): Artifact {
+export type ContractName =
+  'MemberDirectory' | 'NotaryRegistryV2' | 'ClaimRegistryV2' | 'NotaryRegistry' | 'ClaimRegistry';
+
+export function loadArtifact(name: ContractName, artifactsDir = defaultArtifactsDir()): Artifact {
   const file = path.join(artifactsDir, 'contracts', `${name}.sol`, `${name}.json`);
   let artifact: Artifact;
   try {
@@ -87,6 +124,29 @@ export function parseAddressList(value: string | undefined, name = 'address list
         throw new Error(`${name}: "${s}" is not an address`);
       }
     });
+}
+
+/**
+ * Parses a comma-separated list of `orgId=address` (empty or unset: none); throws on a malformed entry, an invalid
+ * address, or an account named twice.
+ */
+export function parseMemberList(value: string | undefined, name = 'member list'): MemberKey[] {
+  if (!value || value.trim() === '') return [];
+  const out: MemberKey[] = [];
+  for (const entry of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
+    const eq = entry.lastIndexOf('=');
+    const orgId = eq > 0 ? entry.slice(0, eq).trim() : '';
+    if (!orgId || Buffer.byteLength(orgId, 'utf8') > 64)
+      throw new Error(`${name}: "${entry}" is not orgId=address (orgId 1..64 bytes)`);
+    const [address] = parseAddressList(entry.slice(eq + 1), name);
+    if (!address) throw new Error(`${name}: "${entry}" has no address`);
+    if (out.some((m) => m.address === address)) throw new Error(`${name}: ${address} is named twice`);
+    out.push({ orgId, address });
+  }
+  return out;
 }
 
 function unique(addresses: readonly string[] | undefined): string[] {
@@ -128,7 +188,33 @@ async function grant(
 }
 
 /**
- * Deploys both registries with the signer's account as default admin, then grants the requested roles.
+ * Binds `account` to `orgId` as an ANCHORER key in the directory, unless it is bound already (to that organisation:
+ * an account bound to another one is an error, keys are never reassigned). Returns whether a key was added.
+ */
+export async function registerAnchorer(
+  directory: Contract,
+  orgId: string,
+  account: string,
+  log: (m: string) => void = () => undefined,
+): Promise<boolean> {
+  const address = getAddress(account);
+  const [org, kind, since, until] = (await directory.memberOf(address)) as [string, bigint, bigint, bigint];
+  if (since !== 0n) {
+    if (org !== id(orgId) || Number(kind) !== KeyKind.ANCHORER)
+      throw new Error(`MemberDirectory: ${address} is bound to another organisation or kind already (org ${org})`);
+    if (until !== 0n) throw new Error(`MemberDirectory: ${address}, a key of ${orgId}, was removed at block ${until}`);
+    return false;
+  }
+  const tx = await directory.addKey(orgId, address, KeyKind.ANCHORER);
+  const receipt = await tx.wait();
+  if (!receipt || receipt.status !== 1) throw new Error(`MemberDirectory: addKey ${orgId} ${address} failed`);
+  log(`MemberDirectory: ${address} added as ANCHORER key of ${orgId}`);
+  return true;
+}
+
+/**
+ * Deploys the directory and both v2 registries with the signer's account as default admin (and registrar of the
+ * directory), then grants the requested roles and binds the requested members' keys.
  * Transactions are sent one after another, each waited for, so the signer's nonces stay in order.
  */
 export async function deployRegistries(signer: Signer, options: DeployRegistriesOptions): Promise<Deployment> {
@@ -139,33 +225,47 @@ export async function deployRegistries(signer: Signer, options: DeployRegistries
   const network = await signer.provider?.getNetwork();
   if (!network) throw new Error('the signer has no provider');
   const chainId = Number(network.chainId);
-  const anchorers = unique(options.anchorers);
-  const claimants = unique(options.claimants);
+  const registrars = unique([admin, ...(options.registrars ?? [])]);
   const pausers = unique(options.pausers);
+  const members = (options.members ?? []).map((m) => ({ orgId: m.orgId, address: getAddress(m.address) }));
 
   log(`deploying to chain ${chainId} as ${admin}, admin delay ${adminDelay}s`);
-  const notary = await deployOne(
+  const directory = await deployOne(
     signer,
-    loadArtifact('NotaryRegistry', options.artifactsDir),
+    loadArtifact('MemberDirectory', options.artifactsDir),
     [adminDelay, admin],
     log,
   );
-  const claims = await deployOne(signer, loadArtifact('ClaimRegistry', options.artifactsDir), [adminDelay, admin], log);
+  const notary = await deployOne(
+    signer,
+    loadArtifact('NotaryRegistryV2', options.artifactsDir),
+    [adminDelay, admin, directory.deployed.address],
+    log,
+  );
+  const claims = await deployOne(
+    signer,
+    loadArtifact('ClaimRegistryV2', options.artifactsDir),
+    [adminDelay, admin, directory.deployed.address],
+    log,
+  );
 
-  await grant(notary.contract, 'NotaryRegistry', ANCHORER_ROLE, 'ANCHORER_ROLE', anchorers, log);
-  await grant(notary.contract, 'NotaryRegistry', PAUSER_ROLE, 'PAUSER_ROLE', pausers, log);
-  await grant(claims.contract, 'ClaimRegistry', CLAIMANT_ROLE, 'CLAIMANT_ROLE', claimants, log);
-  await grant(claims.contract, 'ClaimRegistry', PAUSER_ROLE, 'PAUSER_ROLE', pausers, log);
+  await grant(directory.contract, 'MemberDirectory', REGISTRAR_ROLE, 'REGISTRAR_ROLE', registrars, log);
+  await grant(notary.contract, 'NotaryRegistryV2', PAUSER_ROLE, 'PAUSER_ROLE', pausers, log);
+  await grant(claims.contract, 'ClaimRegistryV2', PAUSER_ROLE, 'PAUSER_ROLE', pausers, log);
+  for (const m of members) await registerAnchorer(directory.contract, m.orgId, m.address, log);
 
   return {
     chainId,
+    memberDirectory: directory.deployed,
     notaryRegistry: notary.deployed,
     claimRegistry: claims.deployed,
     admin,
     adminDelay: Number(adminDelay),
+    members,
     roles: {
-      notaryRegistry: { ANCHORER_ROLE: anchorers, PAUSER_ROLE: pausers },
-      claimRegistry: { CLAIMANT_ROLE: claimants, PAUSER_ROLE: pausers },
+      memberDirectory: { REGISTRAR_ROLE: registrars },
+      notaryRegistry: { PAUSER_ROLE: pausers },
+      claimRegistry: { PAUSER_ROLE: pausers },
     },
     deployedAt: new Date().toISOString(),
   };

@@ -81,7 +81,7 @@ export const AnchorBlocked = Type.Object(
   {
     code: Type.String({
       description:
-        'INSUFFICIENT_FUNDS, REGISTRY_PAUSED, NOT_AUTHORIZED (no ANCHORER_ROLE), CHAIN_UNREACHABLE, TX_UNDERPRICED or ANCHORING_FAILED',
+        'INSUFFICIENT_FUNDS, REGISTRY_PAUSED, NOT_AUTHORIZED (no active ANCHORER key in the directory), CHAIN_UNREACHABLE, TX_UNDERPRICED or ANCHORING_FAILED',
     }),
     detail: Type.String(),
     since: Type.String({ format: 'date-time', description: 'first seen (unchanged while the reason stays the same)' }),
@@ -139,6 +139,12 @@ export const Receipt = ReceiptV1Schema;
 
 export const Verdict = Type.Object({
   valid: Type.Boolean(),
+  organisationVerified: Type.Optional(
+    Type.Boolean({
+      description:
+        'true only when the `organisation` check passed: the registry (2.x) bound the anchor to the organisation the record names',
+    }),
+  ),
   checks: Type.Array(
     Type.Object({
       name: Type.String(),

@@ -1,12 +1,20 @@
 import { AbiCoder, ErrorDescription, Interface, dataSlice, getAddress, isError, isHexString } from 'ethers';
-import { ClaimRegistry__factory, NotaryRegistry__factory } from '../../typechain-types';
+import {
+  ClaimRegistryV2__factory,
+  ClaimRegistry__factory,
+  MemberDirectory__factory,
+  NotaryRegistryV2__factory,
+  NotaryRegistry__factory,
+} from '../../typechain-types';
 
 /**
  * Closed set of chain-layer error codes (STYLE rule 2). Callers switch on `code`, never on messages.
  *
  * - Connectivity: CHAIN_UNREACHABLE (refused, DNS, timeout, node down), CHAIN_ID_MISMATCH, BAD_RESPONSE (malformed answer).
  * - Node refused the transaction: TX_REJECTED (generic), NONCE_TOO_LOW, INSUFFICIENT_FUNDS, TX_UNDERPRICED.
- * - The EVM reverted: one code per registry custom error, NOT_AUTHORIZED / PAUSED for the OpenZeppelin ones,
+ * - The EVM reverted: one code per registry custom error (v1 and v2 alike: NOT_AUTHORIZED also for a caller that is
+ *   no active ANCHORER key of the directory, NOT_CONSUMER for one of another organisation than the consuming one),
+ *   NOT_AUTHORIZED / PAUSED for the OpenZeppelin ones,
  *   TX_REVERTED for anything else (Error(string), Panic, unknown selector, no data).
  * - INVALID_ARGUMENT: a caller mistake detected before any RPC (bad hex, wrong length).
  */
@@ -33,7 +41,8 @@ export type ChainErrorCode =
   | 'KEY_ALREADY_CONSUMED'
   | 'CLAIM_EXISTS'
   | 'UNKNOWN_CLAIM'
-  | 'NOT_CONSUMER';
+  | 'NOT_CONSUMER'
+  | 'CLAIM_SETTLED';
 
 /** JSON-safe value: what `details` holds, so it can go straight into a DB column or a problem+json body. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -85,16 +94,30 @@ const REVERT_CODES: Record<string, ChainErrorCode> = {
   ClaimRegistryClaimExists: 'CLAIM_EXISTS',
   ClaimRegistryUnknownClaim: 'UNKNOWN_CLAIM',
   ClaimRegistryNotConsumer: 'NOT_CONSUMER',
+  ClaimRegistryNotConsumingOrg: 'NOT_CONSUMER',
+  ClaimRegistryClaimSettled: 'CLAIM_SETTLED',
+  NotaryRegistryNotAnAnchorer: 'NOT_AUTHORIZED',
+  ClaimRegistryNotAnAnchorer: 'NOT_AUTHORIZED',
   AccessControlUnauthorizedAccount: 'NOT_AUTHORIZED',
   EnforcedPause: 'PAUSED',
 };
 
 let errorsInterface: Interface | undefined;
-/** One Interface holding the errors of both registries (incl. the inherited OpenZeppelin ones), deduplicated. */
+/**
+ * One Interface holding the errors of the registries 1.x and 2.x and the directory (incl. the inherited OpenZeppelin
+ * ones), deduplicated by signature: a v1 and a v2 error of the same name differ in their argument types, hence in
+ * their selectors (e.g. KeyAlreadyConsumed names a consumer address in v1, an organisation in v2).
+ */
 function registryErrors(): Interface {
   if (!errorsInterface) {
     const seen = new Set<string>();
-    const fragments = [...NotaryRegistry__factory.abi, ...ClaimRegistry__factory.abi].filter((f) => {
+    const fragments = [
+      ...NotaryRegistryV2__factory.abi,
+      ...ClaimRegistryV2__factory.abi,
+      ...MemberDirectory__factory.abi,
+      ...NotaryRegistry__factory.abi,
+      ...ClaimRegistry__factory.abi,
+    ].filter((f) => {
       if (f.type !== 'error') return false;
       const sig = `${f.name}(${f.inputs.map((i) => i.type).join(',')})`;
       if (seen.has(sig)) return false;

@@ -17,6 +17,7 @@ import {
   encodeAnchor,
   encodeConsume,
   encodeRelease,
+  encodeSettle,
   simulate,
 } from './registries';
 import type { Keystore } from './keystore';
@@ -29,6 +30,7 @@ import {
   pendingNonce,
   releaseGasLimit,
   revertErrorOf,
+  SETTLE_GAS_LIMIT,
   signTransaction,
   type FeePolicy,
 } from './tx';
@@ -44,8 +46,8 @@ export interface GatewayOptions {
   fromBlock?: number;
 }
 
-const ANCHORED_TOPIC = topicId('Anchored(bytes32,address,uint64,bytes32,uint32)');
-/** A root no batch has: the pre-check's anchor call before a batch exists (it only reaches the role and pause checks). */
+const ANCHORED_TOPIC = topicId('Anchored(bytes32,bytes32,uint64,address,bytes32,uint32)');
+/** A root no batch has: the pre-check's anchor call before a batch exists (it only reaches the key and pause checks). */
 const PRECHECK_ROOT = topicId('ledger-notary anchor pre-check');
 
 function failure(err: ChainError): ChainFailure {
@@ -81,8 +83,8 @@ export class ChainGateway implements ChainPort {
   pendingNonce(address: string): Promise<number> {
     return pendingNonce(this.opts.provider, address);
   }
-  headOf(submitter: string) {
-    return this.notary.headOf(submitter);
+  headOf(org: string) {
+    return this.notary.headOf(org);
   }
   anchorOf(root: string): Promise<AnchorState> {
     return this.notary.anchorOf(root);
@@ -118,6 +120,9 @@ export class ChainGateway implements ChainPort {
   signRelease(from: string, claim: string, nonce: number) {
     return this.sign(from, this.claimRegistry, encodeRelease(claim), nonce, releaseGasLimit(16));
   }
+  signSettle(from: string, claim: string, nonce: number) {
+    return this.sign(from, this.claimRegistry, encodeSettle(claim), nonce, SETTLE_GAS_LIMIT);
+  }
   async anchorPrecheck(
     from: string,
     a?: { root: string; prev: string; leafCount: number },
@@ -136,8 +141,8 @@ export class ChainGateway implements ChainPort {
     if (!r.ok && r.error.code === 'NOT_AUTHORIZED') {
       return {
         code: 'NOT_AUTHORIZED',
-        message: `chain account ${getAddress(from)} lacks ANCHORER_ROLE on NotaryRegistry ${this.registry}: the registries' admin must grant it (with DEPLOYER_KEY set the service grants it when it creates the account)`,
-        details: { account: getAddress(from), registry: this.registry, role: 'ANCHORER_ROLE' },
+        message: `chain account ${getAddress(from)} is no active ANCHORER key in the MemberDirectory of NotaryRegistry ${this.registry}: the directory's registrar must add it (addKey; with DEPLOYER_KEY set the service adds it when it creates the account)`,
+        details: { account: getAddress(from), registry: this.registry, kind: 'ANCHORER' },
       };
     }
     const fee = this.opts.fee;

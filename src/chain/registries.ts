@@ -1,23 +1,32 @@
-import { getAddress, isHexString, type BlockTag, type Interface, type Log } from 'ethers';
+// The service's registries are the v2 ones (DESIGN §3): MemberDirectory, NotaryRegistry v2, ClaimRegistry v2.
+// Receipts of registries 1.x are verified by src/verifier, which reads either version.
+import { getAddress, id, isHexString, type BlockTag, type Interface, type Log } from 'ethers';
 import {
-  ClaimRegistry__factory,
-  NotaryRegistry__factory,
-  type ClaimRegistry,
-  type NotaryRegistry,
+  ClaimRegistryV2__factory,
+  MemberDirectory__factory,
+  NotaryRegistryV2__factory,
+  type ClaimRegistryV2,
+  type MemberDirectory,
+  type NotaryRegistryV2,
 } from '../../typechain-types';
-import type { ClaimRegistryInterface } from '../../typechain-types/contracts/ClaimRegistry';
-import type { NotaryRegistryInterface } from '../../typechain-types/contracts/NotaryRegistry';
+import type { ClaimRegistryV2Interface } from '../../typechain-types/contracts/ClaimRegistryV2';
+import type { NotaryRegistryV2Interface } from '../../typechain-types/contracts/NotaryRegistryV2';
 import { ChainError, assertBytes32, toChainError } from './errors';
 import type { ChainProvider } from './provider';
 
-let notaryIface: NotaryRegistryInterface | undefined;
-let claimIface: ClaimRegistryInterface | undefined;
-/** Typed Interface of NotaryRegistry (from the typechain factory, i.e. the compiled ABI). */
-export const notaryRegistryInterface = (): NotaryRegistryInterface =>
-  (notaryIface ??= NotaryRegistry__factory.createInterface());
-/** Typed Interface of ClaimRegistry. */
-export const claimRegistryInterface = (): ClaimRegistryInterface =>
-  (claimIface ??= ClaimRegistry__factory.createInterface());
+let notaryIface: NotaryRegistryV2Interface | undefined;
+let claimIface: ClaimRegistryV2Interface | undefined;
+/** Typed Interface of NotaryRegistry v2 (from the typechain factory, i.e. the compiled ABI). */
+export const notaryRegistryInterface = (): NotaryRegistryV2Interface =>
+  (notaryIface ??= NotaryRegistryV2__factory.createInterface());
+/** Typed Interface of ClaimRegistry v2. */
+export const claimRegistryInterface = (): ClaimRegistryV2Interface =>
+  (claimIface ??= ClaimRegistryV2__factory.createInterface());
+
+/** `org` of an organisation id as the directory and the registries name it: keccak256(bytes(orgId)), lowercase. */
+export function orgHash(orgId: string): string {
+  return id(orgId).toLowerCase();
+}
 
 // ---------------------------------------------------------------- calldata (for offline signing)
 
@@ -42,6 +51,12 @@ export function encodeConsume(keys: readonly string[], claim: string): string {
 export function encodeRelease(claim: string): string {
   assertBytes32(claim, 'claim');
   return claimRegistryInterface().encodeFunctionData('release', [claim]);
+}
+
+/** Calldata of `ClaimRegistry.settle(claim)` (v2). */
+export function encodeSettle(claim: string): string {
+  assertBytes32(claim, 'claim');
+  return claimRegistryInterface().encodeFunctionData('settle', [claim]);
 }
 
 // ---------------------------------------------------------------- pre-check
@@ -81,6 +96,7 @@ export interface AnchorInfo {
   seq: number;
   prev: string; // lowercase bytes32
   leafCount: number;
+  org: string; // lowercase bytes32: keccak256(bytes(orgId)) of the organisation it was anchored for
 }
 
 export interface ReadOptions {
@@ -100,14 +116,14 @@ function bytes32Out(v: string, what: string): string {
   return v.toLowerCase();
 }
 
-/** Read-only NotaryRegistry client (no signer). All failures are ChainErrors. */
+/** Read-only NotaryRegistry v2 client (no signer). All failures are ChainErrors. */
 export class NotaryRegistryReader {
   readonly address: string;
-  private readonly contract: NotaryRegistry;
+  private readonly contract: NotaryRegistryV2;
 
   constructor(provider: ChainProvider, address: string) {
     this.address = getAddress(address);
-    this.contract = NotaryRegistry__factory.connect(this.address, provider);
+    this.contract = NotaryRegistryV2__factory.connect(this.address, provider);
   }
 
   async anchorOf(root: string, opts: ReadOptions = {}): Promise<AnchorInfo> {
@@ -121,16 +137,21 @@ export class NotaryRegistryReader {
         seq: safeNumber(a.seq, 'seq'),
         prev: bytes32Out(a.prev, 'prev'),
         leafCount: safeNumber(a.leafCount, 'leafCount'),
+        org: bytes32Out(a.org, 'org'),
       };
     } catch (err) {
       throw toChainError(err);
     }
   }
 
-  /** The submitter's current head: `root` is bytes32(0) and `seq` 0 before its first anchor. */
-  async headOf(submitter: string, opts: ReadOptions = {}): Promise<{ root: string; seq: number }> {
+  /**
+   * The organisation's current head (`org`: keccak256 of its id, see {@link orgHash}): `root` is bytes32(0) and
+   * `seq` 0 before its first anchor. One chain across the organisation's key rotations.
+   */
+  async headOf(org: string, opts: ReadOptions = {}): Promise<{ root: string; seq: number }> {
+    assertBytes32(org, 'org');
     try {
-      const [root, seq] = await this.contract.headOf(getAddress(submitter), { blockTag: opts.blockTag });
+      const [root, seq] = await this.contract.headOf(org, { blockTag: opts.blockTag });
       return { root: bytes32Out(root, 'root'), seq: safeNumber(seq, 'seq') };
     } catch (err) {
       throw toChainError(err);
@@ -153,32 +174,78 @@ export class NotaryRegistryReader {
     }
   }
 
-  async hasRole(role: 'ANCHORER_ROLE' | 'PAUSER_ROLE', account: string): Promise<boolean> {
+  async hasRole(role: 'PAUSER_ROLE', account: string): Promise<boolean> {
     try {
-      const id = role === 'ANCHORER_ROLE' ? await this.contract.ANCHORER_ROLE() : await this.contract.PAUSER_ROLE();
-      return await this.contract.hasRole(id, getAddress(account));
+      return await this.contract.hasRole(await this.contract.PAUSER_ROLE(), getAddress(account));
+    } catch (err) {
+      throw toChainError(err);
+    }
+  }
+
+  /** The MemberDirectory the registry takes its anchorers from. */
+  async directory(): Promise<string> {
+    try {
+      return getAddress(await this.contract.directory());
     } catch (err) {
       throw toChainError(err);
     }
   }
 }
 
-/** `consumptionOf(key)`; `consumer` is the zero address and `timestamp` 0 if the key was never consumed. */
-export interface ConsumptionInfo {
-  consumer: string;
-  claim: string;
-  timestamp: number;
-  blockNumber: number;
+/** `memberOf(account)`: `org` bytes32(0) and `since` 0 if the account was never bound. */
+export interface MemberInfo {
+  org: string; // lowercase bytes32
+  kind: 'ANCHORER' | 'SIGNER';
+  since: number;
+  until: number; // 0: still active
 }
 
-/** Read-only ClaimRegistry client (no signer). */
-export class ClaimRegistryReader {
+/** Read-only MemberDirectory client. */
+export class MemberDirectoryReader {
   readonly address: string;
-  private readonly contract: ClaimRegistry;
+  private readonly contract: MemberDirectory;
 
   constructor(provider: ChainProvider, address: string) {
     this.address = getAddress(address);
-    this.contract = ClaimRegistry__factory.connect(this.address, provider);
+    this.contract = MemberDirectory__factory.connect(this.address, provider);
+  }
+
+  async memberOf(account: string, opts: ReadOptions = {}): Promise<MemberInfo> {
+    try {
+      const [org, kind, since, until] = await this.contract.memberOf(getAddress(account), { blockTag: opts.blockTag });
+      return {
+        org: bytes32Out(org, 'org'),
+        kind: Number(kind) === 1 ? 'SIGNER' : 'ANCHORER',
+        since: safeNumber(since, 'since'),
+        until: safeNumber(until, 'until'),
+      };
+    } catch (err) {
+      throw toChainError(err);
+    }
+  }
+}
+
+/**
+ * `consumptionOf(key)`; `consumer` is the zero address, `org` bytes32(0) and `timestamp` 0 if the key is not
+ * consumed.
+ */
+export interface ConsumptionInfo {
+  consumer: string;
+  org: string; // lowercase bytes32: the consuming organisation
+  claim: string;
+  timestamp: number;
+  blockNumber: number;
+  settled: boolean;
+}
+
+/** Read-only ClaimRegistry v2 client (no signer). */
+export class ClaimRegistryReader {
+  readonly address: string;
+  private readonly contract: ClaimRegistryV2;
+
+  constructor(provider: ChainProvider, address: string) {
+    this.address = getAddress(address);
+    this.contract = ClaimRegistryV2__factory.connect(this.address, provider);
   }
 
   async consumptionOf(key: string, opts: ReadOptions = {}): Promise<ConsumptionInfo> {
@@ -187,9 +254,11 @@ export class ClaimRegistryReader {
       const c = await this.contract.consumptionOf(key, { blockTag: opts.blockTag });
       return {
         consumer: getAddress(c.consumer),
+        org: bytes32Out(c.org, 'org'),
         claim: bytes32Out(c.claim, 'claim'),
         timestamp: safeNumber(c.timestamp, 'timestamp'),
         blockNumber: safeNumber(c.blockNumber, 'blockNumber'),
+        settled: Boolean(c.settled),
       };
     } catch (err) {
       throw toChainError(err);
@@ -207,10 +276,9 @@ export class ClaimRegistryReader {
     }
   }
 
-  async hasRole(role: 'CLAIMANT_ROLE' | 'PAUSER_ROLE', account: string): Promise<boolean> {
+  async hasRole(role: 'PAUSER_ROLE', account: string): Promise<boolean> {
     try {
-      const id = role === 'CLAIMANT_ROLE' ? await this.contract.CLAIMANT_ROLE() : await this.contract.PAUSER_ROLE();
-      return await this.contract.hasRole(id, getAddress(account));
+      return await this.contract.hasRole(await this.contract.PAUSER_ROLE(), getAddress(account));
     } catch (err) {
       throw toChainError(err);
     }
@@ -229,6 +297,7 @@ export interface EventLocation {
 
 export interface AnchoredEventInfo extends EventLocation {
   root: string;
+  org: string;
   submitter: string;
   seq: number;
   prev: string;
@@ -237,6 +306,7 @@ export interface AnchoredEventInfo extends EventLocation {
 
 export interface KeysEventInfo extends EventLocation {
   claim: string;
+  org: string;
   /** `consumer` for KeysConsumed, `releasedBy` for KeysReleased. */
   account: string;
   keys: string[];
@@ -285,19 +355,22 @@ function decodeEvents<T>(
 
 export function decodeAnchored(source: LogsLike, registryAddress: string): AnchoredEventInfo[] {
   return decodeEvents(source, registryAddress, notaryRegistryInterface(), 'Anchored', (a, log) => ({
+    // Anchored(bytes32 indexed root, bytes32 indexed org, uint64 indexed seq, address submitter, bytes32 prev, uint32 leafCount)
     root: bytes32Out(a[0] as string, 'root'),
-    submitter: getAddress(a[1] as string),
+    org: bytes32Out(a[1] as string, 'org'),
     seq: safeNumber(a[2] as bigint, 'seq'),
-    prev: bytes32Out(a[3] as string, 'prev'),
-    leafCount: safeNumber(a[4] as bigint, 'leafCount'),
+    submitter: getAddress(a[3] as string),
+    prev: bytes32Out(a[4] as string, 'prev'),
+    leafCount: safeNumber(a[5] as bigint, 'leafCount'),
     ...locationOf(log),
   }));
 }
 
 const keysEvent = (a: readonly unknown[], log: Log): KeysEventInfo => ({
   claim: bytes32Out(a[0] as string, 'claim'),
-  account: getAddress(a[1] as string),
-  keys: [...(a[2] as readonly string[])].map((k) => bytes32Out(k, 'key')),
+  org: bytes32Out(a[1] as string, 'org'),
+  account: getAddress(a[2] as string),
+  keys: [...(a[3] as readonly string[])].map((k) => bytes32Out(k, 'key')),
   ...locationOf(log),
 });
 
@@ -307,4 +380,19 @@ export function decodeKeysConsumed(source: LogsLike, registryAddress: string): K
 
 export function decodeKeysReleased(source: LogsLike, registryAddress: string): KeysEventInfo[] {
   return decodeEvents(source, registryAddress, claimRegistryInterface(), 'KeysReleased', keysEvent);
+}
+
+export interface ClaimSettledEventInfo extends EventLocation {
+  claim: string;
+  org: string;
+  settledBy: string;
+}
+
+export function decodeClaimSettled(source: LogsLike, registryAddress: string): ClaimSettledEventInfo[] {
+  return decodeEvents(source, registryAddress, claimRegistryInterface(), 'ClaimSettled', (a, log) => ({
+    claim: bytes32Out(a[0] as string, 'claim'),
+    org: bytes32Out(a[1] as string, 'org'),
+    settledBy: getAddress(a[2] as string),
+    ...locationOf(log),
+  }));
 }

@@ -243,19 +243,22 @@ async function nonceAt(provider: ChainProvider, address: string, tag: 'pending' 
 }
 
 /**
- * Fixed gas limits for offline signing (no estimate needed). Measured on Hardhat 2.29 and anvil 1.7.1 (cancun,
- * optimizer 200), and asserted by test/chain/registries.test.ts:
- * - `anchor`: 101.3k gas (first root of a submitter), 104.5k afterwards; independent of leafCount → 150k.
- * - `consume(n keys)`: ≈ 96k + 45.3k·n (n=1: 141.8k, 3: 232.5k, 10: 549.9k, 20: 1.003M) → 120k + 55k·n.
- * - `release(n keys)`: ≈ 30k + 8.6k·n (n=1: 39.4k, 3: 56.4k, 20: 201k) → 60k + 20k·n.
+ * Fixed gas limits for offline signing (no estimate needed). Measured on anvil 1.7.1 (cancun, optimizer 200) against
+ * the v2 registries (MemberDirectory lookup included), transaction gas, and asserted by test/chain/registries.test.ts:
+ * - `anchor`: 107.6k gas (first root of an organisation), 110.8k afterwards; independent of leafCount (1, 1000 and
+ *   65535 leaves: equal) → 150k.
+ * - `consume(n keys)`: ≈ 125k + 45.3k·n (n=1: 170.2k, 3: 260.9k, 10: 578.4k, 20: 1.032M) → 140k + 55k·n.
+ * - `release(n keys)`: ≈ 36k + 8.5k·n (n=1: 44.6k, 3: 61.6k, 20: 206.1k) → 60k + 20k·n.
+ * - `settle`: 43.8k whatever the number of keys → 80k.
  */
 export const ANCHOR_GAS_LIMIT = 150_000n;
 export function consumeGasLimit(keyCount: number): bigint {
-  return 120_000n + 55_000n * BigInt(Math.max(1, keyCount));
+  return 140_000n + 55_000n * BigInt(Math.max(1, keyCount));
 }
 export function releaseGasLimit(keyCount: number): bigint {
   return 60_000n + 20_000n * BigInt(Math.max(1, keyCount));
 }
+export const SETTLE_GAS_LIMIT = 80_000n;
 
 /**
  * `eth_estimateGas` plus 25 % headroom, or `fallback` when estimation fails for any reason other than an outage

@@ -79,11 +79,13 @@ Formats (digest, commitment, Merkle proof, receipt, invoice key, registry): docs
 
   program
     .command('deploy')
-    .description('deploy NotaryRegistry and ClaimRegistry with a plain ethers wallet; writes the deployment JSON')
+    .description(
+      'deploy MemberDirectory, NotaryRegistry v2 and ClaimRegistry v2 with a plain ethers wallet; writes the deployment JSON',
+    )
     .option('--rpc <url>', 'chain JSON-RPC URL (env NOTARY_RPC_URL / RPC_URL, http://127.0.0.1:8545)')
     .option('--key <privkey>', 'deployer private key (env DEPLOYER_KEY); becomes the registries’ admin')
-    .option('--anchorers <addresses>', 'comma-separated accounts granted ANCHORER_ROLE')
-    .option('--claimants <addresses>', 'comma-separated accounts granted CLAIMANT_ROLE')
+    .option('--members <orgId=address,…>', 'members’ anchoring accounts bound in the directory as ANCHORER keys')
+    .option('--registrars <addresses>', 'comma-separated accounts granted REGISTRAR_ROLE (besides the deployer)')
     .option('--pausers <addresses>', 'comma-separated accounts granted PAUSER_ROLE')
     .option('--admin-delay <seconds>', 'delay of an admin transfer (default 0 on dev chains, 86400 otherwise)')
     .option('--out <file>', 'deployment file (default deployments/<chainId>.json)')

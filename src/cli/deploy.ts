@@ -7,6 +7,8 @@ import {
   DEV_CHAIN_IDS,
   deployRegistries,
   parseAddressList,
+  parseMemberList,
+  type MemberKey,
 } from '../../scripts/lib/deploy-registries';
 import { CliError, usageError } from './errors';
 import { note, out, printJson } from './output';
@@ -14,23 +16,23 @@ import { note, out, printJson } from './output';
 export interface DeployOptions {
   rpc?: string;
   key?: string;
-  anchorers?: string;
-  claimants?: string;
+  members?: string;
+  registrars?: string;
   pausers?: string;
   adminDelay?: string;
   out?: string;
   json?: boolean;
 }
 
-/** `notary deploy`: both registries with a plain ethers Wallet (scripts/lib/deploy-registries.ts). */
+/** `notary deploy`: the directory and both v2 registries with a plain ethers Wallet (scripts/lib/deploy-registries.ts). */
 export async function deploy(opts: DeployOptions): Promise<number> {
   const rpcUrl = opts.rpc ?? (process.env.NOTARY_RPC_URL || process.env.RPC_URL || 'http://127.0.0.1:8545');
   const privateKey = opts.key ?? (process.env.DEPLOYER_KEY || undefined);
   if (!privateKey) throw usageError('no deployer key: pass --key PRIVKEY or set DEPLOYER_KEY');
-  let anchorers: string[], claimants: string[], pausers: string[];
+  let members: MemberKey[], registrars: string[], pausers: string[];
   try {
-    anchorers = parseAddressList(opts.anchorers, '--anchorers');
-    claimants = parseAddressList(opts.claimants, '--claimants');
+    members = parseMemberList(opts.members, '--members');
+    registrars = parseAddressList(opts.registrars, '--registrars');
     pausers = parseAddressList(opts.pausers, '--pausers');
   } catch (err) {
     throw usageError((err as Error).message);
@@ -57,8 +59,8 @@ export async function deploy(opts: DeployOptions): Promise<number> {
           : DEFAULT_ADMIN_DELAY;
     const deployment = await deployRegistries(wallet.connect(provider), {
       adminDelay,
-      anchorers,
-      claimants,
+      members,
+      registrars,
       pausers,
       log: (m) => note(m),
     });
@@ -67,8 +69,9 @@ export async function deploy(opts: DeployOptions): Promise<number> {
     fs.writeFileSync(file, JSON.stringify(deployment, null, 2) + '\n');
     if (opts.json) printJson({ file, ...deployment });
     else {
-      out(`NotaryRegistry ${deployment.notaryRegistry.address}`);
-      out(`ClaimRegistry  ${deployment.claimRegistry.address}`);
+      out(`MemberDirectory ${deployment.memberDirectory!.address}`);
+      out(`NotaryRegistry  ${deployment.notaryRegistry.address}`);
+      out(`ClaimRegistry   ${deployment.claimRegistry.address}`);
       out(`chain ${deployment.chainId}, admin ${deployment.admin}, admin delay ${deployment.adminDelay} s`);
       out(`wrote ${file}`);
     }

@@ -16,25 +16,22 @@ import { ChainError, toChainError } from '../chain/errors';
 import { ChainGateway } from '../chain/gateway';
 import { AnchorService } from '../service/anchoring';
 import { AdminService } from '../service/admin';
+import { ServiceError } from '../service/errors';
 import { createApiKey } from '../service/auth';
 import { buildApp, type AppDeps } from '../api/app';
 import { pilotRoutes } from '../api/routes/pilots';
 import {
-  ANCHORER_ROLE,
-  CLAIMANT_ROLE,
   DEFAULT_ADMIN_DELAY,
   DEV_CHAIN_IDS,
+  MEMBER_DIRECTORY_ABI,
   deployRegistries,
+  isV2Deployment,
+  registerAnchorer,
   type Deployment,
 } from '../../scripts/lib/deploy-registries';
 
 /** anvil's first default account: a public dev key, used only to deploy on the embedded chain. */
 const EMBEDDED_DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
-
-const ROLE_ABI = [
-  'function grantRole(bytes32 role, address account)',
-  'function hasRole(bytes32 role, address account) view returns (bool)',
-];
 
 export interface DemoFile {
   apiUrl: string;
@@ -42,6 +39,7 @@ export interface DemoFile {
   chainId: number;
   registry: string;
   claimRegistry: string;
+  memberDirectory: string;
   admin: { apiKey: string };
   auditor: { apiKey: string };
   orgs: { id: string; name: string; apiKey: string; address: string }[];
@@ -116,6 +114,7 @@ async function externalDeployment(
     for (const [name, c] of [
       ['NotaryRegistry', d.notaryRegistry],
       ['ClaimRegistry', d.claimRegistry],
+      ...(d.memberDirectory ? ([['MemberDirectory', d.memberDirectory]] as const) : []),
     ] as const) {
       if ((await provider.getCode(c.address)) === '0x') missing.push(`${name} ${c.address}`);
     }
@@ -124,7 +123,11 @@ async function externalDeployment(
         `${file} names ${missing.join(' and ')}, but chain ${chainId} at RPC_URL has no contract code there: the chain was reset (a restarted hardhat node starts empty) or the file belongs to another chain. ` +
           `Delete ${file} and the data of the old chain (DATA_DIR) to deploy afresh, or set DEPLOYMENT_FILE to this chain's deployment`,
       );
-    log(`registries from ${file}`);
+    log(
+      isV2Deployment(d)
+        ? `registries from ${file}`
+        : `registries 1.x from ${file} (no MemberDirectory): old receipts verify, but members cannot be registered — deploy v2 registries (notary deploy) to anchor for new organisations`,
+    );
     return d;
   }
   if (explicit) throw new Error(`DEPLOYMENT_FILE ${file} does not exist`);
@@ -137,7 +140,7 @@ async function externalDeployment(
   const d = await deployRegistries(deployer, { adminDelay, pausers: [deployer.address] });
   writeJson(file, d);
   log(
-    `registries deployed: NotaryRegistry ${d.notaryRegistry.address}, ClaimRegistry ${d.claimRegistry.address} (written to ${file}, used from now on)`,
+    `registries deployed: MemberDirectory ${d.memberDirectory!.address}, NotaryRegistry ${d.notaryRegistry.address}, ClaimRegistry ${d.claimRegistry.address} (written to ${file}, used from now on)`,
   );
   return d;
 }
@@ -191,12 +194,14 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     if (embedded) {
       deployment = readJson<Deployment>(deploymentFile);
       const codeMissing = deployment ? (await provider.getCode(deployment.notaryRegistry.address)) === '0x' : true;
-      if (!deployment || codeMissing || deployment.chainId !== chainId) {
+      const v1 = deployment !== null && !isV2Deployment(deployment);
+      if (!deployment || codeMissing || v1 || deployment.chainId !== chainId) {
         if (deployment && codeMissing) log('registries missing on the embedded chain (state lost?): deploying again');
+        else if (v1) log('the embedded chain holds registries 1.x: deploying the v2 registries and the directory');
         deployment = await deployRegistries(deployer!, { adminDelay: 0, pausers: [deployer!.address] });
         writeJson(deploymentFile, deployment);
         log(
-          `registries deployed: NotaryRegistry ${deployment.notaryRegistry.address}, ClaimRegistry ${deployment.claimRegistry.address}`,
+          `registries deployed: MemberDirectory ${deployment.memberDirectory!.address}, NotaryRegistry ${deployment.notaryRegistry.address}, ClaimRegistry ${deployment.claimRegistry.address}`,
         );
       }
     } else {
@@ -228,10 +233,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       fromBlock: deployment.notaryRegistry.block,
     });
 
-    // A member's own chain account: created in the keystore, funded on chains that charge gas, granted its roles.
-    const notaryAdmin = deployer ? new Contract(deployment.notaryRegistry.address, ROLE_ABI, deployer) : null;
-    const claimAdmin = deployer ? new Contract(deployment.claimRegistry.address, ROLE_ABI, deployer) : null;
-    // The deployer's transactions (grants from the API, top-ups from the worker) one at a time: ethers picks the
+    // A member's own chain account: created in the keystore, funded on chains that charge gas, and bound to its
+    // organisation in the directory as an ANCHORER key (it anchors and claims; bound for ever).
+    const directory =
+      deployer && isV2Deployment(deployment)
+        ? new Contract(deployment.memberDirectory.address, MEMBER_DIRECTORY_ABI, deployer)
+        : null;
+    // The deployer's transactions (keys from the API, top-ups from the worker) one at a time: ethers picks the
     // nonce of each from the node, so two at once would collide.
     let deployerQueue: Promise<unknown> = Promise.resolve();
     const asDeployer = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -260,14 +268,22 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       }
       log(`funded ${address} with ${formatEther(config.fundAmount - balance)} ETH from the deployer`);
     };
-    const ensureRoles = async (address: string) => {
+    const ensureMember = async (orgId: string, address: string) => {
       if (embedded) await setBalance(provider, address, parseEther('1000'));
       else await ensureFunds(address);
-      if (!notaryAdmin || !claimAdmin) return;
-      if (!(await notaryAdmin.hasRole(ANCHORER_ROLE, address)))
-        await asDeployer(async () => (await notaryAdmin.grantRole(ANCHORER_ROLE, address)).wait());
-      if (!(await claimAdmin.hasRole(CLAIMANT_ROLE, address)))
-        await asDeployer(async () => (await claimAdmin.grantRole(CLAIMANT_ROLE, address)).wait());
+      // Without a directory (registries 1.x) nothing can bind the account: provisionAccount refuses before this.
+      if (!directory) return; // no DEPLOYER_KEY: the directory's registrar binds the key (addKey) out of band
+      try {
+        await asDeployer(() => registerAnchorer(directory, orgId, address, log));
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith('MemberDirectory:')) throw err;
+        const e = toChainError(err);
+        throw new ChainError({
+          code: e.code,
+          message: `registering ${address} as ANCHORER key of ${orgId} in MemberDirectory failed: ${e.message}`,
+          cause: err,
+        });
+      }
     };
     if (!embedded && chargesGas) {
       log(
@@ -277,8 +293,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       );
     }
     const provisionAccount = async (orgId: string) => {
+      if (!isV2Deployment(deployment!))
+        throw new ServiceError(
+          'REGISTRY_1X',
+          `The deployment names registries 1.x (no MemberDirectory): the account of ${orgId} cannot be registered; deploy the v2 registries (notary deploy) and point DEPLOYMENT_FILE at them`,
+        );
       const { address } = await keystore.create(orgId);
-      await ensureRoles(address);
+      await ensureMember(orgId, address);
       return getAddress(address);
     };
 
@@ -305,14 +326,15 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         writeJson(secretsFile, s, 0o600);
         secrets = s;
       }
-      // Chain state may be new (deleted or lost): make sure every member account still holds its roles.
-      for (const o of await store.read((r) => r.listOrgs())) if (o.address) await ensureRoles(o.address);
+      // Chain state may be new (deleted or lost): make sure every member account is still bound in the directory.
+      for (const o of await store.read((r) => r.listOrgs())) if (o.address) await ensureMember(o.id, o.address);
       demo = {
         apiUrl: '',
         rpcUrl: rpcUrl!,
         chainId,
         registry: deployment.notaryRegistry.address,
         claimRegistry: deployment.claimRegistry.address,
+        memberDirectory: deployment.memberDirectory!.address,
         admin: { apiKey: secrets.admin },
         auditor: { apiKey: secrets.auditor },
         orgs: [],

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { getAddress } from 'ethers';
 import { isReceipt } from '../domain';
 import { connectProvider } from '../chain/provider';
-import { ChainRootSource, verifyReceipt, type RootSource, type Verdict } from '../verifier';
+import { ChainRootSource, isOrganisationVerified, verifyReceipt, type RootSource, type Verdict } from '../verifier';
 import { sha256Hex, UblError, ublToPayload } from '../domain/ubl';
 import { CliError, usageError } from './errors';
 import { readDemo, list, type GlobalOptions } from './context';
@@ -22,11 +22,12 @@ const PASSED: Record<string, string> = {
   commitment: 'recomputed from the record fields',
   merkle: 'proof path leads to the root',
   anchor: 'root anchored on the registry, in that block and transaction',
+  organisation: 'anchored for the organisation the record names (MemberDirectory key)',
   submitter: 'anchored by the receipt’s submitter',
   timestamp: 'block time matches',
 };
 
-const ORDER = ['schema', 'digest', 'commitment', 'merkle', 'anchor', 'submitter', 'timestamp'] as const;
+const ORDER = ['schema', 'digest', 'commitment', 'merkle', 'anchor', 'organisation', 'submitter', 'timestamp'] as const;
 
 function readFileText(file: string, what: string): string {
   try {
@@ -149,8 +150,12 @@ export async function verify(receiptFile: string, opts: VerifyOptions): Promise<
     if (verdict.valid) {
       const r = verdict.receipt!;
       const a = (receipt as { anchor: { blockTimestamp: number; blockNumber: number; submitter: string } }).anchor;
+      // The organisation is named as verified only when the registry bound the anchor to it (2.x).
+      const org = isOrganisationVerified(verdict)
+        ? `organisation ${r.orgId} verified`
+        : `organisation "${r.orgId}" as the record says: ${verdict.checks.find((c) => c.name === 'organisation')?.reason ?? 'not verified'}`;
       out(
-        `VALID: record ${r.recordId} (${r.type}, org ${r.orgId}) anchored ${new Date(a.blockTimestamp * 1000).toISOString()} ` +
+        `VALID: record ${r.recordId} (${r.type}; ${org}) anchored ${new Date(a.blockTimestamp * 1000).toISOString()} ` +
           `in block ${a.blockNumber} of chain ${r.chainId} by ${a.submitter}` +
           (payload === undefined ? ' (payload not checked)' : ''),
       );

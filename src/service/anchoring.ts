@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buildMerkleTree } from '../domain/merkle';
 import { ZERO_HEX32 } from '../domain/hex';
-import type { ChainPort } from './chain-port';
+import { orgHashOf, type ChainPort } from './chain-port';
 import { allocateAccountNonce, newOutboxTx } from './outbox';
 import type { BatchInfo, Org, Repo, Store } from './ports';
 
@@ -28,7 +28,7 @@ export interface AnchorOptions {
 
 /**
  * Why an organisation's pending records are not being anchored (served as `blocked` on its pending records):
- * INSUFFICIENT_FUNDS, REGISTRY_PAUSED, NOT_AUTHORIZED (no ANCHORER_ROLE), CHAIN_UNREACHABLE, TX_UNDERPRICED,
+ * INSUFFICIENT_FUNDS, REGISTRY_PAUSED, NOT_AUTHORIZED (no active ANCHORER key in the directory), CHAIN_UNREACHABLE, TX_UNDERPRICED,
  * or ANCHORING_FAILED (anything else; `detail` says what).
  */
 export interface AnchorBlock {
@@ -318,10 +318,16 @@ export class AnchorService {
   /**
    * Once per organisation and process (and after a revert): batches the database holds as anchored
    * but the chain does not know (chain state lost, deep reorg) are signed again, oldest first, with
-   * their stored `prev`, so the hash-linked chain on the registry is rebuilt without gaps.
+   * their stored `prev`, so the hash-linked chain on the registry is rebuilt without gaps. The organisation's
+   * head on chain (`headOf(keccak256(orgId))`, whichever of its keys anchored it) being its last stored anchored
+   * batch means nothing is missing: every earlier link was that head's `prev` chain.
    */
   private async reconcile(org: Org): Promise<void> {
     const batches = await this.store.read((r) => r.batchesOf(org.id));
+    const lastAnchored = [...batches].reverse().find((b) => b.status === 'anchored' || b.status === 'confirmed');
+    if (!lastAnchored) return;
+    const head = await this.chain.headOf(orgHashOf(org.id));
+    if (head.root.toLowerCase() === lastAnchored.root.toLowerCase()) return;
     const missing: BatchInfo[] = [];
     for (let i = batches.length - 1; i >= 0; i--) {
       const b = batches[i]!;
@@ -478,12 +484,13 @@ export class AnchorService {
       // state, not history): adopt it from the registry's record, or the records would be released and
       // re-batched into the same root forever. The receipt keeps this batch's stored transaction hash.
       const a = await this.chain.anchorOf(b.root);
-      if (a.timestamp === 0 || a.submitter.toLowerCase() !== b.submitter.toLowerCase()) return null;
+      if (a.timestamp === 0 || a.org.toLowerCase() !== orgHashOf(b.orgId)) return null;
       const blockHash = await this.chain.blockHashAt(a.blockNumber);
       if (!blockHash) return null;
       return this.markAnchored(b, a.blockNumber, blockHash, a.timestamp, a.seq);
     }
-    if (ev.submitter.toLowerCase() !== b.submitter.toLowerCase()) return null;
+    // Ours when it was anchored for this organisation (by whichever of its keys: a rotation keeps it ours).
+    if (ev.org.toLowerCase() !== orgHashOf(b.orgId)) return null;
     const anchor = await this.chain.anchorOf(b.root);
     const now = Date.now();
     await this.store.tx((r) => r.updateBatch(b.id, { txHash: ev.transactionHash, updatedAt: now }));

@@ -1,4 +1,10 @@
 /** What the use cases need from the chain (implemented by src/chain/gateway.ts). */
+import { keccak256, toUtf8Bytes } from 'ethers';
+
+/** `org` as the directory and the registries name an organisation: keccak256(bytes(orgId)), lowercase hex. */
+export function orgHashOf(orgId: string): string {
+  return keccak256(toUtf8Bytes(orgId)).toLowerCase();
+}
 
 export interface AnchorState {
   /** 0: never anchored. */
@@ -8,10 +14,13 @@ export interface AnchorState {
   seq: number;
   prev: string;
   leafCount: number;
+  /** keccak256(bytes(orgId)) of the organisation the root was anchored for (lowercase bytes32). */
+  org: string;
 }
 
 export interface AnchoredEvent {
   root: string;
+  org: string;
   submitter: string;
   seq: number;
   prev: string;
@@ -50,7 +59,8 @@ export interface ChainPort {
   blockNumber(): Promise<number>;
   blockHashAt(blockNumber: number): Promise<string | null>;
   pendingNonce(address: string): Promise<number>;
-  headOf(submitter: string): Promise<{ root: string; seq: number }>;
+  /** The head of organisation `org`'s chain (`org` = keccak256(bytes(orgId)), see orgHashOf), across rotations. */
+  headOf(org: string): Promise<{ root: string; seq: number }>;
   anchorOf(root: string): Promise<AnchorState>;
   /** The Anchored event of `root` (searching logs), or null. */
   findAnchored(root: string): Promise<AnchoredEvent | null>;
@@ -58,9 +68,11 @@ export interface ChainPort {
   signAnchor(from: string, a: { root: string; prev: string; leafCount: number }, nonce: number): Promise<SignedChainTx>;
   signConsume(from: string, keys: string[], claim: string, nonce: number): Promise<SignedChainTx>;
   signRelease(from: string, claim: string, nonce: number): Promise<SignedChainTx>;
+  /** `settle(claim)`: the claim was reimbursed, its keys stay consumed for ever (it can never be released). */
+  signSettle(from: string, claim: string, nonce: number): Promise<SignedChainTx>;
   /**
    * Would an anchor from `from` go through now? Checks what no retry fixes — the registry is paused (PAUSED),
-   * the account lacks ANCHORER_ROLE (NOT_AUTHORIZED), it cannot pay the gas (INSUFFICIENT_FUNDS) — with an
+   * the account is no active ANCHORER key in the directory (NOT_AUTHORIZED), it cannot pay the gas (INSUFFICIENT_FUNDS) — with an
    * eth_call of the anchor (`a`, else a placeholder root) and a balance read. Null when none applies.
    */
   anchorPrecheck(from: string, a?: { root: string; prev: string; leafCount: number }): Promise<ChainFailure | null>;
@@ -71,7 +83,16 @@ export interface ChainPort {
   receipt(hash: string): Promise<TxReceipt | null>;
   /** Why a mined transaction reverted. */
   revertReason(hash: string): Promise<ChainFailure | null>;
-  consumptionOf(key: string): Promise<{ consumer: string; claim: string; timestamp: number; blockNumber: number }>;
+  consumptionOf(key: string): Promise<{
+    consumer: string;
+    /** The consuming organisation (keccak256 of its id). */
+    org: string;
+    claim: string;
+    timestamp: number;
+    blockNumber: number;
+    /** The claim was settled: its keys can never be released. */
+    settled: boolean;
+  }>;
   /** Is `err` a chain failure with this code? */
   failureOf(err: unknown): ChainFailure | null;
 }

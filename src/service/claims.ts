@@ -8,7 +8,7 @@ import { dec, minorUnit, round as decRound, str as decStr } from '../domain/deci
 import { invoiceKey, normaliseInvoiceField } from '../domain/invoice-key';
 import { invoiceIdentity, validatePayload } from '../domain/record-types';
 import { allocateAccountNonce, newOutboxTx } from './outbox';
-import type { ChainFailure, ChainPort } from './chain-port';
+import { orgHashOf, type ChainFailure, type ChainPort } from './chain-port';
 import { ServiceError } from './errors';
 import type { ClaimInfo, Org, OutboxTx, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
@@ -32,6 +32,10 @@ import type { RecordService } from './records';
  * keys on chain. A retry with the same externalId (or the {@link ClaimReconciler}) resumes from the stored state:
  * it rebroadcasts the same raw transaction (same hash), reads its receipt and inserts the record with the
  * prepared id and salt, so the commitment on chain and the record's commitment are the same.
+ *
+ * Settle: once a claim's approval gets an `expense.reimbursed` child, the {@link ClaimReconciler} signs
+ * `settle(commitment)` (ClaimRegistry v2) the same way: its keys then stay consumed for ever, and a release is
+ * refused (ALREADY_REIMBURSED here, ClaimRegistryClaimSettled on chain).
  *
  * Release: a claim that gets an `expense.rejected` child (submitted through POST /v1/records like any decision)
  * releases its keys on chain: the {@link ClaimReconciler} signs `release(commitment)` from the claimant's account
@@ -439,6 +443,7 @@ export class ClaimService {
             status: 'prepared',
             consumeTxId: null,
             releaseTxId: null,
+            settleTxId: null,
             error: null,
             createdAt: now,
             updatedAt: now,
@@ -463,7 +468,8 @@ export class ClaimService {
 
   /** 409 INVOICE_ALREADY_CLAIMED naming the earlier claim (its record id when this service knows it). */
   private async alreadyClaimed(f: ChainFailure, claim: ClaimInfo): Promise<ServiceError> {
-    const d = f.details as { key?: string; consumer?: string; claim?: string; timestamp?: number };
+    // v2: the chain names the consuming organisation (keccak256 of its id), not its account.
+    const d = f.details as { key?: string; org?: string; claim?: string; timestamp?: number };
     const idx = d.key ? claim.invoiceKeys.indexOf(d.key) : -1;
     // Keys past the claimed invoices' own belong to earlier versions of corrected invoices.
     const invoice = idx >= 0 && idx < claim.invoices.length ? claim.invoices[idx]! : null;
@@ -473,7 +479,7 @@ export class ClaimService {
       // The record once stored; before that (the winner is still between its receipt and its insert), the
       // prepared claim of this service's database names the same id.
       // Only the claimant's own earlier claim is named: another organisation's record ids are not the claimant's
-      // to learn (the chain shows the commitment and the consumer to every member anyway).
+      // to learn (the chain shows the commitment and the consuming organisation to every member anyway).
       earlierId = await this.store.read(async (r) => {
         const rec = (await r.findByCommitments([d.claim!]))[0];
         if (rec) return rec.orgId === claim.orgId ? rec.id : null;
@@ -481,9 +487,18 @@ export class ClaimService {
         return prepared?.orgId === claim.orgId ? prepared.id : null;
       });
     }
+    const byUs = d.org !== undefined && d.org.toLowerCase() === orgHashOf(claim.orgId);
+    // The consuming organisation's id is public anyway (the directory's MemberKeyAdded names it): say it when
+    // this service knows the organisation, else its hash.
+    const consumingOrg = byUs
+      ? claim.orgId
+      : d.org
+        ? ((await this.store.read((r) => r.listOrgs())).find((o) => orgHashOf(o.id) === d.org!.toLowerCase())?.id ??
+          null)
+        : null;
     return new ServiceError(
       'INVOICE_ALREADY_CLAIMED',
-      `${earlierVersion ? `An earlier version of a claimed invoice (key ${d.key})` : `Invoice ${invoice ?? d.key}`} was claimed before${earlierId ? ` by claim ${earlierId}` : ''} (commitment ${d.claim}, consumer ${d.consumer})`,
+      `${earlierVersion ? `An earlier version of a claimed invoice (key ${d.key})` : `Invoice ${invoice ?? d.key}`} was claimed before${earlierId ? ` by claim ${earlierId}` : ''} (commitment ${d.claim}, by ${byUs ? 'this organisation' : `organisation ${consumingOrg ?? d.org}`})`,
       {
         invoice,
         invoiceKey: d.key ?? null,
@@ -491,7 +506,9 @@ export class ClaimService {
         earlierClaim: {
           id: earlierId,
           commitment: d.claim ?? null,
-          consumer: d.consumer ?? null,
+          /** keccak256 of the consuming organisation's id, as the chain shows it to every member. */
+          org: d.org ?? null,
+          orgId: consumingOrg,
           claimedAt: typeof d.timestamp === 'number' ? new Date(d.timestamp * 1000).toISOString() : null,
         },
       },
@@ -694,6 +711,13 @@ export class ClaimService {
 
   /** Signs `release(commitment)` from the claimant's account through the outbox and broadcasts it. */
   async release(org: Org, claim: ClaimInfo, why: string): Promise<ClaimInfo> {
+    if (claim.status === 'settling' || claim.status === 'settled') {
+      // Reimbursed: ClaimRegistry v2 would revert ClaimRegistryClaimSettled; nothing is signed.
+      throw new ServiceError(
+        'ALREADY_REIMBURSED',
+        `Claim ${claim.id} was reimbursed (settled on chain): its invoice keys are never released`,
+      );
+    }
     const address = org.address!;
     const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
     const { next, tx } = await this.store.tx(async (r) => {
@@ -750,6 +774,24 @@ export class ClaimService {
       return;
     }
     const reason = receipt.status === 1 ? null : await this.chain.revertReason(tx.txHash);
+    if (reason?.code === 'CLAIM_SETTLED') {
+      // The claim was settled (reimbursed) on chain: its keys are never released. Refused, said, not retried.
+      await this.store.tx(async (r) => {
+        await r.updateOutbox(tx.id, {
+          status: 'failed',
+          error: `${reason.code}: ${reason.message}`,
+          blockNumber: receipt.blockNumber,
+          blockHash: receipt.blockHash,
+          updatedAt: Date.now(),
+        });
+        await casClaim(r, claim, {
+          status: 'settled',
+          error: 'release refused: the claim was settled (reimbursed) on chain',
+          updatedAt: Date.now(),
+        });
+      });
+      return;
+    }
     const released = receipt.status === 1 || reason?.code === 'UNKNOWN_CLAIM';
     await this.store.tx(async (r) => {
       await r.updateOutbox(tx.id, {
@@ -769,6 +811,84 @@ export class ClaimService {
               status: 'recorded',
               releaseTxId: null,
               error: reason?.message ?? 'release reverted',
+              updatedAt: Date.now(),
+            },
+      );
+    });
+  }
+
+  /**
+   * Signs `settle(commitment)` from the claimant's account through the outbox and broadcasts it: the claim was
+   * reimbursed, its keys stay consumed for ever (ClaimRegistry v2 then refuses any release).
+   */
+  async settle(org: Org, claim: ClaimInfo): Promise<ClaimInfo> {
+    const address = org.address!;
+    const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
+    const { next, tx } = await this.store.tx(async (r) => {
+      const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
+      const signed = await this.chain.signSettle(address, claim.commitment, nonce);
+      const tx = newOutboxTx(org.id, address, 'settle', claim.commitment, signed);
+      await r.insertOutbox(tx);
+      const next = await casClaim(r, claim, { status: 'settling', settleTxId: tx.id, updatedAt: Date.now() });
+      return { next, tx };
+    });
+    this.log.info({ claim: claim.id, tx: tx.txHash }, 'settling claim (reimbursed)');
+    try {
+      await this.chain.broadcast(tx.raw);
+      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+    } catch (err) {
+      this.log.warn({ claim: claim.id, err: String(err) }, 'settle broadcast failed; the reconciler retries');
+    }
+    return next;
+  }
+
+  /** Follows a `settling` claim: settled once mined (or once the chain shows it settled). */
+  async advanceSettle(org: Org, claim: ClaimInfo, rebroadcastMs: number): Promise<void> {
+    const tx = claim.settleTxId ? await this.store.read((r) => r.getOutbox(claim.settleTxId!)) : null;
+    if (!tx) {
+      await this.settle(org, claim);
+      return;
+    }
+    const settledOnChain = async () => (await this.chain.consumptionOf(claim.invoiceKeys[0]!)).settled;
+    const receipt = await this.chain.receipt(tx.txHash);
+    if (!receipt) {
+      if (Date.now() - tx.updatedAt < rebroadcastMs) return;
+      try {
+        await this.chain.broadcast(tx.raw);
+        await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+      } catch (err) {
+        if (this.chain.failureOf(err)?.code !== 'NONCE_TOO_LOW') throw err;
+        await this.store.tx((r) =>
+          r.updateOutbox(tx.id, {
+            status: 'replaced',
+            error: 'nonce used by another transaction',
+            updatedAt: Date.now(),
+          }),
+        );
+        if (await settledOnChain()) await this.update(claim, { status: 'settled' });
+        else await this.settle(org, claim);
+      }
+      return;
+    }
+    const reason = receipt.status === 1 ? null : await this.chain.revertReason(tx.txHash);
+    const settled = receipt.status === 1 || reason?.code === 'CLAIM_SETTLED';
+    await this.store.tx(async (r) => {
+      await r.updateOutbox(tx.id, {
+        status: receipt.status === 1 ? 'mined' : 'failed',
+        error: reason ? `${reason.code}: ${reason.message}` : null,
+        blockNumber: receipt.blockNumber,
+        blockHash: receipt.blockHash,
+        updatedAt: Date.now(),
+      });
+      await casClaim(
+        r,
+        claim,
+        settled
+          ? { status: 'settled', updatedAt: Date.now() }
+          : {
+              status: 'recorded',
+              settleTxId: null,
+              error: reason?.message ?? 'settle reverted',
               updatedAt: Date.now(),
             },
       );
@@ -847,12 +967,14 @@ export class ClaimReconciler {
     );
     if (!leased) return;
     const orgs = new Map((await this.store.read((r) => r.listOrgs())).map((o) => [o.id, o]));
-    const [stuck, rejected, releasing] = await this.store.read(
+    const [stuck, rejected, releasing, reimbursed, settling] = await this.store.read(
       async (r) =>
         [
           await r.claimsByStatus(['signed', 'consumed'], 50),
           await r.rejectedClaimsToRelease(50),
           await r.claimsByStatus(['releasing'], 50),
+          await r.reimbursedClaimsToSettle(50),
+          await r.claimsByStatus(['settling'], 50),
         ] as const,
     );
     for (const c of stuck) {
@@ -875,6 +997,20 @@ export class ClaimReconciler {
         await this.claims.advanceRelease(orgs.get(c.orgId)!, c, this.opts.rebroadcastMs ?? 5_000);
       } catch (err) {
         log.warn({ claim: c.id, err: String(err) }, 'release not confirmed yet');
+      }
+    }
+    for (const c of reimbursed) {
+      try {
+        await this.claims.settle(orgs.get(c.orgId)!, c);
+      } catch (err) {
+        log.warn({ claim: c.id, err: String(err) }, 'settle not signed yet');
+      }
+    }
+    for (const c of settling) {
+      try {
+        await this.claims.advanceSettle(orgs.get(c.orgId)!, c, this.opts.rebroadcastMs ?? 5_000);
+      } catch (err) {
+        log.warn({ claim: c.id, err: String(err) }, 'settle not confirmed yet');
       }
     }
   }

@@ -49,7 +49,7 @@ export interface RecordFull extends RecordMeta {
   payload: string;
   /**
    * Merkle path (hex32[]) stored with the record: only records of batches built before the batch trees were stored
-   * once (migration BatchTrees1764500000000). Otherwise null: the path is derived from the batch's tree at `leafIndex`.
+   * once (migration BatchTrees1764600000000). Otherwise null: the path is derived from the batch's tree at `leafIndex`.
    */
   proof: string[] | null;
 }
@@ -99,7 +99,7 @@ export interface OutboxTx {
   orgId: string;
   address: string;
   nonce: number;
-  kind: 'anchor' | 'consume' | 'release';
+  kind: 'anchor' | 'consume' | 'release' | 'settle';
   refId: string;
   raw: string;
   txHash: string;
@@ -111,7 +111,8 @@ export interface OutboxTx {
   updatedAt: number;
 }
 
-export type ClaimStatus = 'prepared' | 'signed' | 'consumed' | 'recorded' | 'failed' | 'releasing' | 'released';
+export type ClaimStatus =
+  'prepared' | 'signed' | 'consumed' | 'recorded' | 'failed' | 'releasing' | 'released' | 'settling' | 'settled';
 
 /** An expense claim of POST /v1/claims (src/service/claims.ts), stored BEFORE its consume transaction is signed. */
 export interface ClaimInfo {
@@ -130,6 +131,8 @@ export interface ClaimInfo {
   status: ClaimStatus;
   consumeTxId: string | null;
   releaseTxId: string | null;
+  /** The `settle(commitment)` transaction, signed once the claim's reimbursement was accepted (ClaimRegistry v2). */
+  settleTxId: string | null;
   error: string | null;
   createdAt: number;
   updatedAt: number;
@@ -242,6 +245,8 @@ export interface Repo {
   claimsByStatus(statuses: ClaimStatus[], limit: number): Promise<ClaimInfo[]>;
   /** Recorded claims that have an expense.rejected child: their keys must be released on chain. */
   rejectedClaimsToRelease(limit: number): Promise<ClaimInfo[]>;
+  /** Recorded claims whose approval has an `expense.reimbursed` child: their keys are settled on chain. */
+  reimbursedClaimsToSettle(limit: number): Promise<ClaimInfo[]>;
 
   // leases
   tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;

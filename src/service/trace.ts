@@ -7,7 +7,7 @@ import {
   type LineageBundle,
   type RootSource,
 } from '../verifier';
-import type { AnchorState, ChainPort } from './chain-port';
+import { orgHashOf, type AnchorState, type ChainPort } from './chain-port';
 import { ServiceError } from './errors';
 import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import { buildReceipt } from './queries';
@@ -307,7 +307,8 @@ const CHAIN_PREFETCH = 16;
 
 /**
  * Completeness of an organisation's anchored history: walks its hash-linked batch chain on the registry alone
- * (`headOf(submitter)`, or `cursor`, then `anchorOf(prev)` back to zero) for at most `limit` links, and compares
+ * (`headOf(keccak256(orgId))`, or `cursor`, then `anchorOf(prev)` back to zero) for at most `limit` links — one
+ * chain across the organisation's key rotations — and compares
  * them with the batches in the database. A stored batch counts as missing on chain only when its seq lies within
  * the links walked; past `limit` the answer says `truncated` and where to continue. The walk follows the chain's
  * own links; reads along the links the database predicts are started up to 16 ahead (so a walk over stored
@@ -342,7 +343,7 @@ export async function checkCompleteness(
   let root = ZERO_HEX32 as string;
   try {
     if (org.address) {
-      head = (await chain.headOf(org.address)).root;
+      head = (await chain.headOf(orgHashOf(org.id))).root;
       root = (opts.cursor ?? head).toLowerCase();
       while (root !== ZERO_HEX32 && onChain.length < limit) {
         let ahead: string | undefined = root;
@@ -356,8 +357,8 @@ export async function checkCompleteness(
           root = ZERO_HEX32;
           break;
         }
-        if (a.submitter.toLowerCase() !== org.address.toLowerCase())
-          errors.push(`root ${root} was anchored by ${a.submitter}`);
+        if (a.org.toLowerCase() !== orgHashOf(org.id))
+          errors.push(`root ${root} was anchored for another organisation (${a.org}, by ${a.submitter})`);
         onChain.push({ root, leafCount: a.leafCount, seq: a.seq });
         root = a.prev.toLowerCase();
       }

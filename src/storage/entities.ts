@@ -98,7 +98,7 @@ export interface OutboxRow {
   orgId: string;
   address: string;
   nonce: number;
-  kind: 'anchor' | 'consume' | 'release';
+  kind: 'anchor' | 'consume' | 'release' | 'settle';
   refId: string;
   raw: string;
   txHash: string;
@@ -328,6 +328,7 @@ export interface ClaimRow {
   status: string;
   consumeTxId: string | null;
   releaseTxId: string | null;
+  settleTxId: string | null;
   error: string | null;
   createdAt: string | number;
   updatedAt: string | number;
@@ -350,6 +351,7 @@ export const Claim = new EntitySchema<ClaimRow>({
     status: { type: 'varchar', length: 16 },
     consumeTxId: { type: 'varchar', length: 36, nullable: true, name: 'consume_tx_id' },
     releaseTxId: { type: 'varchar', length: 36, nullable: true, name: 'release_tx_id' },
+    settleTxId: { type: 'varchar', length: 36, nullable: true, name: 'settle_tx_id' },
     error: { type: 'text', nullable: true },
     createdAt: { ...millis, name: 'created_at' },
     updatedAt: { ...millis, name: 'updated_at' },

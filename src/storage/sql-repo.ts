@@ -172,6 +172,7 @@ const CLAIM_COLUMNS: Record<keyof ClaimInfo, string> = {
   status: 'status',
   consumeTxId: 'consume_tx_id',
   releaseTxId: 'release_tx_id',
+  settleTxId: 'settle_tx_id',
   error: 'error',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
@@ -191,6 +192,7 @@ function toClaim(r: Row): ClaimInfo {
     status: r.status as ClaimStatus,
     consumeTxId: strOrNull(r.consume_tx_id),
     releaseTxId: strOrNull(r.release_tx_id),
+    settleTxId: strOrNull(r.settle_tx_id),
     error: strOrNull(r.error),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
@@ -745,6 +747,20 @@ export class SqlRepo implements Repo {
          JOIN record_links l ON l.parent_id = c.id
          JOIN records r ON r.id = l.child_id
         WHERE c.status = 'recorded' AND r.type = 'expense.rejected'
+        ORDER BY c.updated_at LIMIT ?`,
+      [limit],
+    );
+    return rows.map(toClaim);
+  }
+
+  async reimbursedClaimsToSettle(limit: number): Promise<ClaimInfo[]> {
+    const rows = await this.sql.query(
+      `SELECT DISTINCT c.* FROM claims c
+         JOIN record_links la ON la.parent_id = c.id
+         JOIN records a ON a.id = la.child_id AND a.type = 'expense.approved'
+         JOIN record_links lr ON lr.parent_id = a.id
+         JOIN records re ON re.id = lr.child_id AND re.type = 'expense.reimbursed'
+        WHERE c.status = 'recorded'
         ORDER BY c.updated_at LIMIT ?`,
       [limit],
     );

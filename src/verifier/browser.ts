@@ -18,7 +18,7 @@ export { ublToPayload, UblError } from '../domain/ubl';
 Settings.Set({ useAcceleration: false });
 
 /**
- * The chain checks (anchor, submitter, timestamp) asked from this browser over `rpcUrl`, with the verifier's own
+ * The chain checks (anchor, organisation, submitter, timestamp) asked from this browser over `rpcUrl`, with the verifier's own
  * rules: the node must be on the receipt's chain, the registry (when `registry` is given) the service's one.
  * `receipt` must have passed the schema check. The caller bounds the time it waits.
  */

@@ -3,15 +3,27 @@ import type { Hex32 } from '../domain';
 import { VerifierError, verifierError } from './errors';
 import type { AnchorRecord, AnchorRef, AnchorTransaction, RootSource } from './root-source';
 
-/** The part of INotaryRegistry (docs/formats.md §6, normative) the verifier reads. */
+/**
+ * The part of INotaryRegistry (docs/formats.md §6, normative) the verifier reads on a registry 1.x; the two
+ * `Anchored` events (1.x and 2.x) have different topics (2.x indexes the organisation), so both are listed.
+ */
 export const NOTARY_REGISTRY_READ_ABI = [
   'function anchorOf(bytes32 root) view returns (tuple(uint64 timestamp, uint64 blockNumber, address submitter, uint64 seq, bytes32 prev, uint32 leafCount))',
   'event Anchored(bytes32 indexed root, address indexed submitter, uint64 indexed seq, bytes32 prev, uint32 leafCount)',
+  'event Anchored(bytes32 indexed root, bytes32 indexed org, uint64 indexed seq, address submitter, bytes32 prev, uint32 leafCount)',
+] as const;
+
+/** What a registry 2.x adds to the read ABI: the anchor's organisation, and `version()` to tell the two apart. */
+export const NOTARY_REGISTRY_V2_READ_ABI = [
+  'function anchorOf(bytes32 root) view returns (tuple(uint64 timestamp, uint64 blockNumber, address submitter, uint64 seq, bytes32 prev, uint32 leafCount, bytes32 org))',
+  'function version() view returns (string)',
 ] as const;
 
 // Parsed on first use: importing the verifier does no work.
 let parsedAbi: Interface | undefined;
+let parsedV2Abi: Interface | undefined;
 const registryInterface = (): Interface => (parsedAbi ??= new Interface(NOTARY_REGISTRY_READ_ABI));
+const registryV2Interface = (): Interface => (parsedV2Abi ??= new Interface(NOTARY_REGISTRY_V2_READ_ABI));
 
 export interface ChainRootSourceOptions {
   /** Registry addresses the auditor trusts (any case); unset: any registry named by a receipt. */
@@ -24,6 +36,7 @@ export class ChainRootSource implements RootSource {
   private readonly trusted?: ReadonlySet<string>;
   private chainId?: Promise<number>;
   private readonly contracts = new Map<string, Contract>();
+  private readonly versions = new Map<string, Promise<1 | 2>>();
 
   constructor(connection: { rpcUrl: string } | { provider: Provider }, options: ChainRootSourceOptions = {}) {
     if ('provider' in connection && connection.provider) this.provider = connection.provider;
@@ -75,16 +88,54 @@ export class ChainRootSource implements RootSource {
     return c;
   }
 
+  /** The registry's major version from its `version()` ("1.x" or "2.x"); anything else is refused. */
+  private majorVersion(address: string): Promise<1 | 2> {
+    const key = address.toLowerCase();
+    let v = this.versions.get(key);
+    if (!v) {
+      v = (async () => {
+        let version: string;
+        try {
+          const c = new Contract(address, registryV2Interface(), this.provider);
+          version = String(await c.getFunction('version').staticCall());
+        } catch (err) {
+          verifierError(err, 'CHAIN_CALL_FAILED', `version() failed on ${address}`);
+        }
+        if (version.startsWith('1.')) return 1;
+        if (version.startsWith('2.')) return 2;
+        throw new VerifierError({
+          code: 'CHAIN_CALL_FAILED',
+          message: `registry ${address} has version ${JSON.stringify(version.slice(0, 32))}, not 1.x or 2.x`,
+        });
+      })();
+      v.catch(() => this.versions.delete(key)); // a failed read is retried next time
+      if (this.versions.size >= 64) this.versions.clear();
+      this.versions.set(key, v);
+    }
+    return v;
+  }
+
   async getAnchor(ref: AnchorRef): Promise<AnchorRecord | null> {
     await this.checkRef(ref.chainId, ref.registry);
-    let a: { timestamp: bigint; blockNumber: bigint; submitter: string; seq: bigint; prev: string; leafCount: bigint };
+    const major = await this.majorVersion(ref.registry);
+    let a: {
+      timestamp: bigint;
+      blockNumber: bigint;
+      submitter: string;
+      seq: bigint;
+      prev: string;
+      leafCount: bigint;
+      org?: string;
+    };
     try {
-      a = await this.registry(ref.registry).getFunction('anchorOf').staticCall(ref.root);
+      const contract =
+        major === 2 ? new Contract(ref.registry, registryV2Interface(), this.provider) : this.registry(ref.registry);
+      a = await contract.getFunction('anchorOf').staticCall(ref.root);
     } catch (err) {
       verifierError(err, 'CHAIN_CALL_FAILED', `anchorOf(${ref.root}) failed on ${ref.registry}`);
     }
     if (a.timestamp === 0n) return null;
-    return {
+    const record: AnchorRecord = {
       timestamp: Number(a.timestamp),
       blockNumber: Number(a.blockNumber),
       submitter: a.submitter,
@@ -92,6 +143,8 @@ export class ChainRootSource implements RootSource {
       prev: a.prev.toLowerCase(),
       leafCount: Number(a.leafCount),
     };
+    if (major === 2) record.org = String(a.org).toLowerCase();
+    return record;
   }
 
   async getAnchorTransaction(ref: {

@@ -15,6 +15,11 @@ export interface AnchorRecord {
   seq: number;
   prev: Hex32;
   leafCount: number;
+  /**
+   * Registry 2.x: keccak256(bytes(orgId)) of the organisation the root was anchored for (lowercase). Absent for a
+   * registry 1.x, which does not bind anchors to organisations: the `organisation` check is skipped then.
+   */
+  org?: Hex32;
 }
 
 /** What a transaction says about anchoring: its inclusion and the roots it anchored on the registry. */

@@ -7,9 +7,15 @@ import {
   type Hex32,
   type ReceiptV1,
 } from '../domain';
+import { keccak256Bytes } from '../domain/hashing';
+import { bytesToHex32 } from '../domain/hex';
 import type { AnchorRecord, RootSource } from './root-source';
 
-export type CheckName = 'schema' | 'digest' | 'commitment' | 'merkle' | 'anchor' | 'submitter' | 'timestamp';
+export type CheckName =
+  'schema' | 'digest' | 'commitment' | 'merkle' | 'anchor' | 'organisation' | 'submitter' | 'timestamp';
+
+/** Why `organisation` is skipped on a registry 1.x (which does not bind anchors to organisations). */
+export const ORGANISATION_NOT_VERIFIED_1X = 'organisation not verified (registry 1.x)';
 export type CheckStatus = 'passed' | 'failed' | 'skipped';
 
 export interface Check {
@@ -19,9 +25,12 @@ export interface Check {
 }
 
 export interface Verdict {
-  /** True iff no check failed and every check except `digest` (skipped without a payload) passed. */
+  /**
+   * True iff no check failed and every check passed, except `digest` (skipped without a payload) and
+   * `organisation` (skipped on a registry 1.x: then the receipt is valid, but NOT organisation-verified).
+   */
   valid: boolean;
-  /** In docs/formats.md §4 order: schema, digest, commitment, merkle, anchor, submitter, timestamp. */
+  /** In docs/formats.md §4 order: schema, digest, commitment, merkle, anchor, organisation, submitter, timestamp. */
   checks: Check[];
   /** Identifying fields, present when the receipt passed the schema check. */
   receipt?: { recordId: string; orgId: string; type: string; root: Hex32; chainId: number; registry: string };
@@ -36,7 +45,26 @@ export interface VerifyReceiptOptions {
   trustedRegistries?: string[];
 }
 
-const ORDER: CheckName[] = ['schema', 'digest', 'commitment', 'merkle', 'anchor', 'submitter', 'timestamp'];
+const ORDER: CheckName[] = [
+  'schema',
+  'digest',
+  'commitment',
+  'merkle',
+  'anchor',
+  'organisation',
+  'submitter',
+  'timestamp',
+];
+
+/** keccak256(bytes(orgId)) as the directory and registry 2.x name an organisation. */
+export function orgHashOf(orgId: string): Hex32 {
+  return bytesToHex32(keccak256Bytes(new TextEncoder().encode(orgId)));
+}
+
+/** Whether the verdict establishes that the organisation named in the record anchored it (registry 2.x). */
+export function isOrganisationVerified(verdict: Verdict): boolean {
+  return verdict.valid && verdict.checks.some((c) => c.name === 'organisation' && c.status === 'passed');
+}
 
 function describe(err: unknown): string {
   if (err instanceof DomainError) return `${err.code}: ${err.message}`;
@@ -46,7 +74,12 @@ function describe(err: unknown): string {
 
 function finish(checks: Map<CheckName, Check>, receipt?: Verdict['receipt']): Verdict {
   const list = ORDER.map((name) => checks.get(name) ?? { name, status: 'skipped' as const });
-  const valid = list.every((c) => c.status === 'passed' || (c.name === 'digest' && c.status === 'skipped'));
+  const valid = list.every(
+    (c) =>
+      c.status === 'passed' ||
+      (c.name === 'digest' && c.status === 'skipped') ||
+      (c.name === 'organisation' && c.status === 'skipped' && c.reason === ORGANISATION_NOT_VERIFIED_1X),
+  );
   return receipt === undefined ? { valid, checks: list } : { valid, checks: list, receipt };
 }
 
@@ -131,7 +164,9 @@ export function checkReceiptLocally(receipt: unknown, opts: { payload?: unknown 
 /**
  * Verifies a receipt (docs/formats.md §4): digest of the payload (when given) → commitment recomputed from the
  * record → Merkle path to the root → the registry on that chain anchored the root at that block, with that sequence
- * number (and, when the root source can read transactions, in `txHash`) → by that submitter → at that time.
+ * number (and, when the root source can read transactions, in `txHash`) → for the organisation the record names
+ * (registry 2.x: `anchorOf(root).org == keccak256(bytes(record.orgId))`; skipped on 1.x, saying so) → by that
+ * submitter → at that time.
  * Checks are independent: each one looks only at its own inputs, so one tampered field fails the checks that
  * use it (see test/verifier/tamper.test.ts). A schema failure skips all others. Never throws.
  */
@@ -217,6 +252,17 @@ export async function verifyReceipt(receipt: unknown, opts: VerifyReceiptOptions
 
     if (found !== null) {
       const a = found;
+      if (a.org === undefined) {
+        checks.set('organisation', { name: 'organisation', status: 'skipped', reason: ORGANISATION_NOT_VERIFIED_1X });
+      } else {
+        attempt('organisation', () => {
+          const expected = orgHashOf(record.orgId);
+          return (
+            String(a.org).toLowerCase() === expected ||
+            `anchored for organisation ${String(a.org).toLowerCase()}, not for "${record.orgId}" (${expected})`
+          );
+        });
+      }
       attempt(
         'submitter',
         () =>

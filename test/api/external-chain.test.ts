@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Wallet } from 'ethers';
+import { Contract, ContractFactory, Wallet, id } from 'ethers';
 import { freePort, startAnvil, type AnvilHandle } from '../../src/chain/anvil';
 import { makeProvider, type ChainProvider } from '../../src/chain/provider';
 import { assertProductionSecrets, loadConfig } from '../../src/config';
@@ -12,13 +12,18 @@ import { startRuntime, type Runtime } from '../../src/cli/runtime';
 import type { ReceiptV1 } from '../../src/domain/receipt';
 import { ChainRootSource, verifyReceipt } from '../../src/verifier';
 import { setBalance } from '../../src/chain/dev-rpc';
-import { NotaryRegistry__factory } from '../../typechain-types';
-import { deployRegistries, type Deployment } from '../../scripts/lib/deploy-registries';
+import { MemberDirectory__factory, NotaryRegistryV2__factory } from '../../typechain-types';
+import { ANCHORER_ROLE, deployRegistries, loadArtifact, type Deployment } from '../../scripts/lib/deploy-registries';
+import { initHashing } from '../../src/domain/hashing';
+import { anchorBatch } from '../helpers/notary-chain';
 import { api, eventually } from '../helpers/instance';
 import { invoicePayload } from '../helpers/payloads';
 
 // anvil's second default account (public dev key): plays the consortium operator that deployed the registries.
 const OPERATOR_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+
+// anvil's fourth default account (public dev key): an ANCHORER_ROLE holder on the 1.x registry.
+const ANCHORER_V1_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6';
 
 // A consortium chain like Besu/Quorum with zero gas price: accounts need no funding.
 describe('external zero-gas chain (RPC_URL + DEPLOYMENT_FILE + GAS_PRICE=0, as in production)', () => {
@@ -28,6 +33,7 @@ describe('external zero-gas chain (RPC_URL + DEPLOYMENT_FILE + GAS_PRICE=0, as i
 
   before(async () => {
     anvil = await startAnvil({ extraArgs: ['--base-fee', '0', '--gas-price', '0'] });
+
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-ext-'));
     const provider = makeProvider(anvil.rpcUrl, { chainId: anvil.chainId });
     const deployment = await deployRegistries(new Wallet(OPERATOR_KEY, provider), { adminDelay: 0 });
@@ -68,13 +74,17 @@ describe('external zero-gas chain (RPC_URL + DEPLOYMENT_FILE + GAS_PRICE=0, as i
     );
   });
 
-  it('onboards an organisation (keystore account, roles granted by the operator) whose records get anchored', async () => {
+  it('onboards an organisation (keystore account bound in the directory by the operator) whose records get anchored', async () => {
     const admin = fs.readFileSync(path.join(dataDir, 'bootstrap-admin-key'), 'utf8').trim();
     const org = await api(rt.apiUrl, 'POST', '/v1/orgs', { key: admin, body: { id: 'acme', name: 'Acme SA' } });
     assert.equal(org.status, 201);
     // The org's signing key is in the encrypted keystore, not in the database.
     const files = fs.readdirSync(path.join(dataDir, 'keystore'));
     assert.ok(files.some((f) => f.toLowerCase().includes(org.body.address.slice(2).toLowerCase())));
+    // Bound to its organisation in the MemberDirectory as an ANCHORER key (kind 0), active (until 0).
+    const directory = MemberDirectory__factory.connect(rt.deployment.memberDirectory!.address, rt.provider);
+    const [boundOrg, kind, since, until] = await directory.memberOf(org.body.address);
+    assert.deepEqual([boundOrg, Number(kind), since > 0n, until], [id('acme'), 0, true, 0n]);
     const key = await api(rt.apiUrl, 'POST', '/v1/orgs/acme/keys', {
       key: admin,
       body: { name: 'erp', scopes: ['submit'] },
@@ -93,6 +103,97 @@ describe('external zero-gas chain (RPC_URL + DEPLOYMENT_FILE + GAS_PRICE=0, as i
     assert.equal(await rt.provider.getBalance(org.body.address), 0n, 'anchored without any ether (zero gas price)');
     const verdict = await api(rt.apiUrl, 'POST', '/v1/verify', { body: { receipt, payload: invoicePayload(1) } });
     assert.equal(verdict.body.valid, true, JSON.stringify(verdict.body.checks));
+  });
+});
+
+// A deployment file of registries 1.x (before the MemberDirectory): old receipts must keep verifying.
+describe('external chain with a v1 deployment file (registries 1.x, no memberDirectory)', () => {
+  let anvil: AnvilHandle;
+  let rt: Runtime;
+  let dataDir: string;
+  let receipt: ReceiptV1;
+  const payload = invoicePayload(7);
+
+  before(async () => {
+    await initHashing();
+    anvil = await startAnvil({ extraArgs: ['--base-fee', '0', '--gas-price', '0'] });
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-ext-v1-'));
+    const provider = makeProvider(anvil.rpcUrl, { chainId: anvil.chainId });
+    const operator = new Wallet(OPERATOR_KEY, provider);
+    const deployed: Record<string, { address: string; txHash: string; block: number }> = {};
+    const contracts: Record<string, Contract> = {};
+    for (const name of ['NotaryRegistry', 'ClaimRegistry'] as const) {
+      const a = loadArtifact(name);
+      const c = (await new ContractFactory(a.abi, a.bytecode, operator).deploy(0, operator.address)) as Contract;
+      const r = await c.deploymentTransaction()!.wait();
+      contracts[name] = c;
+      deployed[name] = { address: await c.getAddress(), txHash: r!.hash, block: r!.blockNumber };
+    }
+    const notary = contracts.NotaryRegistry!;
+    const anchorer = new Wallet(ANCHORER_V1_KEY, provider);
+    await (await notary.getFunction('grantRole')(ANCHORER_ROLE, anchorer.address)).wait();
+    const fakeHre = { ethers: { provider } };
+    [receipt] = await anchorBatch(fakeHre, notary, anchorer, [
+      { id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', orgId: 'bank', type: 'invoice.issued', payload, parents: [] },
+    ]);
+    provider.destroy();
+    const deploymentFile = path.join(dataDir, 'deployment-v1.json');
+    fs.writeFileSync(
+      deploymentFile,
+      JSON.stringify({
+        chainId: anvil.chainId,
+        notaryRegistry: deployed.NotaryRegistry,
+        claimRegistry: deployed.ClaimRegistry,
+        admin: operator.address,
+        adminDelay: 0,
+        roles: {
+          notaryRegistry: { ANCHORER_ROLE: [anchorer.address], PAUSER_ROLE: [] },
+          claimRegistry: { CLAIMANT_ROLE: [], PAUSER_ROLE: [] },
+        },
+        deployedAt: new Date().toISOString(),
+      }),
+    );
+    const logs: string[] = [];
+    rt = await startRuntime(
+      loadConfig({
+        RPC_URL: anvil.rpcUrl,
+        DEPLOYMENT_FILE: deploymentFile,
+        DEPLOYER_KEY: OPERATOR_KEY,
+        GAS_PRICE: '0',
+        DATA_DIR: dataDir,
+        KEYSTORE_PASSWORD: 'correct horse battery staple',
+        CONSORTIUM_SECRET: 'a consortium secret for this test',
+        PORT: '0',
+        ANCHOR_INTERVAL_MS: '100',
+        CONFIRMATIONS: '1',
+      }),
+      { log: (m) => logs.push(m) },
+    );
+    assert.ok(
+      logs.some((m) => /registries 1\.x from .* \(no MemberDirectory\)/.test(m)),
+      logs.join('\n'),
+    );
+  });
+  after(async () => {
+    await rt?.stop();
+    await anvil?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts, verifies a receipt anchored on the 1.x registry, and refuses a new organisation with 409 REGISTRY_1X', async () => {
+    const verdict = await api(rt.apiUrl, 'POST', '/v1/verify', { body: { receipt, payload } });
+    assert.equal(verdict.status, 200);
+    assert.equal(verdict.body.valid, true, JSON.stringify(verdict.body.checks));
+    const admin = fs.readFileSync(path.join(dataDir, 'bootstrap-admin-key'), 'utf8').trim();
+    const org = await api(rt.apiUrl, 'POST', '/v1/orgs', { key: admin, body: { id: 'acme', name: 'Acme SA' } });
+    assert.equal(org.status, 409, JSON.stringify(org.body));
+    assert.equal(org.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.equal(org.body.code, 'REGISTRY_1X');
+    const orgs = await api(rt.apiUrl, 'GET', '/v1/orgs', { key: admin });
+    assert.deepEqual(
+      orgs.body.map((o: { id: string }) => o.id),
+      ['operator'],
+    );
   });
 });
 
@@ -274,7 +375,8 @@ describe(
       assert.equal(d.chainId, 31337);
       assert.notEqual(await provider.getCode(d.notaryRegistry.address), '0x');
       assert.notEqual(await provider.getCode(d.claimRegistry.address), '0x');
-      assert.match(service.output(), /registries deployed: NotaryRegistry 0x/);
+      assert.notEqual(await provider.getCode(d.memberDirectory!.address), '0x');
+      assert.match(service.output(), /registries deployed: MemberDirectory 0x[0-9a-fA-F]{40}, NotaryRegistry 0x/);
       assert.match(service.output(), /the chain charges gas: new accounts get 1\.0 ETH from the deployer/);
     });
 
@@ -314,7 +416,7 @@ describe(
 
     it('registry paused: pending records say blocked REGISTRY_PAUSED, /ready says so, no reverted anchor is mined; anchored after unpause', async () => {
       const d = JSON.parse(fs.readFileSync(path.join(dataDir, 'deployments', '31337.json'), 'utf8')) as Deployment;
-      const pauser = NotaryRegistry__factory.connect(d.notaryRegistry.address, new Wallet(HARDHAT_KEY_0, provider));
+      const pauser = NotaryRegistryV2__factory.connect(d.notaryRegistry.address, new Wallet(HARDHAT_KEY_0, provider));
       await (await pauser.pause()).wait();
       const from = await provider.getBlockNumber();
       const nonce = await provider.getTransactionCount(acme.address);

@@ -16,11 +16,12 @@ import {
   isStillCanonical,
   makeProvider,
   mine,
+  orgHash,
   signTransaction,
   startAnvil,
   type AnvilHandle,
 } from '../../src/chain';
-import { ZERO32, randomBytes32, rejectsWithCode, setUpChain, type ChainFixture } from './helpers';
+import { ORG_A, ZERO32, randomBytes32, rejectsWithCode, setUpChain, type ChainFixture } from './helpers';
 
 const handles: AnvilHandle[] = [];
 async function start(opts: Parameters<typeof startAnvil>[0] = {}): Promise<AnvilHandle> {
@@ -125,7 +126,7 @@ describe('reorgs on anvil', () => {
   for (const depth of [1, 2]) {
     it(`anvil_reorg depth ${depth} drops the anchor: receipt gone, block hash changed, anchorOf back to 0`, async () => {
       const reader = new NotaryRegistryReader(f.provider, f.notary);
-      const head = await reader.headOf(f.anchorer.address);
+      const head = await reader.headOf(orgHash(ORG_A));
       const root = randomBytes32();
       const { hash } = await f.send(f.anchorer, f.notary, encodeAnchor(root, head.root, 1), ANCHOR_GAS_LIMIT);
       const r = await f.receipt(hash);
@@ -137,7 +138,7 @@ describe('reorgs on anvil', () => {
       assert.equal(await getReceiptInfo(f.provider, hash), null);
       assert.equal(await isStillCanonical(f.provider, r.blockNumber, r.blockHash), false);
       assert.equal((await reader.anchorOf(root)).timestamp, 0);
-      assert.deepEqual(await reader.headOf(f.anchorer.address), head);
+      assert.deepEqual(await reader.headOf(orgHash(ORG_A)), head);
     });
   }
 });

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Transaction, Wallet, makeError } from 'ethers';
-import { ClaimRegistry__factory, NotaryRegistry__factory } from '../../typechain-types';
+import {
+  ClaimRegistryV2__factory,
+  ClaimRegistry__factory,
+  NotaryRegistryV2__factory,
+  NotaryRegistry__factory,
+} from '../../typechain-types';
 import {
   ChainError,
   decodeRevert,
@@ -15,7 +20,7 @@ import { ZERO32, randomBytes32 } from './helpers';
 
 describe('decodeRevert', () => {
   describe('when the data is a registry custom error', () => {
-    it('maps KeyAlreadyConsumed to KEY_ALREADY_CONSUMED with checksummed address and number timestamp', () => {
+    it('maps v1 KeyAlreadyConsumed to KEY_ALREADY_CONSUMED with checksummed address and number timestamp', () => {
       const key = randomBytes32();
       const claim = randomBytes32();
       const consumer = Wallet.createRandom().address;
@@ -29,6 +34,52 @@ describe('decodeRevert', () => {
       assert.equal(err.code, 'KEY_ALREADY_CONSUMED');
       assert.equal(err.errorName, 'ClaimRegistryKeyAlreadyConsumed');
       assert.deepEqual(err.details, { key, consumer, claim, timestamp: 1764000000 });
+    });
+
+    it('decodes the v2 errors: KeyAlreadyConsumed names the organisation, NotAnAnchorer, NotConsumingOrg, ClaimSettled', () => {
+      const key = randomBytes32();
+      const claim = randomBytes32();
+      const org = randomBytes32();
+      const account = Wallet.createRandom().address;
+      const claims = ClaimRegistryV2__factory.createInterface();
+      const notary = NotaryRegistryV2__factory.createInterface();
+      const consumed = decodeRevert(
+        claims.encodeErrorResult('ClaimRegistryKeyAlreadyConsumed', [key, org, claim, 1764000000n]),
+      );
+      assert.equal(consumed.code, 'KEY_ALREADY_CONSUMED');
+      assert.deepEqual(consumed.details, { key, org, claim, timestamp: 1764000000 });
+      const cases: [string, ChainError, Record<string, unknown>][] = [
+        [
+          'NOT_AUTHORIZED',
+          decodeRevert(notary.encodeErrorResult('NotaryRegistryNotAnAnchorer', [account])),
+          { account },
+        ],
+        [
+          'NOT_AUTHORIZED',
+          decodeRevert(claims.encodeErrorResult('ClaimRegistryNotAnAnchorer', [account])),
+          { account },
+        ],
+        [
+          'NOT_CONSUMER',
+          decodeRevert(claims.encodeErrorResult('ClaimRegistryNotConsumingOrg', [claim, org, account])),
+          { claim, org, caller: account },
+        ],
+        ['CLAIM_SETTLED', decodeRevert(claims.encodeErrorResult('ClaimRegistryClaimSettled', [claim])), { claim }],
+        [
+          'ROOT_ALREADY_ANCHORED',
+          decodeRevert(notary.encodeErrorResult('NotaryRegistryRootAlreadyAnchored', [key, org, 7n])),
+          { root: key, org, seq: 7 },
+        ],
+        [
+          'UNEXPECTED_PREV',
+          decodeRevert(notary.encodeErrorResult('NotaryRegistryUnexpectedPrev', [org, ZERO32, key])),
+          { org, expected: ZERO32, given: key },
+        ],
+      ];
+      for (const [code, err, details] of cases) {
+        assert.equal(err.code, code, err.message);
+        assert.deepEqual(err.details, details);
+      }
     });
 
     it('keeps a uint64 beyond 2^53 exact as a decimal string', () => {

@@ -2,7 +2,7 @@
 // (offline-signed raw transactions + broadcastRaw), on a real chain (anvil or in-process Hardhat).
 import assert from 'node:assert/strict';
 import { Wallet, hexlify, randomBytes } from 'ethers';
-import { ClaimRegistry__factory, NotaryRegistry__factory } from '../../typechain-types';
+import { ClaimRegistryV2__factory, MemberDirectory__factory, NotaryRegistryV2__factory } from '../../typechain-types';
 import {
   ChainError,
   broadcastRaw,
@@ -19,6 +19,10 @@ import {
 export const randomBytes32 = (): string => hexlify(randomBytes(32));
 export const ZERO32 = `0x${'00'.repeat(32)}`;
 
+/** The fixture's organisations. */
+export const ORG_A = 'org-a';
+export const ORG_B = 'org-b';
+
 export interface ChainFixture {
   provider: ChainProvider;
   chainId: number;
@@ -27,6 +31,8 @@ export interface ChainFixture {
   anchorer: Wallet;
   claimant: Wallet;
   stranger: Wallet;
+  /** MemberDirectory: `anchorer` is the ANCHORER key of ORG_A, `claimant` of ORG_B; `stranger` is unbound. */
+  directory: string;
   notary: string;
   claims: string;
   /** Signs offline with the account's pending nonce, broadcasts, returns hash + receipt (mined by automine). */
@@ -67,21 +73,28 @@ export async function setUpChain(provider: ChainProvider): Promise<ChainFixture>
     assert.ok(r.contractAddress);
     return r.contractAddress;
   };
-  const notaryIface = NotaryRegistry__factory.createInterface();
-  const claimIface = ClaimRegistry__factory.createInterface();
-  const notary = await deploy(NotaryRegistry__factory.bytecode + notaryIface.encodeDeploy([0, admin.address]).slice(2));
-  const claims = await deploy(ClaimRegistry__factory.bytecode + claimIface.encodeDeploy([0, admin.address]).slice(2));
-  const grant = async (to: string, data: string) =>
+  const dirIface = MemberDirectory__factory.createInterface();
+  const notaryIface = NotaryRegistryV2__factory.createInterface();
+  const claimIface = ClaimRegistryV2__factory.createInterface();
+  const directory = await deploy(
+    MemberDirectory__factory.bytecode + dirIface.encodeDeploy([0, admin.address]).slice(2),
+  );
+  const notary = await deploy(
+    NotaryRegistryV2__factory.bytecode + notaryIface.encodeDeploy([0, admin.address, directory]).slice(2),
+  );
+  const claims = await deploy(
+    ClaimRegistryV2__factory.bytecode + claimIface.encodeDeploy([0, admin.address, directory]).slice(2),
+  );
+  const call = async (to: string, data: string) =>
     assert.equal((await receipt((await send(admin, to, data)).hash)).status, 1);
-  const ANCHORER = await NotaryRegistry__factory.connect(notary, provider).ANCHORER_ROLE();
-  const PAUSER = await NotaryRegistry__factory.connect(notary, provider).PAUSER_ROLE();
-  const CLAIMANT = await ClaimRegistry__factory.connect(claims, provider).CLAIMANT_ROLE();
-  await grant(notary, notaryIface.encodeFunctionData('grantRole', [ANCHORER, anchorer.address]));
-  await grant(notary, notaryIface.encodeFunctionData('grantRole', [PAUSER, admin.address]));
-  await grant(claims, claimIface.encodeFunctionData('grantRole', [CLAIMANT, claimant.address]));
-  // the same org account anchors AND claims (DESIGN: one account per org)
-  await grant(claims, claimIface.encodeFunctionData('grantRole', [CLAIMANT, anchorer.address]));
-  return { provider, chainId, fee, admin, anchorer, claimant, stranger, notary, claims, send, receipt };
+  const REGISTRAR = await MemberDirectory__factory.connect(directory, provider).REGISTRAR_ROLE();
+  const PAUSER = await NotaryRegistryV2__factory.connect(notary, provider).PAUSER_ROLE();
+  await call(directory, dirIface.encodeFunctionData('grantRole', [REGISTRAR, admin.address]));
+  await call(notary, notaryIface.encodeFunctionData('grantRole', [PAUSER, admin.address]));
+  // one account per org: it anchors AND claims (DESIGN §3: an ANCHORER key)
+  await call(directory, dirIface.encodeFunctionData('addKey', [ORG_A, anchorer.address, 0]));
+  await call(directory, dirIface.encodeFunctionData('addKey', [ORG_B, claimant.address, 0]));
+  return { provider, chainId, fee, admin, anchorer, claimant, stranger, directory, notary, claims, send, receipt };
 }
 
 /** Asserts that `fn` rejects with a ChainError of `code` and returns it for further checks. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { keccak256 } from 'ethers';
-import { NotaryRegistry__factory } from '../../typechain-types';
+import { NotaryRegistryV2__factory } from '../../typechain-types';
 import {
   ANCHOR_GAS_LIMIT,
   ClaimRegistryReader,
@@ -11,18 +11,22 @@ import {
   confirmationsOf,
   consumeGasLimit,
   decodeAnchored,
+  decodeClaimSettled,
   decodeKeysConsumed,
   decodeKeysReleased,
   encodeAnchor,
   encodeConsume,
   encodeRelease,
+  encodeSettle,
   estimateGasOrFallback,
   isStillCanonical,
   makeProvider,
   mine,
+  orgHash,
   pendingNonce,
   releaseGasLimit,
   revertErrorOf,
+  SETTLE_GAS_LIMIT,
   setAutomine,
   signTransaction,
   simulate,
@@ -30,7 +34,7 @@ import {
   type AnvilHandle,
   type ChainProvider,
 } from '../../src/chain';
-import { ZERO32, randomBytes32, rejectsWithCode, setUpChain, type ChainFixture } from './helpers';
+import { ORG_A, ORG_B, ZERO32, randomBytes32, rejectsWithCode, setUpChain, type ChainFixture } from './helpers';
 
 interface Target {
   name: string;
@@ -67,6 +71,8 @@ for (const target of targets) {
     let f: ChainFixture;
     let notary: NotaryRegistryReader;
     let claims: ClaimRegistryReader;
+    const A = orgHash(ORG_A);
+    const B = orgHash(ORG_B);
 
     before(async () => {
       f = await setUpChain(await target.open());
@@ -107,6 +113,7 @@ for (const target of targets) {
         assert.deepEqual(events, [
           {
             root,
+            org: A,
             submitter: f.anchorer.address,
             seq: 1,
             prev: ZERO32,
@@ -133,9 +140,10 @@ for (const target of targets) {
             seq: 1,
             prev: ZERO32,
             leafCount: 3,
+            org: A,
           },
         );
-        assert.deepEqual(await notary.headOf(f.anchorer.address), { root, seq: 1 });
+        assert.deepEqual(await notary.headOf(A), { root, seq: 1 });
         assert.equal((await notary.anchorOf(randomBytes32())).timestamp, 0);
         assert.ok((await confirmationsOf(f.provider, hash)) >= 1);
         assert.equal(await isStillCanonical(f.provider, receipt.blockNumber, receipt.blockHash), true);
@@ -158,7 +166,7 @@ for (const target of targets) {
       it('treats rebroadcasting a transaction still in the pool as success, and mines it once', async () => {
         await setAutomine(f.provider, false);
         try {
-          const head = await notary.headOf(f.anchorer.address);
+          const head = await notary.headOf(A);
           const nonce = await pendingNonce(f.provider, f.anchorer.address);
           const data = encodeAnchor(randomBytes32(), head.root, 1);
           const s = signTransaction(f.anchorer, {
@@ -198,12 +206,12 @@ for (const target of targets) {
       let first: Awaited<ReturnType<typeof anchor>>;
       before(async () => {
         root = randomBytes32();
-        const head = await notary.headOf(f.anchorer.address);
+        const head = await notary.headOf(A);
         first = await anchor(root, head.root);
       });
 
-      it('simulate reports ROOT_ALREADY_ANCHORED with root, submitter and seq', async () => {
-        const head = await notary.headOf(f.anchorer.address);
+      it('simulate reports ROOT_ALREADY_ANCHORED with root, org and seq', async () => {
+        const head = await notary.headOf(A);
         const res = await simulate(f.provider, {
           from: f.anchorer.address,
           to: f.notary,
@@ -214,11 +222,11 @@ for (const target of targets) {
         assert.equal(res.error.code, 'ROOT_ALREADY_ANCHORED');
         assert.equal(res.error.errorName, 'NotaryRegistryRootAlreadyAnchored');
         const seq = decodeAnchored(first.receipt, f.notary)[0]?.seq;
-        assert.deepEqual(res.error.details, { root, submitter: f.anchorer.address, seq });
+        assert.deepEqual(res.error.details, { root, org: A, seq });
       });
 
       it('a mined duplicate has status 0 and revertErrorOf decodes ROOT_ALREADY_ANCHORED', async () => {
-        const head = await notary.headOf(f.anchorer.address);
+        const head = await notary.headOf(A);
         const dup = await anchor(root, head.root);
         assert.equal(dup.receipt.status, 0);
         assert.deepEqual(decodeAnchored(dup.receipt, f.notary), []);
@@ -226,12 +234,12 @@ for (const target of targets) {
         assert.ok(err);
         assert.equal(err.code, 'ROOT_ALREADY_ANCHORED');
         assert.equal(err.details.root, root);
-        assert.equal(err.details.submitter, f.anchorer.address);
+        assert.equal(err.details.org, A);
         assert.equal(await revertErrorOf(f.provider, first.hash), null, 'a successful tx has no revert error');
       });
 
-      it('simulate reports UNEXPECTED_PREV with submitter, expected and given', async () => {
-        const head = await notary.headOf(f.anchorer.address);
+      it('simulate reports UNEXPECTED_PREV with org, expected and given', async () => {
+        const head = await notary.headOf(A);
         const wrong = randomBytes32();
         const res = await simulate(f.provider, {
           from: f.anchorer.address,
@@ -240,10 +248,10 @@ for (const target of targets) {
         });
         assert.ok(!res.ok);
         assert.equal(res.error.code, 'UNEXPECTED_PREV');
-        assert.deepEqual(res.error.details, { submitter: f.anchorer.address, expected: head.root, given: wrong });
+        assert.deepEqual(res.error.details, { org: A, expected: head.root, given: wrong });
       });
 
-      it('simulate reports NOT_AUTHORIZED for an account without ANCHORER_ROLE', async () => {
+      it('simulate reports NOT_AUTHORIZED for an account that is no ANCHORER key in the directory', async () => {
         const res = await simulate(f.provider, {
           from: f.stranger.address,
           to: f.notary,
@@ -251,16 +259,13 @@ for (const target of targets) {
         });
         assert.ok(!res.ok);
         assert.equal(res.error.code, 'NOT_AUTHORIZED');
-        assert.equal(res.error.details.account, f.stranger.address);
-        assert.equal(
-          res.error.details.neededRole,
-          await NotaryRegistry__factory.connect(f.notary, f.provider).ANCHORER_ROLE(),
-        );
+        assert.equal(res.error.errorName, 'NotaryRegistryNotAnAnchorer');
+        assert.deepEqual(res.error.details, { account: f.stranger.address });
       });
 
       it('simulate reports PAUSED while the registry is paused, ok again after unpause', async () => {
-        const iface = NotaryRegistry__factory.createInterface();
-        const head = await notary.headOf(f.anchorer.address);
+        const iface = NotaryRegistryV2__factory.createInterface();
+        const head = await notary.headOf(A);
         const call = { from: f.anchorer.address, to: f.notary, data: encodeAnchor(randomBytes32(), head.root, 1) };
         assert.equal(
           (await f.receipt((await f.send(f.admin, f.notary, iface.encodeFunctionData('pause'))).hash)).status,
@@ -274,7 +279,7 @@ for (const target of targets) {
       });
 
       it('estimateGasOrFallback estimates a valid anchor with headroom and falls back for a reverting one', async () => {
-        const head = await notary.headOf(f.anchorer.address);
+        const head = await notary.headOf(A);
         const ok = await estimateGasOrFallback(
           f.provider,
           { from: f.anchorer.address, to: f.notary, data: encodeAnchor(randomBytes32(), head.root, 1) },
@@ -303,11 +308,13 @@ for (const target of targets) {
         const [ev, ...rest] = decodeKeysConsumed(r, f.claims);
         assert.equal(rest.length, 0);
         assert.deepEqual(
-          { claim: ev?.claim, account: ev?.account, keys: ev?.keys },
-          { claim, account: f.anchorer.address, keys },
+          { claim: ev?.claim, org: ev?.org, account: ev?.account, keys: ev?.keys },
+          { claim, org: A, account: f.anchorer.address, keys },
         );
         const c = await claims.consumptionOf(keys[1] as string);
         assert.equal(c.consumer, f.anchorer.address);
+        assert.equal(c.org, A);
+        assert.equal(c.settled, false);
         assert.equal(c.claim, claim);
         assert.equal(c.blockNumber, r.blockNumber);
         consumedAt = c.timestamp;
@@ -315,7 +322,7 @@ for (const target of targets) {
         assert.deepEqual(await claims.keysOf(claim), keys);
       });
 
-      it('simulate reports KEY_ALREADY_CONSUMED with key, consumer, claim and timestamp for another claimant', async () => {
+      it('simulate reports KEY_ALREADY_CONSUMED with key, org, claim and timestamp for another organisation', async () => {
         const res = await simulate(f.provider, {
           from: f.claimant.address,
           to: f.claims,
@@ -325,7 +332,7 @@ for (const target of targets) {
         assert.equal(res.error.code, 'KEY_ALREADY_CONSUMED');
         assert.deepEqual(res.error.details, {
           key: keys[2],
-          consumer: f.anchorer.address,
+          org: A,
           claim,
           timestamp: consumedAt,
         });
@@ -344,17 +351,23 @@ for (const target of targets) {
         assert.equal(err?.details.key, keys[0]);
       });
 
-      it('simulate reports NOT_CONSUMER when someone else releases, then release frees the keys', async () => {
+      it('simulate reports NOT_CONSUMER when another organisation releases, then release frees the keys', async () => {
         const res = await simulate(f.provider, { from: f.claimant.address, to: f.claims, data: encodeRelease(claim) });
         assert.ok(!res.ok);
         assert.equal(res.error.code, 'NOT_CONSUMER');
+        assert.deepEqual(res.error.details, { claim, org: A, caller: f.claimant.address });
         const { hash } = await f.send(f.anchorer, f.claims, encodeRelease(claim), releaseGasLimit(keys.length));
         const r = await f.receipt(hash);
         assert.equal(r.status, 1);
         assert.ok(r.gasUsed < releaseGasLimit(keys.length), `release used ${r.gasUsed}`);
         assert.deepEqual(
-          decodeKeysReleased(r, f.claims).map((e) => ({ claim: e.claim, account: e.account, keys: e.keys })),
-          [{ claim, account: f.anchorer.address, keys }],
+          decodeKeysReleased(r, f.claims).map((e) => ({
+            claim: e.claim,
+            org: e.org,
+            account: e.account,
+            keys: e.keys,
+          })),
+          [{ claim, org: A, account: f.anchorer.address, keys }],
         );
         assert.equal((await claims.consumptionOf(keys[0] as string)).timestamp, 0);
         assert.deepEqual(
@@ -367,6 +380,35 @@ for (const target of targets) {
             ok: true,
           },
         );
+      });
+
+      it('settle: only the consuming organisation, once; a settled claim is never released', async () => {
+        const k = [randomBytes32(), randomBytes32()];
+        const c = randomBytes32();
+        assert.equal((await f.receipt((await f.send(f.claimant, f.claims, encodeConsume(k, c))).hash)).status, 1);
+        const other = await simulate(f.provider, { from: f.anchorer.address, to: f.claims, data: encodeSettle(c) });
+        assert.ok(!other.ok);
+        assert.equal(other.error.code, 'NOT_CONSUMER');
+        assert.deepEqual(other.error.details, { claim: c, org: B, caller: f.anchorer.address });
+        const { hash } = await f.send(f.claimant, f.claims, encodeSettle(c), SETTLE_GAS_LIMIT);
+        const r = await f.receipt(hash);
+        assert.equal(r.status, 1);
+        assert.ok(r.gasUsed < SETTLE_GAS_LIMIT, `settle used ${r.gasUsed}`);
+        assert.deepEqual(
+          decodeClaimSettled(r, f.claims).map((e) => ({ claim: e.claim, org: e.org, settledBy: e.settledBy })),
+          [{ claim: c, org: B, settledBy: f.claimant.address }],
+        );
+        const after = await claims.consumptionOf(k[0] as string);
+        assert.deepEqual(
+          { org: after.org, claim: after.claim, settled: after.settled },
+          { org: B, claim: c, settled: true },
+        );
+        for (const data of [encodeRelease(c), encodeSettle(c)]) {
+          const res = await simulate(f.provider, { from: f.claimant.address, to: f.claims, data });
+          assert.ok(!res.ok);
+          assert.equal(res.error.code, 'CLAIM_SETTLED');
+          assert.deepEqual(res.error.details, { claim: c });
+        }
       });
 
       it('consume gas stays under consumeGasLimit for 1 and 20 keys', async () => {

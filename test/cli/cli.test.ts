@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { JsonRpcProvider, Wallet } from 'ethers';
+import { JsonRpcProvider, Wallet, getAddress } from 'ethers';
 import { digestPayload } from '../../src/domain';
-import { NotaryRegistry__factory } from '../../typechain-types';
+import { NotaryRegistryV2__factory } from '../../typechain-types';
 import { startInstance, type Instance } from '../helpers/instance';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'notary.js');
@@ -223,12 +223,16 @@ describe('notary CLI (end to end)', { timeout: 300_000 }, () => {
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const checks = r.stdout.split('\n').filter((l) => /^[✓✗–] /.test(l));
-    assert.equal(checks.length, 7, r.stdout);
+    assert.ok(
+      checks.some((l) => /^✓ organisation /.test(l)),
+      r.stdout,
+    ); // registry v2: org bound to the anchor
+    assert.equal(checks.length, 8, r.stdout);
     assert.ok(
       checks.every((l) => l.startsWith('✓ ')),
       r.stdout,
     );
-    assert.match(r.stdout, /^VALID: record [0-9a-f-]{36} \(document, org aerospace\)/m);
+    assert.match(r.stdout, /^VALID: record [0-9a-f-]{36} \(document; organisation aerospace verified\)/m);
 
     const json = await notary(['verify', dirReceipt, '--rpc', inst.rpcUrl, '--json']);
     assert.equal(json.code, 0, json.stderr);
@@ -357,7 +361,7 @@ describe('notary CLI (end to end)', { timeout: 300_000 }, () => {
   });
 
   it('submit --wait while anchoring is blocked: prints the reason at once, exits 1 after --blocked-grace', async () => {
-    const registry = NotaryRegistry__factory.connect(
+    const registry = NotaryRegistryV2__factory.connect(
       inst.demo.registry,
       new Wallet(ANVIL_KEY_0, new JsonRpcProvider(inst.rpcUrl)),
     );
@@ -411,13 +415,25 @@ describe('notary CLI (end to end)', { timeout: 300_000 }, () => {
     );
   });
 
-  it('deploy: both registries with a plain wallet, deployment JSON written', async () => {
+  it('deploy: the directory and both v2 registries with a plain wallet, members bound, deployment JSON written', async () => {
     const outFile = path.join(work, 'deployment.json');
-    const r = await notary(['deploy', '--rpc', inst.rpcUrl, '--out', outFile, '--json'], { DEPLOYER_KEY: ANVIL_KEY_1 });
+    const member = '0x' + 'ab'.repeat(20);
+    const r = await notary(
+      ['deploy', '--rpc', inst.rpcUrl, '--out', outFile, '--json', '--members', `acme=${member}`],
+      {
+        DEPLOYER_KEY: ANVIL_KEY_1,
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     const d = JSON.parse(fs.readFileSync(outFile, 'utf8'));
     assert.equal(d.chainId, 31337);
     assert.equal(d.adminDelay, 0);
+    assert.match(d.memberDirectory.address, /^0x[0-9a-fA-F]{40}$/);
+    assert.deepEqual(d.members, [{ orgId: 'acme', address: getAddress(member) }]);
+    assert.deepEqual(d.roles.memberDirectory.REGISTRAR_ROLE, [new Wallet(ANVIL_KEY_1).address]);
+    const bad = await notary(['deploy', '--rpc', inst.rpcUrl, '--members', member], { DEPLOYER_KEY: ANVIL_KEY_1 });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--members: ".*" is not orgId=address/);
     assert.equal(JSON.parse(r.stdout).notaryRegistry.address, d.notaryRegistry.address);
     const code = await fetch(inst.rpcUrl, {
       method: 'POST',

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import { freePort } from '../../src/chain/anvil';
 import { NotaryApiError, NotaryClient, type Blocked, type RecordInput, type SubmitResult } from '../../src/client';
-import { NotaryRegistry__factory } from '../../typechain-types';
+import { NotaryRegistryV2__factory } from '../../typechain-types';
 import { startInstance, type Instance } from '../helpers/instance';
 
 /** anvil's first default account: the embedded chain's deployer, a PAUSER of the registry (public dev key). */
@@ -228,7 +228,7 @@ describe('NotaryClient against a running instance', { timeout: 240_000 }, () => 
 
   it('waitForReceipts says why records are blocked (registry paused) and stops after blockedTimeoutMs', async () => {
     const client = new NotaryClient({ baseUrl: inst.apiUrl, apiKey: key });
-    const registry = NotaryRegistry__factory.connect(
+    const registry = NotaryRegistryV2__factory.connect(
       inst.demo.registry,
       new Wallet(ANVIL_KEY_0, new JsonRpcProvider(inst.rpcUrl)),
     );

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startAnvil, type AnvilHandle } from '../../src/chain/anvil';
 import { anvilReorg, mine, setAutomine } from '../../src/chain/dev-rpc';
 import type { ChainProvider } from '../../src/chain/provider';
+import { orgHash } from '../../src/chain/registries';
 import { ChainRootSource, verifyReceipt } from '../../src/verifier';
 import type { BatchInfo } from '../../src/service/ports';
 import { startInstance, api, eventually, type Instance } from '../helpers/instance';
@@ -370,7 +371,7 @@ for (const restart of [false, true]) {
         const healMs = Date.now() - t0;
         await receiptsVerify(inst, bank.apiKey, items);
         const live = (await batches()).filter((b) => b.status !== 'failed');
-        const head = await gateway.headOf(bank.address);
+        const head = await gateway.headOf(orgHash(bank.id));
         assert.equal(head.root.toLowerCase(), live[live.length - 1]!.root);
         assert.equal(head.seq, live.length);
         for (const b of live) assert.equal((await gateway.anchorOf(b.root)).seq, b.seq, 'chain order = database order');

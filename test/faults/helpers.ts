@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Contract, type JsonRpcProvider } from 'ethers';
+import { Contract, id, type JsonRpcProvider } from 'ethers';
 import { ChainRootSource, verifyReceipt } from '../../src/verifier';
 import type { Store } from '../../src/service/ports';
 import { api } from '../helpers/instance';
@@ -278,10 +278,11 @@ export async function waitConfirmed(
   return Date.now() - t0;
 }
 
+// NotaryRegistry v2 (DESIGN §3): one chain per organisation, `org` = keccak256(bytes(orgId)).
 const REGISTRY_ABI = [
-  'event Anchored(bytes32 indexed root, address indexed submitter, uint64 indexed seq, bytes32 prev, uint32 leafCount)',
-  'function headOf(address submitter) view returns (bytes32 root, uint64 seq)',
-  'function anchorOf(bytes32 root) view returns (tuple(uint64 timestamp, uint64 blockNumber, address submitter, uint64 seq, bytes32 prev, uint32 leafCount))',
+  'event Anchored(bytes32 indexed root, bytes32 indexed org, uint64 indexed seq, address submitter, bytes32 prev, uint32 leafCount)',
+  'function headOf(bytes32 org) view returns (bytes32 root, uint64 seq)',
+  'function anchorOf(bytes32 root) view returns (tuple(uint64 timestamp, uint64 blockNumber, address submitter, uint64 seq, bytes32 prev, uint32 leafCount, bytes32 org))',
 ];
 const ZERO32 = '0x' + '00'.repeat(32);
 
@@ -328,9 +329,10 @@ export async function auditAnchoring(opts: {
       if (!eventsByRoot.has(b.root)) {
         // anvil restored from its state dump after kill -9 keeps the registry's state but may lose old logs
         // and receipts: then the registry's own record (a root is anchored at most once) is the evidence.
-        const a = (await reg.anchorOf!(b.root)) as { timestamp: bigint; submitter: string; seq: bigint };
+        const a = (await reg.anchorOf!(b.root)) as { timestamp: bigint; submitter: string; seq: bigint; org: string };
         assert.ok(a.timestamp > 0n, `batch ${b.id} root ${b.root}: neither an Anchored event nor an anchor record`);
         assert.equal(a.submitter.toLowerCase(), org.address.toLowerCase());
+        assert.equal(a.org, id(org.id));
         assert.equal(Number(a.seq), b.chainSeq);
         historyLost.add(b.root);
       } else {
@@ -352,8 +354,8 @@ export async function auditAnchoring(opts: {
         `${org.id}: batch ${i + 1} links to batch ${i}`,
       );
     }
-    // The registry's hash chain of this submitter, walked back from its head.
-    const [head, headSeq] = (await reg.headOf!(org.address)) as [string, bigint];
+    // The registry's hash chain of this organisation, walked back from its head.
+    const [head, headSeq] = (await reg.headOf!(id(org.id))) as [string, bigint];
     const chainRoots: string[] = [];
     let root = head.toLowerCase();
     let seq = Number(headSeq);
@@ -361,6 +363,7 @@ export async function auditAnchoring(opts: {
       const a = await reg.anchorOf!(root);
       assert.equal(Number(a.seq), seq, `${org.id}: seq along the registry chain`);
       assert.equal(a.submitter.toLowerCase(), org.address.toLowerCase());
+      assert.equal(a.org, id(org.id));
       chainRoots.unshift(root);
       root = a.prev.toLowerCase();
       seq--;

@@ -1,11 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ZeroAddress } from 'ethers';
+import { ZeroAddress, id } from 'ethers';
 import { startInstance, api, eventually, type Instance } from '../helpers/instance';
 import { ChainRootSource, verifyBundle } from '../../src/verifier';
 import { invoiceKey } from '../../src/domain/invoice-key';
 import { invoiceIdentity } from '../../src/domain/record-types';
 import { ClaimService } from '../../src/service/claims';
+import { encodeRelease, simulate } from '../../src/chain/registries';
 import { RecordService } from '../../src/service/records';
 import { ServiceError } from '../../src/service/errors';
 import * as P from '../../scripts/lib/pilot-payloads';
@@ -96,6 +97,8 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
       const c = await consumption(keyOf(inv.payload));
       assert.equal(c.claim, res.body.commitment);
       assert.equal(c.consumer, inst.demo.orgs.find((o) => o.id === 'employer')!.address);
+      assert.equal(c.org, id('employer'), 'ClaimRegistry v2 records the consuming organisation');
+      assert.equal(c.settled, false);
       const rec = await call('employer', 'GET', `/v1/records/${res.body.id}`);
       assert.deepEqual(
         [rec.body.type, rec.body.parents, rec.body.commitment],
@@ -129,9 +132,13 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
         assert.equal(second.headers.get('content-type'), 'application/problem+json; charset=utf-8');
         assert.equal(second.body.code, 'INVOICE_ALREADY_CLAIMED');
         assert.equal(second.body.invoice, invoice);
-        // another organisation's claim record id is not named (the chain shows commitment and consumer to all)
+        // another organisation's claim record id is not named (the chain shows commitment and org to all)
         assert.equal(second.body.earlierClaim.id, who === 'employer' ? first.body.id : null);
         assert.equal(second.body.earlierClaim.commitment, first.body.commitment);
+        // the consuming organisation, as ClaimRegistry v2 names it (its id is public in the directory)
+        assert.equal(second.body.earlierClaim.org, id('employer'));
+        assert.equal(second.body.earlierClaim.orgId, 'employer');
+        assert.match(second.body.detail, who === 'employer' ? /by this organisation/ : /by organisation employer/);
       }
     });
 
@@ -296,6 +303,34 @@ describe('pilot workflows over HTTP on a real chain (claims, trace, bundle, comp
       reimbId = await record('employer', 'expense.reimbursed', P.reimbursed(), [approvalId]);
       await anchored('employer', reimbId);
       await anchored('aerospace', paidId);
+    });
+
+    it('the reimbursed claim is settled on chain; a release is then refused (service and chain)', async () => {
+      const view = await eventually(async () => {
+        const v = await call('employer', 'GET', `/v1/claims/${claimId}`);
+        return v.body.status === 'settled' && v.body;
+      }, 20_000);
+      assert.equal(view.settleTx.status, 'mined');
+      const c = await consumption(keyOf(inv.payload));
+      assert.deepEqual([c.settled, c.org], [true, id('employer')]);
+      const svc = new ClaimService(inst.runtime.store, inst.runtime.gateway, new RecordService(inst.runtime.store), {
+        consortiumSecret: SECRET,
+      });
+      const employer = (await inst.runtime.store.read((r) => r.getOrg('employer')))!;
+      const claim = (await inst.runtime.store.read((r) => r.getClaim(claimId)))!;
+      await assert.rejects(
+        svc.release(employer, claim, 'rejected'),
+        (e: unknown) => e instanceof ServiceError && e.code === 'ALREADY_REIMBURSED',
+      );
+      // the chain refuses it too, whoever of the organisation asks
+      const f = await simulate(inst.runtime.provider, {
+        from: employer.address!,
+        to: inst.runtime.gateway.claimRegistry,
+        data: encodeRelease(claim.commitment),
+      });
+      assert.ok(!f.ok);
+      assert.equal(f.error.code, 'CLAIM_SETTLED');
+      assert.equal((await inst.runtime.store.read((r) => r.getClaim(claimId)))!.status, 'settled');
     });
 
     it('a granted auditor sees the whole lineage, every node verified against the chain', async () => {

@@ -4,14 +4,14 @@ import { Wallet } from 'ethers';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
 import { invoicePayload } from '../helpers/payloads';
-import { setUpChain, type ChainFixture } from '../chain/helpers';
+import { ORG_A, setUpChain, type ChainFixture } from '../chain/helpers';
 import { freePort, startAnvil, type AnvilHandle } from '../../src/chain/anvil';
 import { makeProvider, type ChainProvider } from '../../src/chain/provider';
 import { fromPrivateKeys } from '../../src/chain/keystore';
 import { ChainGateway } from '../../src/chain/gateway';
-import { NotaryRegistryReader } from '../../src/chain/registries';
-import { mine, revertTo, setAutomine, snapshot } from '../../src/chain/dev-rpc';
-import { NotaryRegistry__factory } from '../../typechain-types';
+import { NotaryRegistryReader, orgHash } from '../../src/chain/registries';
+import { fundAccounts, mine, revertTo, setAutomine, snapshot } from '../../src/chain/dev-rpc';
+import { MemberDirectory__factory, NotaryRegistryV2__factory as NotaryRegistry__factory } from '../../typechain-types';
 import { SqlStore } from '../../src/storage/sql-repo';
 import { RecordService } from '../../src/service/records';
 import { QueryService } from '../../src/service/queries';
@@ -31,7 +31,8 @@ interface Ctx {
   close(): Promise<void>;
 }
 
-const ORG = 'acme';
+/** The fixture's ANCHORER key `anchorer` is bound to this organisation in the directory. */
+const ORG = ORG_A;
 let counter = 0;
 
 async function setUp(provider: ChainProvider, kind: (typeof DB_KINDS)[number]): Promise<Ctx> {
@@ -112,11 +113,11 @@ async function assertAnchoredOnce(c: Ctx, ids: string[]): Promise<void> {
   }
   // Every batch root anchored exactly once, and the registry's hash-linked chain equals the database's.
   const notary = NotaryRegistry__factory.connect(c.fx.notary, c.fx.provider);
-  const events = await notary.queryFilter(notary.filters.Anchored(undefined, c.fx.anchorer.address));
+  const events = await notary.queryFilter(notary.filters.Anchored(undefined, orgHash(ORG)));
   const batches = (await c.store.read((r) => r.batchesOf(ORG))).filter((b) => b.status !== 'failed');
   assert.equal(events.length, batches.length, 'one Anchored event per live batch');
   assert.deepEqual(events.map((e) => e.args.root.toLowerCase()).sort(), batches.map((b) => b.root).sort());
-  const head = await new NotaryRegistryReader(c.fx.provider, c.fx.notary).headOf(c.fx.anchorer.address);
+  const head = await new NotaryRegistryReader(c.fx.provider, c.fx.notary).headOf(orgHash(ORG));
   assert.equal(head.seq, batches.length);
   assert.equal(head.root, batches[batches.length - 1]!.root);
   for (let i = 1; i < batches.length; i++) assert.equal(batches[i]!.prev, batches[i - 1]!.root);
@@ -360,27 +361,54 @@ for (const chain of chains) {
       });
 
       it(
-        'an account without ANCHORER_ROLE: blocked NOT_AUTHORIZED, nothing sent; anchored once granted',
+        'an account that is no ANCHORER key in the directory: blocked NOT_AUTHORIZED, nothing sent; anchored once added',
         { skip },
         async () => {
-          const notary = NotaryRegistry__factory.connect(c.fx.notary, c.fx.admin.connect(c.fx.provider) as Wallet);
-          const role = await notary.ANCHORER_ROLE();
-          await (await notary.revokeRole(role, c.fx.anchorer.address)).wait();
-          const nonceBefore = await c.fx.provider.getTransactionCount(c.fx.anchorer.address, 'latest');
-          const ids = await submit(c, 2);
-          const w = worker(c);
+          // A second organisation whose account the registrar has not bound yet (keys are never re-bound, so the
+          // fixture's bound key cannot be taken away and given back).
+          const LATE = 'late-member';
+          const late = Wallet.createRandom();
+          await fundAccounts(c.fx.provider, null, [late.address], 10n ** 19n);
+          await c.store.tx((r) =>
+            r.insertOrg({ id: LATE, name: 'Late', kind: 'member', address: late.address, createdAt: 1 }),
+          );
+          const gateway = new ChainGateway({
+            provider: c.fx.provider,
+            chainId: c.fx.chainId,
+            registry: c.fx.notary,
+            claimRegistry: c.fx.claims,
+            keystore: fromPrivateKeys({ [ORG]: c.fx.anchorer.privateKey, [LATE]: late.privateKey }),
+            fee: c.fx.fee,
+          });
+          const [rec] = await c.records.submit(LATE, [
+            { type: 'invoice.issued', externalId: `L-${++counter}`, payload: invoicePayload(counter) },
+          ]);
+          const id = (rec as { id: string }).id;
+          const w = new AnchorService(c.store, gateway, {
+            intervalMs: 10,
+            maxLeaves: 10_000,
+            confirmations: 1,
+            leaseMs: 1,
+            rebroadcastMs: 0,
+          });
           for (let i = 0; i < 5; i++) {
             await new Promise((r) => setTimeout(r, 15));
             await w.tick();
           }
-          assert.equal(w.blockedOf(ORG)?.code, 'NOT_AUTHORIZED');
-          assert.match(w.blockedOf(ORG)!.detail, /lacks ANCHORER_ROLE/);
-          assert.match(w.lastError.get(ORG)!, /^NOT_AUTHORIZED: /);
-          assert.equal(await c.fx.provider.getTransactionCount(c.fx.anchorer.address, 'latest'), nonceBefore);
-          await (await notary.grantRole(role, c.fx.anchorer.address)).wait();
-          await drain(w, c);
-          await assertAnchoredOnce(c, ids);
-          assert.equal(w.blockedOf(ORG), null);
+          assert.equal(w.blockedOf(LATE)?.code, 'NOT_AUTHORIZED');
+          assert.match(w.blockedOf(LATE)!.detail, /no active ANCHORER key in the MemberDirectory/);
+          assert.match(w.lastError.get(LATE)!, /^NOT_AUTHORIZED: /);
+          assert.equal(await c.fx.provider.getTransactionCount(late.address, 'latest'), 0);
+          const directory = MemberDirectory__factory.connect(c.fx.directory, c.fx.admin.connect(c.fx.provider));
+          await (await directory.addKey(LATE, late.address, 0)).wait();
+          for (let i = 0; i < 60 && (await c.store.read((r) => r.getRecord(id)))?.status !== 'confirmed'; i++) {
+            await new Promise((r) => setTimeout(r, 15));
+            await w.tick();
+          }
+          assert.equal((await c.store.read((r) => r.getRecord(id)))?.status, 'confirmed');
+          assert.equal(w.blockedOf(LATE), null);
+          const a = await gateway.anchorOf((await c.store.read((r) => r.batchesOf(LATE)))[0]!.root);
+          assert.deepEqual([a.org, a.submitter], [orgHash(LATE), late.address]);
         },
       );
 
@@ -431,9 +459,9 @@ for (const chain of chains) {
         { skip },
         async () => {
           const admin = c.fx.admin.connect(c.fx.provider) as Wallet;
-          const notary = NotaryRegistry__factory.connect(c.fx.notary, admin);
           // the attacker is another member: it may anchor (its own chain), and it watches the mempool
-          await (await notary.grantRole(await notary.ANCHORER_ROLE(), c.fx.stranger.address)).wait();
+          const directory = MemberDirectory__factory.connect(c.fx.directory, admin);
+          await (await directory.addKey('attacker', c.fx.stranger.address, 0)).wait();
           const attacker = NotaryRegistry__factory.connect(c.fx.notary, c.fx.stranger.connect(c.fx.provider));
           const ids = await submit(c, 3);
           const w = worker(c);
@@ -452,7 +480,7 @@ for (const chain of chains) {
               assert.ok(!stolen.includes(pending!.root), `round ${round}: the rebuilt batch has a fresh root`);
               stolen.push(pending!.root);
               // the copy pays a higher tip, so it is ordered before the victim's anchor in the same block
-              const [head] = await attacker.headOf(c.fx.stranger.address);
+              const [head] = await attacker.headOf(orgHash('attacker'));
               await attacker.anchor(pending!.root, head, pending!.leafCount, {
                 gasLimit: 200_000n, // no estimate: against the pending block it would see the victim's anchor
                 maxPriorityFeePerGas: 50_000_000_000n,

@@ -71,12 +71,15 @@ describe('verifyReceipt against the real NotaryRegistry (in-process Hardhat)', (
         registry: registryAddress,
       });
     });
-    it('skips only the digest check without a payload and stays valid', async () => {
+    it('skips only the digest check (and organisation: registry 1.x) without a payload and stays valid', async () => {
       const v = await verifyReceipt(paid, { rootSource: source });
       assert.equal(v.valid, true);
       assert.deepEqual(
-        v.checks.filter((c) => c.status === 'skipped').map((c) => c.name),
-        ['digest'],
+        v.checks.filter((c) => c.status === 'skipped').map((c) => [c.name, c.reason]),
+        [
+          ['digest', undefined],
+          ['organisation', 'organisation not verified (registry 1.x)'],
+        ],
       );
     });
     it('accepts a checksummed registry address and submitter', async () => {
@@ -185,7 +188,7 @@ describe('verifyReceipt against the real NotaryRegistry (in-process Hardhat)', (
       assert.deepEqual(failed(v), ['anchor']);
       assert.deepEqual(
         v.checks.filter((c) => c.status === 'skipped').map((c) => c.name),
-        ['digest', 'submitter', 'timestamp'],
+        ['digest', 'organisation', 'submitter', 'timestamp'],
       );
       provider.destroy();
     });

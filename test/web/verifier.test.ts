@@ -33,6 +33,7 @@ if (SKIP) {
 const SHOTS = path.join(__dirname, '..', '..', 'test-results', 'web');
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'receipts', 'v1');
 const INSTANCE_HELPER = path.join(__dirname, '..', 'helpers', 'instance.ts');
+const FORGE_HELPER = path.join(__dirname, '..', 'helpers', 'forge.ts');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const readFixture = (f: string): any => JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8'));
@@ -407,13 +408,47 @@ describe(
       const got = await readResult(page);
       await page.screenshot({ path: path.join(SHOTS, 'real-valid.png'), fullPage: true });
       const s = statuses(got.rows);
-      for (const name of ['schema', 'digest', 'commitment', 'merkle', 'anchor', 'submitter', 'timestamp']) {
+      for (const name of [
+        'schema',
+        'digest',
+        'commitment',
+        'merkle',
+        'anchor',
+        'organisation',
+        'submitter',
+        'timestamp',
+      ]) {
         assert.equal(s[name], 'passed', `${name}: ${JSON.stringify(got.rows)}`);
       }
       if (inst!.rpcUrl) assert.equal(s.direct, 'passed', JSON.stringify(got.rows));
       assert.equal(got.verdict, 'valid');
       assert.equal(got.facts['Record id'], recordId);
       assert.deepEqual(errors, []);
+      await page.close();
+    });
+
+    it('(c) a forged organisation (a member anchored a record naming "bank"): organisation red, not valid, not shown as verified', async () => {
+      const { forgeReceipt } = (await import(FORGE_HELPER)) as typeof import('../helpers/forge');
+      const doc = { title: 'Northbridge Bank board resolution', n: 42 };
+      const { receipt: forged } = await forgeReceipt(inst as never, {
+        attackerOrg: 'mallory-web',
+        victimOrgId: 'bank',
+        payload: doc,
+      });
+      const { page } = await openPage(ctx, `${inst!.apiUrl}/`);
+      const got = await verifyPasted(page, forged, doc);
+      await page.screenshot({ path: path.join(SHOTS, 'real-forged-organisation.png'), fullPage: true });
+      const s = statuses(got.rows);
+      assert.equal(s.organisation, 'failed', JSON.stringify(got.rows));
+      assert.match(got.rows.find((r) => r.name === 'organisation')!.reason ?? '', /not for "bank"/);
+      for (const name of ['digest', 'commitment', 'merkle', 'anchor']) assert.equal(s[name], 'passed', name);
+      assert.equal(got.verdict, 'invalid');
+      assert.match(got.facts.Organisation ?? '', /^bank — NOT the anchoring organisation/);
+      assert.doesNotMatch(got.facts.Organisation ?? '', /verified on chain/);
+      // the genuine receipt: the organisation is shown as verified
+      const genuine = await verifyPasted(page, receipt, INVOICE);
+      assert.equal(statuses(genuine.rows).organisation, 'passed');
+      assert.match(genuine.facts.Organisation ?? '', /\(verified on chain\)$/);
       await page.close();
     });
 

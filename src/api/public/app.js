@@ -72,6 +72,7 @@
     commitment: 'Commitment',
     merkle: 'Merkle proof',
     anchor: 'Anchored on chain',
+    organisation: 'Organisation',
     submitter: 'Submitter',
     timestamp: 'Timestamp',
     direct: 'Chain, asked directly',
@@ -79,6 +80,8 @@
   const ICONS = { passed: '✓', failed: '✗', skipped: '–' };
   const STATUS_TEXT = { passed: 'passed', failed: 'failed', skipped: 'skipped' };
   const SRC_LOCAL = 'computed in this browser';
+  // A registry 1.x does not bind anchors to organisations: the check is skipped with this reason (src/verifier).
+  const ORG_1X = 'organisation not verified (registry 1.x)';
 
   // schema, digest, commitment, merkle: src/verifier's checkReceiptLocally, run in this browser.
   function localChecks(receipt, payloadState) {
@@ -118,7 +121,7 @@
     return Promise.race([promise, t]).finally(() => clearTimeout(timer));
   }
 
-  // The chain checks of src/verifier (anchor, submitter, timestamp, and the anchoring transaction), asked from
+  // The chain checks of src/verifier (anchor, organisation, submitter, timestamp, and the anchoring transaction), asked from
   // this browser over the JSON-RPC URL the service publishes.
   async function directChainCheck(receipt) {
     let info;
@@ -148,8 +151,12 @@
           reason: `${info.rpcUrl} is chain ${got.chainId}, the receipt names chain ${a.chainId}`,
         };
       }
-      const checks = got.verdict.checks.filter((c) => ['anchor', 'submitter', 'timestamp'].includes(c.name));
-      const failed = checks.filter((c) => c.status !== 'passed');
+      const checks = got.verdict.checks.filter((c) =>
+        ['anchor', 'organisation', 'submitter', 'timestamp'].includes(c.name),
+      );
+      const failed = checks.filter(
+        (c) => c.status !== 'passed' && !(c.name === 'organisation' && c.status === 'skipped' && c.reason === ORG_1X),
+      );
       if (failed.length) {
         return { status: 'failed', reason: failed.map((c) => `${c.name}: ${c.reason || c.status}`).join('; ') };
       }
@@ -189,7 +196,7 @@
       }
       rows.push(row);
     }
-    for (const name of ['anchor', 'submitter', 'timestamp']) {
+    for (const name of ['anchor', 'organisation', 'submitter', 'timestamp']) {
       const theirs = serverCheck(name);
       const source = 'checked by the server on chain';
       if (theirs) {
@@ -204,7 +211,12 @@
 
   function verdictOf(rows, hasPayload) {
     if (rows.some((r) => r.status === 'failed')) return 'invalid';
-    const required = rows.filter((r) => r.name !== 'direct' && !(r.name === 'digest' && !hasPayload));
+    const required = rows.filter(
+      (r) =>
+        r.name !== 'direct' &&
+        !(r.name === 'digest' && !hasPayload) &&
+        !(r.name === 'organisation' && r.status === 'skipped' && r.reason === ORG_1X),
+    );
     return required.every((r) => r.status === 'passed') ? 'valid' : 'incomplete';
   }
 
@@ -237,13 +249,22 @@
     );
   }
 
-  function renderFacts(receipt) {
+  /** The organisation as the page may state it: verified only when the `organisation` check passed. */
+  function organisationFact(orgId, rows) {
+    if (orgId === undefined || orgId === null) return undefined;
+    const row = rows.find((r) => r.name === 'organisation');
+    if (row && row.status === 'passed') return `${orgId} (verified on chain)`;
+    if (row && row.status === 'failed') return `${orgId} — NOT the anchoring organisation (${row.reason || 'failed'})`;
+    return `${orgId} — as the record says; ${row && row.reason ? row.reason : 'organisation not verified'}`;
+  }
+
+  function renderFacts(receipt, rows) {
     const rec = isObj(receipt) && isObj(receipt.record) ? receipt.record : {};
     const an = isObj(receipt) && isObj(receipt.anchor) ? receipt.anchor : {};
     const pr = isObj(receipt) && isObj(receipt.proof) ? receipt.proof : {};
     const facts = [
       ['Record id', rec.id],
-      ['Organisation', rec.orgId],
+      ['Organisation', organisationFact(rec.orgId, rows)],
       ['Type', rec.type],
       ['Chain id', an.chainId],
       ['Registry', an.registry],
@@ -415,11 +436,11 @@
         renderRows(rows),
         el('p', { class: 'muted' }, [
           'Digest, commitment and Merkle proof were computed in this browser; the document was not uploaded. ',
-          'Anchor, submitter and timestamp were read from the chain by the server',
+          'Anchor, organisation, submitter and timestamp were read from the chain by the server',
           server.verdict ? ` (server verdict: ${server.verdict.valid ? 'valid' : 'not valid'}).` : '.',
         ]),
         el('h3', { text: 'Receipt' }),
-        renderFacts(receipt),
+        renderFacts(receipt, rows),
       );
       showResults(nodes);
       $('verdict').focus();

@@ -66,6 +66,7 @@ const ClaimView = Type.Object({
   status: Type.String(),
   consumeTx: Nullable(Type.Object({ txHash: Hex32, status: Type.String(), blockNumber: Nullable(Type.Integer()) })),
   releaseTx: Nullable(Type.Object({ txHash: Hex32, status: Type.String(), blockNumber: Nullable(Type.Integer()) })),
+  settleTx: Nullable(Type.Object({ txHash: Hex32, status: Type.String(), blockNumber: Nullable(Type.Integer()) })),
   error: Nullable(Type.String()),
 });
 
@@ -174,7 +175,8 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         if (!c || !readable.has(c.orgId)) return null;
         const consume = c.consumeTxId ? await s.getOutbox(c.consumeTxId) : null;
         const release = c.releaseTxId ? await s.getOutbox(c.releaseTxId) : null;
-        return { c, consume, release };
+        const settle = c.settleTxId ? await s.getOutbox(c.settleTxId) : null;
+        return { c, consume, release, settle };
       });
       if (!found) throw new ServiceError('CLAIM_NOT_FOUND', `Claim ${req.params.id} not found`);
       const tx = (t: typeof found.consume) =>
@@ -190,6 +192,7 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         status: c.status,
         consumeTx: tx(found.consume),
         releaseTx: tx(found.release),
+        settleTx: tx(found.settle),
         error: c.error,
       };
     },
@@ -226,7 +229,7 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         tags: ['batches'],
         summary: 'Completeness: the organisation’s batch chain on the registry compared with the database',
         description:
-          'Walks headOf(address) (or `cursor`) → anchorOf(prev) on the registry alone, at most `limit` links, and compares the roots with the stored batches within them. Past `limit`: `truncated: true` and `next`, the cursor of the next, older page. For admins, the organisation itself and its granted auditors.',
+          'Walks the organisation’s chain on the registry, headOf(keccak256(orgId)) across its key rotations (or `cursor`), then anchorOf(prev) on the registry alone, at most `limit` links, and compares the roots with the stored batches within them. Past `limit`: `truncated: true` and `next`, the cursor of the next, older page. For admins, the organisation itself and its granted auditors.',
         security,
         params: Type.Object({ id: OrgId }),
         querystring: Type.Object({

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { verifyReceipt } from '../../verifier';
+import { isOrganisationVerified, verifyReceipt } from '../../verifier';
 import type { RootSource } from '../../verifier';
 import { RootSourceBusyError } from '../../verifier/caching-root-source';
 import { ServiceError } from '../../service/errors';
@@ -43,7 +43,7 @@ export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promi
         tags: ['verify'],
         summary: 'Verify a receipt (and optionally its payload) against the chain',
         description:
-          'Anyone may call it. Checks, in order: schema, digest (when a payload is given), commitment, merkle, anchor, submitter, timestamp. Always 200 with a verdict for a well-formed request body.',
+          'Anyone may call it. Checks, in order: schema, digest (when a payload is given), commitment, merkle, anchor, organisation (registry 2.x: the anchor was made for the organisation the record names; on a registry 1.x skipped with the reason "organisation not verified (registry 1.x)", and `organisationVerified` is false), submitter, timestamp. Always 200 with a verdict for a well-formed request body.',
         body: VerifyBody,
         response: { 200: Verdict, ...errors(400, 413, 415, 429, 503) },
       },
@@ -51,13 +51,14 @@ export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promi
     async (req) => {
       const body = req.body as { receipt: unknown; payload?: unknown };
       const watched = watchBusy(ctx.rootSource ?? NO_CHAIN);
-      const verdict = await verifyReceipt(body.receipt, {
+      const checked = await verifyReceipt(body.receipt, {
         payload: 'payload' in body ? body.payload : undefined,
         rootSource: watched.source,
         trustedRegistries: ctx.info.registry ? [ctx.info.registry] : undefined,
       });
       if (watched.busy())
         throw new ServiceError('CHAIN_BUSY', 'Too many chain reads in flight; retry in a few seconds');
+      const verdict = { ...checked, organisationVerified: isOrganisationVerified(checked) };
       ctx.metrics.inc('notary_verifications_total', { valid: String(verdict.valid) });
       // "Valid, superseded by …": only for a valid receipt of a record this service holds with that commitment.
       if (verdict.valid && verdict.receipt) {

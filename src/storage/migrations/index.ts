@@ -5,6 +5,7 @@ import { OrgRules1764300000000 } from './1764300000000-OrgRules';
 import { OrgTaxIds1764400000000 } from './1764400000000-OrgTaxIds';
 import { ClaimInvoices1764500000000 } from './1764500000000-ClaimInvoices';
 import { BatchTrees1764600000000 } from './1764600000000-BatchTrees';
+import { ClaimSettle1764700000000 } from './1764700000000-ClaimSettle';
 
 /** Every migration, in order. Passed as classes (not a glob) so ts-node, tsc output and tests all resolve them. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   OrgTaxIds1764400000000,
   ClaimInvoices1764500000000,
   BatchTrees1764600000000,
+  ClaimSettle1764700000000,
 ];
