@@ -11,7 +11,7 @@ import { anchorBatch, deployRegistry, loadHardhat } from '../test/helpers/notary
 
 const dir = path.join(__dirname, '..', 'test', 'fixtures', 'receipts', 'v1');
 
-const invoice = {
+export const invoice = {
   seller: { name: 'Aero Parts GmbH', taxId: 'DE811907980' },
   buyer: { name: 'Skyline Messaging Ltd', taxId: 'GB123456789' },
   invoiceCode: 'AP-2025',
@@ -32,9 +32,17 @@ const invoice = {
   totalTax: '237.50',
   totalGross: '1487.50',
 };
-const doc = { title: 'Board minutes 2025-11-01', content: { attendees: ['Zoë', '李雷'], quorum: true, votes: 7 } };
-const paid = { amount: '1487.50', currency: 'EUR', paidAt: '2025-11-20T09:30:00Z', paymentReference: 'SEPA-88412' };
-const claim = {
+export const doc = {
+  title: 'Board minutes 2025-11-01',
+  content: { attendees: ['Zoë', '李雷'], quorum: true, votes: 7 },
+};
+export const paid = {
+  amount: '1487.50',
+  currency: 'EUR',
+  paidAt: '2025-11-20T09:30:00Z',
+  paymentReference: 'SEPA-88412',
+};
+export const claim = {
   employeeId: 'emp-0042',
   amount: '1487.50',
   currency: 'EUR',
@@ -43,7 +51,7 @@ const claim = {
   submittedAt: '2025-11-21T08:00:00Z',
 };
 
-type Mutation = (r: ReceiptV1) => void;
+export type Mutation = (r: ReceiptV1) => void;
 const flip = (hex: string): string => hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0');
 
 /**
@@ -51,7 +59,7 @@ const flip = (hex: string): string => hex.slice(0, -1) + (hex.endsWith('0') ? '1
  * only the commitment; the commitment feeds commitment and merkle; the root feeds merkle and the anchor lookup
  * (not anchored → submitter/timestamp skipped); blockNumber/seq/txHash are compared by the anchor check.
  */
-const TAMPERED: Record<string, { failed: string[]; mutate: Mutation; withPayload?: boolean }> = {
+export const TAMPERED: Record<string, { failed: string[]; mutate: Mutation; withPayload?: boolean }> = {
   'tampered-digest': {
     failed: ['digest', 'commitment'],
     withPayload: true,
@@ -165,7 +173,9 @@ async function main(): Promise<void> {
   writeTampered();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -46,12 +46,40 @@ export async function deployRegistry(
   return { registry, admin, anchorer, address: (await registry.getAddress()).toLowerCase() };
 }
 
-/** Anchors one batch as `anchorer` and returns one receipt per record (in input order). */
+/**
+ * Registry v2: a MemberDirectory and the organisation-bound NotaryRegistryV2; `keys` maps organisation ids to the
+ * signer index of their ANCHORER key (the admin, signer 0, is the registrar).
+ */
+export async function deployRegistryV2(
+  hre: Hre,
+  keys: Record<string, number>,
+): Promise<{ registry: Hre; directory: Hre; anchorers: Record<string, Signer>; address: string }> {
+  const signers = await hre.ethers.getSigners();
+  const admin = signers[0];
+  const directory = await (await hre.ethers.getContractFactory('MemberDirectory', admin)).deploy(0, admin.address);
+  await directory.waitForDeployment();
+  await (await directory.grantRole(await directory.REGISTRAR_ROLE(), admin.address)).wait();
+  const factory = await hre.ethers.getContractFactory('NotaryRegistryV2', admin);
+  const registry = await factory.deploy(0, admin.address, await directory.getAddress());
+  await registry.waitForDeployment();
+  const anchorers: Record<string, Signer> = {};
+  for (const [orgId, i] of Object.entries(keys)) {
+    anchorers[orgId] = signers[i];
+    await (await directory.addKey(orgId, await signers[i].getAddress(), 0)).wait();
+  }
+  return { registry, directory, anchorers, address: (await registry.getAddress()).toLowerCase() };
+}
+
+/**
+ * Anchors one batch as `anchorer` and returns one receipt per record (in input order). `headOf` is the chain the
+ * batch extends: the anchorer's own on a 1.x registry, its organisation's (`orgHash`) on 2.x.
+ */
 export async function anchorBatch(
   hre: Hre,
   registry: Hre,
   anchorer: Signer,
   records: RecordSpec[],
+  headOf?: string,
 ): Promise<ReceiptV1[]> {
   const prepared = records.map((r) => {
     const salt = r.salt ?? newSalt();
@@ -67,7 +95,7 @@ export async function anchorBatch(
     return { r, salt, digest, commitment };
   });
   const tree = await buildMerkleTree(prepared.map((p) => p.commitment));
-  const [head] = await registry.headOf(await anchorer.getAddress());
+  const [head] = await registry.headOf(headOf ?? (await anchorer.getAddress()));
   const tx = await registry.connect(anchorer).anchor(tree.root, head ?? ZERO_HEX32, prepared.length);
   const rcpt = await tx.wait();
   const block = await hre.ethers.provider.getBlock(rcpt.blockNumber);
