@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { STATUS_CODES } from 'node:http';
 import type { RootSource } from '../verifier';
-import { AdminService, type AccountProvisioner } from '../service/admin';
+import { AdminService, type AccountProvisioner, type KeyRotator } from '../service/admin';
 import type { AnchorService } from '../service/anchoring';
 import { AuthService } from '../service/auth';
 import type { ChainPort } from '../service/chain-port';
@@ -38,6 +38,8 @@ export interface AppDeps {
   anchor?: AnchorService;
   rootSource?: RootSource;
   provisionAccount?: AccountProvisioner;
+  /** Rotates a member's chain key (new account bound, old one removed in the directory). */
+  rotateKey?: KeyRotator;
   /** Consortium secret of the invoice keys (DESIGN §2.5, CONSORTIUM_SECRET): enables POST /v1/claims. */
   consortiumSecret?: string;
   /** RPC URL auditors may use directly (shown at /v1/info). */
@@ -185,7 +187,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     records: new RecordService(deps.store),
     prepare: new PreparePool(),
     queries: new QueryService(deps.store, deps.chain, deps.anchor),
-    admin: new AdminService(deps.store, deps.provisionAccount),
+    admin: new AdminService(deps.store, deps.provisionAccount, deps.rotateKey, deps.anchor),
     metrics,
     info: {
       version,

@@ -144,6 +144,18 @@ Formats (digest, commitment, Merkle proof, receipt, invoice key, registry): docs
       return 0;
     }),
   );
+  apiCommand(
+    org
+      .command('rotate-key <id>')
+      .description("rotate an organisation's chain key: a new account bound in the directory, the old one removed"),
+  ).action(
+    act(async (o, id: string) => {
+      const res = await client(o, 'admin').rotateKey(id);
+      if (o.json) printJson(res);
+      else out(`organisation ${res.orgId}: chain account ${res.address} (was ${res.previous}, removed)`);
+      return 0;
+    }),
+  );
   apiCommand(org.command('list').description('list organisations')).action(
     act(async (o) => {
       const res = await client(o, 'admin').listOrgs();

@@ -302,13 +302,39 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       await ensureMember(orgId, address);
       return getAddress(address);
     };
+    /** Key rotation: a new account bound like a provisioned one, then the old one removed from the directory. */
+    const rotateKey = async (orgId: string, oldAddress: string) => {
+      if (!isV2Deployment(deployment!) || !directory)
+        throw new ServiceError(
+          'REGISTRY_1X',
+          `No MemberDirectory this service may write to (registries 1.x or no DEPLOYER_KEY): the key of ${orgId} cannot be rotated here`,
+        );
+      const { address } = await keystore.create(orgId);
+      await ensureMember(orgId, address);
+      try {
+        await asDeployer(async () => {
+          const tx = await directory.removeKey(getAddress(oldAddress));
+          const receipt = await tx.wait();
+          if (!receipt || receipt.status !== 1) throw new Error(`MemberDirectory: removeKey ${oldAddress} failed`);
+        });
+      } catch (err) {
+        const e = toChainError(err);
+        throw new ChainError({
+          code: e.code,
+          message: `removing ${oldAddress}, the old key of ${orgId}, from MemberDirectory failed: ${e.message}`,
+          cause: err,
+        });
+      }
+      log(`MemberDirectory: ${oldAddress} removed, ${address} is the ANCHORER key of ${orgId} now`);
+      return getAddress(address);
+    };
 
     // ---- demo organisations (embedded default) ----------------------------------------------
     let demo: DemoFile | undefined;
     const secretsFile = path.join(config.dataDir, 'demo-secrets.json');
     if (embedded) {
       let secrets = readJson<{ admin: string; auditor: string; orgs: Record<string, string> }>(secretsFile);
-      const admin = new AdminService(store, provisionAccount);
+      const admin = new AdminService(store, provisionAccount, rotateKey);
       if (!secrets) {
         const orgs = await store.read((r) => r.listOrgs());
         if (orgs.length)
@@ -344,7 +370,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
           demo.orgs.push({ id: o.id, name: o.name, apiKey: secrets.orgs[o.id]!, address: o.address! });
       }
     } else if (!(await store.read((r) => r.listOrgs())).length) {
-      const admin = new AdminService(store, provisionAccount);
+      const admin = new AdminService(store, provisionAccount, rotateKey);
       await admin.createOrg({ id: 'operator', name: 'Notary operator', kind: 'operator' });
       const { key } = await admin.createKey('operator', 'bootstrap admin', ['admin']);
       // Kept out of logs (they are often collected): written once to a file only this user can read.
@@ -386,6 +412,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         new ChainRootSource({ provider }, { trustedRegistries: [deployment.notaryRegistry.address] }),
       ),
       provisionAccount,
+      rotateKey,
       // /v1/info: the embedded dev chain's URL, or on an external chain only PUBLIC_RPC_URL (never RPC_URL itself:
       // an internal address, maybe with credentials).
       publicRpcUrl: config.rpcUrl ? config.publicRpcUrl : rpcUrl,

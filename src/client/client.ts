@@ -595,6 +595,10 @@ export class NotaryClient {
   getOrg(id: string): Promise<OrgView> {
     return this.request('GET', `/v1/orgs/${enc(id)}`);
   }
+  /** POST /v1/orgs/:id/rotate-key: a new chain account for the organisation, the old one removed. Not retried. */
+  rotateKey(orgId: string): Promise<{ orgId: string; previous: string; address: string }> {
+    return this.request('POST', `/v1/orgs/${enc(orgId)}/rotate-key`, { idempotent: false });
+  }
   /** POST /v1/orgs/:id/keys: the secret is in `key`, shown once. Not retried after a transport failure. */
   createKey(orgId: string, input: { name: string; scopes: Scope[] }): Promise<CreatedKey> {
     return this.request('POST', `/v1/orgs/${enc(orgId)}/keys`, { body: input, idempotent: false });

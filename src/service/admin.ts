@@ -6,12 +6,69 @@ import { StoreConflictError, type ApiKeyInfo, type Org, type OrgKind, type Scope
 /** Creates a chain account for a member organisation and grants it its registry roles. */
 export type AccountProvisioner = (orgId: string) => Promise<string>;
 
+/**
+ * Rotates a member's chain key: creates a new account in the keystore, funds it like provisioning, binds it to the
+ * organisation as ANCHORER key (addKey) and removes the old one (removeKey). Returns the new address.
+ */
+export type KeyRotator = (orgId: string, oldAddress: string) => Promise<string>;
+
+/** Runs `fn` while the anchoring worker signs nothing for the organisation (AnchorService.holding). */
+export interface AnchoringHold {
+  holding<T>(orgId: string, fn: () => Promise<T>): Promise<T>;
+}
+
 /** Organisations, their chain accounts, API keys and audit grants. */
 export class AdminService {
+  private readonly rotating = new Set<string>();
+
   constructor(
     private readonly store: Store,
     private readonly provision?: AccountProvisioner,
+    private readonly rotate?: KeyRotator,
+    private readonly anchoring?: AnchoringHold,
   ) {}
+
+  /**
+   * Replaces the organisation's chain key by a new one (the organisation's chain continues: it is keyed by the
+   * organisation, not the account). Refused while a batch is unfinished or a transaction from the old account is
+   * open, so nothing is left signed by a removed key; the anchoring worker leaves the organisation alone meanwhile.
+   */
+  async rotateKey(id: string): Promise<{ orgId: string; previous: string; address: string }> {
+    if (!this.rotate)
+      throw new ServiceError('REGISTRY_1X', 'This service cannot rotate chain keys (no member directory)');
+    const org = await this.getOrg(id);
+    if (!org.address) {
+      throw new ServiceError('VALIDATION_FAILED', `Organisation ${id} has no chain account to rotate`);
+    }
+    const previous = org.address;
+    const rotate = this.rotate;
+    if (this.rotating.has(id)) {
+      throw new ServiceError('ROTATION_IN_PROGRESS', `The key of organisation ${id} is being rotated already`);
+    }
+    const run = async () => {
+      const [unfinished, open] = await this.store.read(
+        async (r) => [await r.unfinishedBatches(id), await r.openOutbox(previous)] as const,
+      );
+      if (unfinished.length || open.length) {
+        throw new ServiceError(
+          'ROTATION_IN_PROGRESS',
+          `Organisation ${id} has ${unfinished.length} unfinished batch(es) and ${open.length} open transaction(s) from ${previous}; retry once they are mined`,
+        );
+      }
+      const address = await rotate(id, previous);
+      await this.store.tx(async (r) => {
+        if (!(await r.setOrgAddress(id, address)))
+          throw new ServiceError('ORG_NOT_FOUND', `Organisation ${id} not found`);
+      });
+      return { orgId: id, previous, address };
+    };
+    this.rotating.add(id);
+    try {
+      return await (this.anchoring ? this.anchoring.holding(id, run) : run());
+    } finally {
+      this.rotating.delete(id);
+    }
+  }
 
   async createOrg(input: {
     id: string;

@@ -92,6 +92,8 @@ export class AnchorService {
   readonly stats = { batches: 0, leaves: 0, confirmed: 0, buildTxMs: 0 };
   private readonly wake = new Set<() => void>();
   private readonly reconciled = new Set<string>();
+  /** Organisations the worker leaves alone for now (a key rotation in progress). */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -134,6 +136,21 @@ export class AnchorService {
     });
   }
 
+  /**
+   * Runs `fn` while the worker signs nothing for `orgId` (key rotation): waits for the tick in progress first, and
+   * after `fn` for the tick that may have read the organisation before `fn` changed it.
+   */
+  async holding<T>(orgId: string, fn: () => Promise<T>): Promise<T> {
+    this.held.add(orgId);
+    try {
+      await this.running;
+      return await fn();
+    } finally {
+      await this.running;
+      this.held.delete(orgId);
+    }
+  }
+
   /** One pass over every organisation with a chain account. */
   async tick(): Promise<void> {
     const [orgs, pending] = await this.store.read(
@@ -141,7 +158,7 @@ export class AnchorService {
     );
     const waiting = new Map(pending.map((p) => [p.orgId, p]));
     for (const org of orgs) {
-      if (!org.address) continue;
+      if (!org.address || this.held.has(org.id)) continue;
       const unfinished = await this.store.read((r) => r.unfinishedBatches(org.id));
       const w = waiting.get(org.id);
       if (!unfinished.length && !w && this.reconciled.has(org.id)) {

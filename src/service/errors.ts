@@ -87,6 +87,10 @@ export const ERROR_CATALOGUE = {
   /** Administration */
   ORG_EXISTS: { status: 409, title: 'Organisation already exists' },
   TAX_ID_TAKEN: { status: 409, title: 'Tax id belongs to another organisation' },
+  ROTATION_IN_PROGRESS: {
+    status: 409,
+    title: 'The organisation has a batch or transaction in flight on its chain account; retry the key rotation later',
+  },
   REGISTRY_1X: {
     status: 409,
     title: 'The registries are version 1.x: no member directory to register the organisation in',

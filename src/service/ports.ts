@@ -146,6 +146,8 @@ export interface Repo {
   listOrgs(): Promise<Org[]>;
   /** Sets an organisation's arithmetic-rules mode; false when there is no such organisation. */
   setOrgRules(id: string, rules: 'refuse' | 'warn'): Promise<boolean>;
+  /** Switches the organisation's chain account (key rotation). Returns whether the organisation exists. */
+  setOrgAddress(id: string, address: string): Promise<boolean>;
   insertApiKey(k: ApiKeyInfo & { keyHash: string }): Promise<void>;
   findApiKeyByHash(hash: string): Promise<(ApiKeyInfo & { org: Org }) | null>;
   listApiKeys(orgId: string): Promise<ApiKeyInfo[]>;

@@ -237,6 +237,9 @@ export class SqlRepo implements Repo {
   async setOrgRules(id: string, rules: 'refuse' | 'warn'): Promise<boolean> {
     return (await this.sql.exec('UPDATE organisations SET rules = ? WHERE id = ?', [rules, id])) > 0;
   }
+  async setOrgAddress(id: string, address: string): Promise<boolean> {
+    return (await this.sql.exec('UPDATE organisations SET address = ? WHERE id = ?', [address, id])) > 0;
+  }
   async getOrg(id: string): Promise<Org | null> {
     const [r] = await this.sql.query('SELECT * FROM organisations WHERE id = ?', [id]);
     return r ? toOrg(r) : null;

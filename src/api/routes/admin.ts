@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ApiKeyInfo, Org } from '../../service/ports';
 import { authenticate, type AppContext } from '../context';
-import { ApiKeyView, OrgId, OrgView, RulesMode, Scope, Uuid, errors } from '../schemas';
+import { Address, ApiKeyView, OrgId, OrgView, RulesMode, Scope, Uuid, errors } from '../schemas';
 
 /** Tax ids as printed on invoices (compared normalised: case, spaces and separators do not matter). */
 const TaxIds = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 });
@@ -76,6 +76,25 @@ export async function adminRoutes(app: FastifyInstance, ctx: AppContext): Promis
       },
     },
     async (req) => orgView(await ctx.admin.setOrgRules(req.params.id, req.body.rules)),
+  );
+
+  r.post(
+    '/v1/orgs/:id/rotate-key',
+    {
+      onRequest: admin,
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Rotate the organisation’s chain key: a new ANCHORER account is bound in the directory, the old one removed; the organisation’s chain continues',
+        security,
+        params: Type.Object({ id: OrgId }),
+        response: {
+          200: Type.Object({ orgId: OrgId, previous: Address, address: Address }),
+          ...errors(400, 401, 403, 404, 409, 503),
+        },
+      },
+    },
+    async (req) => ctx.admin.rotateKey(req.params.id),
   );
 
   r.put(
