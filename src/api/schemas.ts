@@ -155,6 +155,20 @@ export const Verdict = Type.Object({
   receipt: Type.Optional(
     Type.Object({
       recordId: Type.String(),
+  signers: Type.Optional(
+    Type.Array(
+      Type.Object({
+        signer: Type.String(),
+        orgId: Type.String(),
+        since: Type.Integer(),
+        until: Type.Integer(),
+      }),
+      {
+        description:
+          'receipt v2: the SIGNER keys that signed the record (directory window [since, until), until 0: active), present only when the `signatures` check passed',
+      },
+    ),
+  ),
       orgId: Type.String(),
       type: Type.String(),
       root: Type.String(),

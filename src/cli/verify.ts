@@ -17,9 +17,10 @@ export interface VerifyOptions extends GlobalOptions {
 
 /** What a passed check established, in a few words. */
 const PASSED: Record<string, string> = {
-  schema: 'receipt v1 is well-formed',
+  schema: 'receipt is well-formed',
   digest: 'SHA-256(JCS(payload)) equals record.digest',
   commitment: 'recomputed from the record fields',
+  signatures: 'signed by active SIGNER keys of the organisation at the anchor block',
   merkle: 'proof path leads to the root',
   anchor: 'root anchored on the registry, in that block and transaction',
   organisation: 'anchored for the organisation the record names (MemberDirectory key)',
@@ -140,7 +141,19 @@ export async function verify(receiptFile: string, opts: VerifyOptions): Promise<
     const schemaOk = verdict.checks[0]?.status === 'passed';
     for (const c of verdict.checks) {
       let reason = c.reason ?? '';
-      if (!reason && c.status === 'passed') reason = PASSED[c.name];
+      if (!reason && c.status === 'passed') {
+        const version = (receipt as { version?: unknown } | undefined)?.version;
+        if (c.name === 'schema') reason = `receipt v${version === 2 ? 2 : 1} is well-formed`;
+        else if (c.name === 'signatures' && verdict.signers?.length) {
+          // Who signed: shown only because the check passed (each key dated in the directory at the anchor block).
+          reason = `signed by ${verdict.signers
+            .map(
+              (s) =>
+                `${s.signer} (SIGNER key of ${s.orgId} since block ${s.since}${s.until ? `, removed at ${s.until}` : ''})`,
+            )
+            .join(', ')}`;
+        } else reason = PASSED[c.name] ?? '';
+      }
       if (!reason && c.status === 'skipped') {
         reason = c.name === 'digest' && schemaOk ? 'no payload given (--payload FILE)' : 'skipped';
       }
@@ -157,6 +170,7 @@ export async function verify(receiptFile: string, opts: VerifyOptions): Promise<
       out(
         `VALID: record ${r.recordId} (${r.type}; ${org}) anchored ${new Date(a.blockTimestamp * 1000).toISOString()} ` +
           `in block ${a.blockNumber} of chain ${r.chainId} by ${a.submitter}` +
+          (verdict.signers?.length ? `; signed by ${verdict.signers.map((s) => s.signer).join(', ')}` : '') +
           (payload === undefined ? ' (payload not checked)' : ''),
       );
     } else {

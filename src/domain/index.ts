@@ -22,7 +22,36 @@ export {
   verifyProof,
   type MerkleTree,
 } from './merkle';
-export { ReceiptV1Schema, type ReceiptV1, assertReceipt, isReceipt, receiptErrors, MAX_PROOF_LENGTH } from './receipt';
+export {
+  ReceiptV1Schema,
+  ReceiptV2Schema,
+  ReceiptSchema,
+  ReceiptSignatureSchema,
+  type Receipt,
+  type ReceiptV1,
+  type ReceiptV2,
+  assertReceipt,
+  isReceipt,
+  isReceiptV2,
+  receiptErrors,
+  MAX_PROOF_LENGTH,
+} from './receipt';
+export {
+  MAX_SIGNATURES,
+  SIGNATURE_PATTERN,
+  RECORD_SIGNING_NAME,
+  RECORD_SIGNING_VERSION,
+  RECORD_COMMITMENT_TYPES,
+  type RecordSignature,
+  type RecordSigningDomain,
+  recordSigningDomain,
+  recordSigningDigest,
+  isCanonicalSignature,
+  recoverRecordSigner,
+  signaturesDigest,
+  sealedLeaf,
+  leafValueOf,
+} from './signatures';
 export {
   RECORD_TYPES,
   type RecordType,

@@ -3,6 +3,7 @@ import { Compile } from 'typebox/compile';
 import { MAX_ID_LENGTH, MAX_PARENTS } from './commitment';
 import { DomainError } from './errors';
 import { ADDRESS_PATTERN, HEX32_PATTERN, UUID_PATTERN, isWellFormed } from './hex';
+import { MAX_SIGNATURES, SIGNATURE_PATTERN } from './signatures';
 
 /** Longest Merkle path accepted: OZ trees of up to 2^64 leaves. */
 export const MAX_PROOF_LENGTH = 64;
@@ -13,49 +14,78 @@ const Address = Type.String({ pattern: ADDRESS_PATTERN });
 const Uint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Text = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH });
 
+const RecordFields = Type.Object(
+  {
+    id: Type.String({ pattern: UUID_PATTERN }),
+    orgId: Text,
+    type: Type.String({ minLength: 1, maxLength: 64, pattern: RECORD_TYPE_PATTERN }),
+    digest: Hex32,
+    salt: Hex32,
+    parents: Type.Array(Hex32, { maxItems: MAX_PARENTS, uniqueItems: true }),
+  },
+  { additionalProperties: false },
+);
+const ProofFields = Type.Object(
+  { root: Hex32, path: Type.Array(Hex32, { maxItems: MAX_PROOF_LENGTH }) },
+  { additionalProperties: false },
+);
+const AnchorFields = Type.Object(
+  {
+    chainId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    registry: Address,
+    txHash: Hex32,
+    blockNumber: Uint,
+    blockTimestamp: Uint,
+    submitter: Address,
+    seq: Uint,
+  },
+  { additionalProperties: false },
+);
+
 /** Receipt, version 1 (normative: docs/formats.md §4). Strict: no extra properties anywhere. */
 export const ReceiptV1Schema = Type.Object(
-  {
-    version: Type.Literal(1),
-    record: Type.Object(
-      {
-        id: Type.String({ pattern: UUID_PATTERN }),
-        orgId: Text,
-        type: Type.String({ minLength: 1, maxLength: 64, pattern: RECORD_TYPE_PATTERN }),
-        digest: Hex32,
-        salt: Hex32,
-        parents: Type.Array(Hex32, { maxItems: MAX_PARENTS, uniqueItems: true }),
-      },
-      { additionalProperties: false },
-    ),
-    commitment: Hex32,
-    proof: Type.Object(
-      { root: Hex32, path: Type.Array(Hex32, { maxItems: MAX_PROOF_LENGTH }) },
-      { additionalProperties: false },
-    ),
-    anchor: Type.Object(
-      {
-        chainId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-        registry: Address,
-        txHash: Hex32,
-        blockNumber: Uint,
-        blockTimestamp: Uint,
-        submitter: Address,
-        seq: Uint,
-      },
-      { additionalProperties: false },
-    ),
-  },
+  { version: Type.Literal(1), record: RecordFields, commitment: Hex32, proof: ProofFields, anchor: AnchorFields },
   { additionalProperties: false, $id: 'ReceiptV1' },
 );
 
-export type ReceiptV1 = Static<typeof ReceiptV1Schema>;
+/** One signature of a receipt v2: the signer's address and its 65-byte EIP-712 signature of the commitment. */
+export const ReceiptSignatureSchema = Type.Object(
+  { signer: Address, signature: Type.String({ pattern: SIGNATURE_PATTERN }) },
+  { additionalProperties: false },
+);
 
-let compiled: { Check(x: unknown): boolean } | undefined;
-const validator = () => (compiled ??= Compile(ReceiptV1Schema));
+/**
+ * Receipt, version 2 (docs/formats.md "Receipt version 2"): a version 1 receipt with `"version": 2` and the
+ * signatures of the organisation's SIGNER keys (1 to MAX_SIGNATURES, distinct signers); its Merkle leaf value is the
+ * sealed value of the commitment and the signatures (src/domain/signatures.ts). Strict like version 1.
+ */
+export const ReceiptV2Schema = Type.Object(
+  {
+    version: Type.Literal(2),
+    record: RecordFields,
+    commitment: Hex32,
+    proof: ProofFields,
+    anchor: AnchorFields,
+    signatures: Type.Array(ReceiptSignatureSchema, { minItems: 1, maxItems: MAX_SIGNATURES }),
+  },
+  { additionalProperties: false, $id: 'ReceiptV2' },
+);
+
+/** A receipt of either version (what `assertReceipt` / `isReceipt` accept). */
+export const ReceiptSchema = Type.Union([ReceiptV1Schema, ReceiptV2Schema], { $id: 'Receipt' });
+
+export type ReceiptV1 = Static<typeof ReceiptV1Schema>;
+export type ReceiptV2 = Static<typeof ReceiptV2Schema>;
+export type Receipt = ReceiptV1 | ReceiptV2;
+
+let compiledV1: { Check(x: unknown): boolean } | undefined;
+let compiledV2: { Check(x: unknown): boolean } | undefined;
+const isV2 = (x: unknown): boolean => isObj(x) && x.version === 2;
+const validator = (x: unknown) =>
+  isV2(x) ? (compiledV2 ??= Compile(ReceiptV2Schema)) : (compiledV1 ??= Compile(ReceiptV1Schema));
 
 // TypeBox stops inside an object once it has an additionalProperties error, so it cannot list every invalid
-// field. This walk mirrors ReceiptV1Schema field by field and collects them all; a test checks both agree.
+// field. This walk mirrors ReceiptV1Schema / ReceiptV2Schema field by field and collects them all; a test checks both agree.
 const HEX32_RE = new RegExp(HEX32_PATTERN);
 const ADDRESS_RE = new RegExp(ADDRESS_PATTERN);
 const UUID_RE = new RegExp(UUID_PATTERN);
@@ -64,6 +94,7 @@ const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object
 const isHex = (x: unknown) => typeof x === 'string' && HEX32_RE.test(x);
 const isAddr = (x: unknown) => typeof x === 'string' && ADDRESS_RE.test(x);
 const isUint = (x: unknown, min = 0) => typeof x === 'number' && Number.isSafeInteger(x) && x >= min;
+const SIGNATURE_RE = new RegExp(SIGNATURE_PATTERN);
 const isText = (x: unknown, max: number, re?: RegExp) =>
   typeof x === 'string' && x.length >= 1 && x.length <= max && (re === undefined || re.test(x)) && isWellFormed(x);
 
@@ -123,29 +154,69 @@ const RECEIPT_FIELDS: Record<string, FieldCheck> = {
   }),
 };
 
-/** Every invalid field path of a would-be receipt (`$` = the receipt itself); [] when valid. */
+// Signatures of a receipt v2: 1..MAX_SIGNATURES objects {signer, signature}, no signer twice (any case).
+function checkSignatures(x: unknown, path: string, bad: string[]): void {
+  if (!Array.isArray(x) || x.length < 1 || x.length > MAX_SIGNATURES) {
+    bad.push(path);
+    return;
+  }
+  const seen = new Set<string>();
+  x.forEach((e, i) => {
+    const p = `${path}[${i}]`;
+    checkObject(
+      e,
+      p,
+      {
+        signer: (v) => isAddr(v),
+        signature: (v) => typeof v === 'string' && SIGNATURE_RE.test(v),
+      },
+      bad,
+    );
+    if (isObj(e) && typeof e.signer === 'string') {
+      const k = e.signer.toLowerCase();
+      if (seen.has(k)) bad.push(`${p}.signer`);
+      seen.add(k);
+    }
+  });
+}
+
+const RECEIPT_V2_FIELDS: Record<string, FieldCheck> = {
+  ...RECEIPT_FIELDS,
+  version: (v) => v === 2,
+  signatures: checkSignatures,
+};
+
+/**
+ * Every invalid field path of a would-be receipt (`$` = the receipt itself); [] when valid. `"version": 2` is
+ * checked as a receipt v2, anything else as a receipt v1.
+ */
 export function receiptErrors(x: unknown): string[] {
   const bad: string[] = [];
-  checkObject(x, '$', RECEIPT_FIELDS, bad);
+  checkObject(x, '$', isV2(x) ? RECEIPT_V2_FIELDS : RECEIPT_FIELDS, bad);
   return bad;
 }
 
-/** True iff `x` is a valid {@link ReceiptV1}. */
-export function isReceipt(x: unknown): x is ReceiptV1 {
+/** True iff `x` is a valid {@link Receipt} (version 1 or 2). */
+export function isReceipt(x: unknown): x is Receipt {
   try {
-    return validator().Check(x) && receiptErrors(x).length === 0;
+    return validator(x).Check(x) && receiptErrors(x).length === 0;
   } catch {
     return false;
   }
 }
 
+/** True iff `x` is a valid {@link ReceiptV2}. */
+export function isReceiptV2(x: unknown): x is ReceiptV2 {
+  return isV2(x) && isReceipt(x);
+}
+
 /** Throws RECEIPT_INVALID with `fields` = every invalid field path (e.g. `$.anchor.seq`, `$.proof.path[2]`). */
-export function assertReceipt(x: unknown): asserts x is ReceiptV1 {
+export function assertReceipt(x: unknown): asserts x is Receipt {
   const fields = receiptErrors(x);
-  if (fields.length === 0 && validator().Check(x)) return;
+  if (fields.length === 0 && validator(x).Check(x)) return;
   throw new DomainError({
     code: 'RECEIPT_INVALID',
-    message: `invalid receipt v1: ${fields.length > 0 ? fields.join(', ') : 'schema mismatch'}`,
+    message: `invalid receipt v${isV2(x) ? 2 : 1}: ${fields.length > 0 ? fields.join(', ') : 'schema mismatch'}`,
     fields: fields.length > 0 ? fields : ['$'],
   });
 }

@@ -1,4 +1,4 @@
-import type { AnchorRecord, AnchorRef, AnchorTransaction, RootSource } from './root-source';
+import type { AnchorRecord, AnchorRef, AnchorTransaction, MemberKey, RootSource } from './root-source';
 
 export interface CachingRootSourceOptions {
   /** How long a positive answer is reused (default 10 s). */
@@ -36,12 +36,14 @@ export class CachingRootSource implements RootSource {
   private readonly max: number;
   private readonly anchors = new Map<string, { at: number; value: AnchorRecord }>();
   private readonly txs = new Map<string, { at: number; value: AnchorTransaction }>();
+  private readonly keys = new Map<string, { at: number; value: MemberKey }>();
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly maxInFlight: number;
   private readonly maxQueued: number;
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   readonly getAnchorTransaction?: RootSource['getAnchorTransaction'];
+  readonly getMemberKey?: RootSource['getMemberKey'];
 
   constructor(
     private readonly inner: RootSource,
@@ -60,6 +62,18 @@ export class CachingRootSource implements RootSource {
           () => read(ref),
           (t) => t.status === 1,
         );
+    }
+    if (inner.getMemberKey) {
+      const read = inner.getMemberKey.bind(inner);
+      // A bound key's org, kind and `since` never change; `until` may be set later, which is why a key is reused
+      // for `ttlMs` only, like an anchor. An unbound account (since 0) is not cached: it may be added any time.
+      this.getMemberKey = async (ref) =>
+        (await this.cached(
+          this.keys,
+          `key:${ref.chainId}:${ref.registry.toLowerCase()}:${ref.account.toLowerCase()}`,
+          () => read(ref),
+          (k) => k.since !== 0,
+        ))!;
     }
   }
 

@@ -1,7 +1,7 @@
 import { Contract, Interface, JsonRpcProvider, type Provider } from 'ethers';
 import type { Hex32 } from '../domain';
 import { VerifierError, verifierError } from './errors';
-import type { AnchorRecord, AnchorRef, AnchorTransaction, RootSource } from './root-source';
+import type { AnchorRecord, AnchorRef, AnchorTransaction, MemberKey, MemberKeyRef, RootSource } from './root-source';
 
 /**
  * The part of INotaryRegistry (docs/formats.md §6, normative) the verifier reads on a registry 1.x; the two
@@ -17,6 +17,13 @@ export const NOTARY_REGISTRY_READ_ABI = [
 export const NOTARY_REGISTRY_V2_READ_ABI = [
   'function anchorOf(bytes32 root) view returns (tuple(uint64 timestamp, uint64 blockNumber, address submitter, uint64 seq, bytes32 prev, uint32 leafCount, bytes32 org))',
   'function version() view returns (string)',
+  'function directory() view returns (address)',
+] as const;
+
+/** The part of IMemberDirectory (docs/formats.md §6, normative) the verifier reads to check a receipt v2's signers. */
+export const MEMBER_DIRECTORY_READ_ABI = [
+  'function memberOf(address account) view returns (bytes32 org, uint8 kind, uint64 since, uint64 until)',
+  'function isActive(address account, bytes32 org, uint8 kind, uint64 blockNumber) view returns (bool)',
 ] as const;
 
 // Parsed on first use: importing the verifier does no work.
@@ -24,6 +31,8 @@ let parsedAbi: Interface | undefined;
 let parsedV2Abi: Interface | undefined;
 const registryInterface = (): Interface => (parsedAbi ??= new Interface(NOTARY_REGISTRY_READ_ABI));
 const registryV2Interface = (): Interface => (parsedV2Abi ??= new Interface(NOTARY_REGISTRY_V2_READ_ABI));
+let parsedDirectoryAbi: Interface | undefined;
+const directoryInterface = (): Interface => (parsedDirectoryAbi ??= new Interface(MEMBER_DIRECTORY_READ_ABI));
 
 export interface ChainRootSourceOptions {
   /** Registry addresses the auditor trusts (any case); unset: any registry named by a receipt. */
@@ -37,6 +46,7 @@ export class ChainRootSource implements RootSource {
   private chainId?: Promise<number>;
   private readonly contracts = new Map<string, Contract>();
   private readonly versions = new Map<string, Promise<1 | 2>>();
+  private readonly directories = new Map<string, Promise<string>>();
 
   constructor(connection: { rpcUrl: string } | { provider: Provider }, options: ChainRootSourceOptions = {}) {
     if ('provider' in connection && connection.provider) this.provider = connection.provider;
@@ -145,6 +155,53 @@ export class ChainRootSource implements RootSource {
     };
     if (major === 2) record.org = String(a.org).toLowerCase();
     return record;
+  }
+
+  /** The MemberDirectory a registry 2.x names (`directory()`, fixed for the registry's life); 1.x has none. */
+  private directoryOf(registry: string): Promise<string> {
+    const key = registry.toLowerCase();
+    let d = this.directories.get(key);
+    if (!d) {
+      d = (async () => {
+        if ((await this.majorVersion(registry)) !== 2) {
+          throw new VerifierError({
+            code: 'CHAIN_CALL_FAILED',
+            message: `registry ${registry} is 1.x: it names no member directory, so it cannot date signer keys`,
+          });
+        }
+        try {
+          const c = new Contract(registry, registryV2Interface(), this.provider);
+          return String(await c.getFunction('directory').staticCall());
+        } catch (err) {
+          verifierError(err, 'CHAIN_CALL_FAILED', `directory() failed on ${registry}`);
+        }
+      })();
+      d.catch(() => this.directories.delete(key));
+      if (this.directories.size >= 64) this.directories.clear();
+      this.directories.set(key, d);
+    }
+    return d;
+  }
+
+  async getMemberKey(ref: MemberKeyRef): Promise<MemberKey> {
+    await this.checkRef(ref.chainId, ref.registry);
+    if (!/^0x[0-9a-fA-F]{40}$/.test(ref.account)) {
+      throw new VerifierError({ code: 'INVALID_ARGUMENT', message: `account ${ref.account} is not an address` });
+    }
+    const directory = await this.directoryOf(ref.registry);
+    let m: { org: string; kind: bigint; since: bigint; until: bigint };
+    try {
+      const c = new Contract(directory, directoryInterface(), this.provider);
+      m = await c.getFunction('memberOf').staticCall(ref.account);
+    } catch (err) {
+      verifierError(err, 'CHAIN_CALL_FAILED', `memberOf(${ref.account}) failed on directory ${directory}`);
+    }
+    return {
+      org: String(m.org).toLowerCase() as Hex32,
+      kind: Number(m.kind),
+      since: Number(m.since),
+      until: Number(m.until),
+    };
   }
 
   async getAnchorTransaction(ref: {

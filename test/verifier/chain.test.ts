@@ -117,7 +117,7 @@ describe('verifyReceipt against the real NotaryRegistry (in-process Hardhat)', (
       ['anchor.blockTimestamp', (r) => (r.anchor.blockTimestamp += 1), ['timestamp']],
       ['anchor.submitter', (r) => (r.anchor.submitter = '0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc'), ['submitter']],
       ['anchor.seq', (r) => (r.anchor.seq += 1), ['anchor']],
-      ['version', (r) => ((r as { version: number }).version = 2), ['schema']],
+      ['version', (r) => ((r as { version: number }).version = 3), ['schema']],
     ];
     for (const [field, mutate, want, withPayload] of cases) {
       it(`${field} fails ${want.join(' + ')}`, async () => {

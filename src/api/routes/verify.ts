@@ -21,6 +21,8 @@ function watchBusy(src: RootSource): { source: RootSource; busy: () => boolean }
   const source: RootSource = { getAnchor: (ref) => src.getAnchor(ref).catch(note) };
   const tx = src.getAnchorTransaction?.bind(src);
   if (tx) source.getAnchorTransaction = (ref) => tx(ref).catch(note);
+  const key = src.getMemberKey?.bind(src);
+  if (key) source.getMemberKey = (ref) => key(ref).catch(note);
   return { source, busy: () => busy };
 }
 
@@ -43,7 +45,7 @@ export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promi
         tags: ['verify'],
         summary: 'Verify a receipt (and optionally its payload) against the chain',
         description:
-          'Anyone may call it. Checks, in order: schema, digest (when a payload is given), commitment, merkle, anchor, organisation (registry 2.x: the anchor was made for the organisation the record names; on a registry 1.x skipped with the reason "organisation not verified (registry 1.x)", and `organisationVerified` is false), submitter, timestamp. Always 200 with a verdict for a well-formed request body.',
+          'Anyone may call it. Checks, in order: schema, digest (when a payload is given), commitment, signatures (receipt v2 only: each signature recovers to its signer, an active SIGNER key of the record\'s organisation at the anchor block; the signers are listed in `signers`), merkle, anchor, organisation (registry 2.x: the anchor was made for the organisation the record names; on a registry 1.x skipped with the reason "organisation not verified (registry 1.x)", and `organisationVerified` is false), submitter, timestamp. Always 200 with a verdict for a well-formed request body.',
         body: VerifyBody,
         response: { 200: Verdict, ...errors(400, 413, 415, 429, 503) },
       },
