@@ -28,6 +28,12 @@ import type {
   Verdict,
 } from './types';
 import type { RootSource } from '../verifier/root-source';
+import { signRecords as signRecordsSync, type DigestSigner, type SigningContext } from './signing';
+import type { RecordSignature } from '../domain/signatures';
+import { initHashing } from '../domain/hashing';
+
+/** A record with the fields a signed record carries (receipt version 2). */
+export type SignedRecordInput = RecordInput & { id: string; salt: string; signatures: RecordSignature[] };
 
 /** Most records one POST /v1/records/batch takes, and most ids one POST /v1/receipts takes. */
 export const MAX_BATCH = 10_000;
@@ -373,6 +379,57 @@ export class NotaryClient {
     };
     await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 1) }, worker));
     return { records: out, ...sum, retries: this.retries - retries0 };
+  }
+
+  /**
+   * Signs records with the organisation's SIGNER key before they are sent (receipt version 2): each gets a client
+   * chosen UUIDv7 id, a random salt and the signature of its commitment; send the answer with {@link submitMany}
+   * or {@link submitBatch}. Chain id and registry come from GET /v1/info. Parents are named by id as usual; their
+   * commitments (part of what is signed) are taken from records of this call that carry an `id`, from
+   * `o.parentCommitments`, else fetched with GET /v1/records/:id (records this key may read).
+   */
+  async signRecords(
+    records: RecordInput[],
+    signer: DigestSigner,
+    o: { orgId: string; parentCommitments?: Record<string, string>; concurrency?: number },
+  ): Promise<SignedRecordInput[]> {
+    await initHashing(); // the fast keccak for digests and commitments
+    const info = await this.info();
+    if (info.chainId === null || info.registry === null)
+      throw new Error('the service has no registry (GET /v1/info): records cannot be signed for it');
+    const ctx: SigningContext = { orgId: o.orgId, chainId: info.chainId, registry: info.registry };
+    const known = new Map(Object.entries(o.parentCommitments ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const own = records.map((r) => (r as { id?: unknown }).id);
+    const ownIds = new Set(own.filter((x): x is string => typeof x === 'string').map((x) => x.toLowerCase()));
+    const missing = [...new Set(records.flatMap((r) => r.parents ?? []).map((p) => p.toLowerCase()))].filter(
+      (p) => !known.has(p) && !ownIds.has(p),
+    );
+    let next = 0;
+    const fetchOne = async () => {
+      while (next < missing.length) {
+        const id = missing[next++]!;
+        known.set(id, (await this.getRecord(id)).commitment);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 8) }, fetchOne));
+    // Records of this call in order: a record may name an earlier one (with its own `id`) as parent.
+    const out: SignedRecordInput[] = [];
+    for (const r of records) {
+      const parents = (r.parents ?? []).map((p) => {
+        const c = known.get(p.toLowerCase());
+        if (c === undefined) throw new Error(`parent ${p} is named before it is signed (order the records)`);
+        return c;
+      });
+      const given = r as { id?: string; salt?: string };
+      const [s] = signRecordsSync(
+        signer,
+        [{ type: r.type, payload: r.payload, parentCommitments: parents, id: given.id, salt: given.salt }],
+        ctx,
+      );
+      known.set(s!.id, s!.commitment);
+      out.push({ ...r, id: s!.id, salt: s!.salt, signatures: s!.signatures });
+    }
+    return out;
   }
 
   /** GET /v1/records/:id: metadata, status (with `blocked` while it cannot be anchored) and payload. */

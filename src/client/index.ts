@@ -20,3 +20,24 @@ export type {
 } from './client';
 export { NotaryApiError } from './errors';
 export type * from './types';
+export type { SignedRecordInput } from './client';
+export {
+  availableSigningBackends,
+  digestSignerFromKey,
+  initSigning,
+  newRecordIdV7,
+  newRecordSalt,
+  signRecord,
+  signRecordWith,
+  signRecords,
+  recordSigningDomain,
+  RECORD_COMMITMENT_TYPES,
+} from './signing';
+export type {
+  DigestSigner,
+  RecordToSign,
+  SignedRecordFields,
+  SigningBackend,
+  SigningContext,
+  RecordSignature,
+} from './signing';

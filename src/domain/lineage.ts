@@ -14,6 +14,9 @@ const RULES: Record<RecordType, { parents: readonly RecordType[]; min: number; m
   'expense.rejected': { parents: ['expense.claim'], min: 1, max: 1 },
   'expense.reimbursed': { parents: ['expense.approved'], min: 1, max: 1 },
   document: { parents: RECORD_TYPES, min: 0, max: Number.POSITIVE_INFINITY },
+  // Exactly one record of any type but another co-signature, of any organisation that the co-signer may read or
+  // that the co-signing policy of the record's type names (the read right is checked where parents are resolved).
+  cosignature: { parents: RECORD_TYPES.filter((t) => t !== 'cosignature'), min: 1, max: 1 },
 };
 
 export type LineageCode =

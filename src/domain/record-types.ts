@@ -16,6 +16,7 @@ export const RECORD_TYPES = [
   'expense.rejected',
   'expense.reimbursed',
   'document',
+  'cosignature',
 ] as const;
 
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -241,6 +242,14 @@ export const ExpenseReimbursedSchema = obj({
 // ---- generic document: anything JSON, an optional title ----
 export const DocumentSchema = Type.Object({ title: opt(Type.String({ maxLength: 512 })) });
 
+// ---- co-signature (receipt version 2): another organisation stands behind a record (its only parent) ----
+export const CosignatureSchema = obj({
+  /** What the co-signer attests, in its own words. */
+  statement: opt(TextSchema),
+  /** In which capacity it signs, e.g. "registrar", "trustee", "auditor". */
+  role: opt(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]*$' })),
+});
+
 /** Payload schema per record type (plain JSON Schema; usable by fastify as is). */
 export const PAYLOAD_SCHEMAS = {
   'security.issuance': SecurityIssuanceSchema,
@@ -255,6 +264,7 @@ export const PAYLOAD_SCHEMAS = {
   'expense.rejected': ExpenseRejectedSchema,
   'expense.reimbursed': ExpenseReimbursedSchema,
   document: DocumentSchema,
+  cosignature: CosignatureSchema,
 } as const satisfies Record<RecordType, TSchema>;
 
 export type SecurityIssuancePayload = Static<typeof SecurityIssuanceSchema>;
@@ -263,7 +273,7 @@ export type InvoiceLinePayload = Static<typeof InvoiceLineSchema>;
 export type AllowanceChargePayload = Static<typeof AllowanceChargeSchema>;
 export type ExpenseClaimPayload = Static<typeof ExpenseClaimSchema>;
 
-// Compiled once, on first use (compiling all 12 at import time would slow every importer's start).
+// Compiled once, on first use (compiling all 13 at import time would slow every importer's start).
 let validators: Map<RecordType, ReturnType<typeof Compile>> | undefined;
 function validatorOf(type: RecordType): ReturnType<typeof Compile> {
   validators ??= new Map();

@@ -9,8 +9,12 @@ import { Lifecycle } from './lifecycle';
 import { BusinessRules } from './business-rules';
 import type { RuleViolation } from '../domain/record-rules';
 import { UblError, ublToPayload, type UblDocument } from '../domain/ubl';
-import type { NewRecord, RecordMeta, RecordStatus, Repo, Store } from './ports';
+import type { DirectoryKey, NewRecord, RecordMeta, RecordStatus, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
+import type { RecordSigningDomain } from '../domain/signatures';
+import { orgHashOf } from './chain-port';
+import { recoverSignerAddress, type SignerKeys } from './signer-keys';
+import { mayCosign, type CosignPolicyOf } from './cosigning';
 
 export type { RecordInput } from './prepare';
 
@@ -47,17 +51,33 @@ export type ParentPolicy = (ctx: { type: RecordType; orgId: string; parents: Rec
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
+/** What checking signed records needs: the EIP-712 domain (chain, NotaryRegistry) and the directory's keys. */
+export interface RecordSigning {
+  domain: RecordSigningDomain;
+  keys: SignerKeys;
+}
+
+/** Most distinct signers one request may name: each new one is a directory read before the transaction. */
+export const MAX_SIGNERS_PER_REQUEST = 32;
+
+type SignerLookup = { keys: Map<string, DirectoryKey>; refused: Map<string, ServiceError> };
+
 /**
  * Submission use case: records in, commitments out, idempotently, in ONE transaction per request
  * with a constant number of queries (no per-record round trips).
  */
 export class RecordService {
+  /** The directory's co-signing policies (set where the chain is known): who may co-sign a record it cannot read. */
+  cosignPolicyOf?: CosignPolicyOf;
+
   /** `lifecycle`: the state-aware rules of src/service/lifecycle.ts, applied to every submission (null: off). */
   constructor(
     private readonly store: Store,
     private readonly lifecycle: Lifecycle | null = new Lifecycle(),
     /** The amount rules of src/service/business-rules.ts (null: off). */
     private readonly rules: BusinessRules | null = new BusinessRules(),
+    /** Signed records (receipt version 2); without it they are refused with SIGNATURES_UNAVAILABLE. */
+    private readonly signing: RecordSigning | null = null,
   ) {}
 
   /**
@@ -136,11 +156,13 @@ export class RecordService {
     const prepared = items.map((p) =>
       p instanceof ServiceError || !isPrepareFailure(p) ? p : new ServiceError(p.code, p.message, p.details),
     );
+    // The directory is read before the transaction opens (never an RPC call while it holds the database).
+    const signers = await this.lookUpSigners(prepared);
     // Two attempts: on PostgreSQL a concurrent request may insert the same externalId between our
     // lookup and our insert; the second attempt then finds it and answers idempotently.
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.store.tx((repo) => this.submitInTx(repo, orgId, prepared, opts));
+        return await this.store.tx((repo) => this.submitInTx(repo, orgId, prepared, opts, signers));
       } catch (err) {
         if (err instanceof StoreConflictError && attempt < 2) continue;
         throw err;
@@ -148,15 +170,116 @@ export class RecordService {
     }
   }
 
+  /**
+   * The directory keys of the signers the request names (cached, SignerKeys), read before the transaction. A
+   * signer past {@link MAX_SIGNERS_PER_REQUEST}, or any signer when this service has no directory, is refused.
+   */
+  private async lookUpSigners(prepared: (Prepared | ServiceError)[]): Promise<SignerLookup> {
+    const named: string[] = [];
+    const seen = new Set<string>();
+    for (const p of prepared) {
+      if (p instanceof ServiceError) continue;
+      for (const s of p.input.signatures ?? []) {
+        const a = s.signer.toLowerCase();
+        if (!seen.has(a)) named.push(a);
+        seen.add(a);
+      }
+    }
+    const out: SignerLookup = { keys: new Map(), refused: new Map() };
+    if (!named.length) return out;
+    if (!this.signing) {
+      for (const a of named)
+        out.refused.set(
+          a,
+          new ServiceError(
+            'SIGNATURES_UNAVAILABLE',
+            'This service has no member directory to check signers against: submit the record unsigned',
+          ),
+        );
+      return out;
+    }
+    for (const a of named.slice(MAX_SIGNERS_PER_REQUEST))
+      out.refused.set(
+        a,
+        new ServiceError(
+          'TOO_MANY_SIGNERS',
+          `A request may name at most ${MAX_SIGNERS_PER_REQUEST} distinct signers: split the batch`,
+          { max: MAX_SIGNERS_PER_REQUEST },
+        ),
+      );
+    try {
+      out.keys = await this.signing.keys.resolve(named.slice(0, MAX_SIGNERS_PER_REQUEST));
+    } catch (err) {
+      throw new ServiceError(
+        'CHAIN_UNAVAILABLE',
+        `The member directory cannot be read to check the signers: ${(err as Error)?.message ?? String(err)}`,
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Null when every signature of a signed record recovers to its signer over `commitment` and each signer is an
+   * active SIGNER key of `orgId` in the directory; else the first failure.
+   */
+  private checkSignatures(orgId: string, p: Prepared, commitment: string, lookup: SignerLookup): ServiceError | null {
+    const org = orgHashOf(orgId);
+    for (const [i, s] of (p.input.signatures ?? []).entries()) {
+      const address = s.signer.toLowerCase();
+      const refused = lookup.refused.get(address);
+      if (refused) return refused;
+      // Canonical form was checked when the record was prepared.
+      const recovered = recoverSignerAddress(this.signing!.domain, commitment, s.signature, { canonicalChecked: true });
+      if (recovered !== address) {
+        return new ServiceError(
+          'SIGNATURE_INVALID',
+          `signatures/${i} does not recover to ${s.signer} over this record's commitment (EIP-712 RecordCommitment, domain LedgerNotary 2, chain ${this.signing!.domain.chainId}, registry ${this.signing!.domain.verifyingContract})`,
+          { index: i, signer: s.signer, commitment },
+        );
+      }
+      const key = lookup.keys.get(address);
+      if (key && key.since !== 0 && key.org !== org) {
+        return new ServiceError('SIGNER_OF_OTHER_ORG', `${s.signer} is a key of another organisation`, {
+          index: i,
+          signer: s.signer,
+        });
+      }
+      if (!key || key.since === 0 || key.kind !== 'SIGNER' || key.until !== 0) {
+        const why =
+          !key || key.since === 0
+            ? 'not in the directory'
+            : key.until !== 0
+              ? `removed at block ${key.until}`
+              : `an ${key.kind} key, not a SIGNER key`;
+        return new ServiceError('SIGNER_NOT_ACTIVE', `${s.signer} is no active SIGNER key of ${orgId} (${why})`, {
+          index: i,
+          signer: s.signer,
+        });
+      }
+    }
+    return null;
+  }
+
   private async submitInTx(
     repo: Repo,
     orgId: string,
     prepared: (Prepared | ServiceError)[],
     opts: { policy?: ParentPolicy; idFor?: (i: number) => string; saltFor?: (i: number) => string },
+    signers: SignerLookup,
   ): Promise<BatchItemResult[]> {
     const ok = prepared.filter((p): p is Prepared => !(p instanceof ServiceError));
     const withExt = ok.filter((p) => p.input.externalId !== undefined);
-    const withoutExt = ok.filter((p) => p.input.externalId === undefined);
+    // A record whose id the client chose is identified by it: no idempotency by digest.
+    const withoutExt = ok.filter((p) => p.input.externalId === undefined && p.input.id === undefined);
+    // Client-chosen ids (unique across organisations) and salts (unique within one): one lookup each.
+    const givenIds = ok.filter((p) => p.input.id !== undefined).map((p) => p.input.id!);
+    const byId = new Map<string, RecordMeta>();
+    if (givenIds.length) for (const m of await repo.getRecordsMeta(givenIds)) byId.set(m.id, m);
+    const givenSalts = ok.filter((p) => p.input.salt !== undefined).map((p) => p.input.salt!);
+    const bySalt = new Map<string, RecordMeta>();
+    if (givenSalts.length) for (const m of await repo.findBySalts(orgId, givenSalts)) bySalt.set(m.salt, m);
+    // The organisation's settings, read once (unsigned records refused? arithmetic rules mode).
+    const org = await repo.getOrg(orgId);
 
     // Constant number of lookups for the whole request.
     const byExternal = new Map<string, RecordMeta>();
@@ -217,8 +340,67 @@ export class RecordService {
         continue;
       }
       const ext = p.input.externalId;
+      const given = { id: p.input.id, salt: p.input.salt, signatures: p.input.signatures };
+      if (!given.signatures && org?.requireSignatures) {
+        out.push({
+          error: problemOf(
+            new ServiceError(
+              'SIGNATURE_REQUIRED',
+              `Organisation ${orgId} requires its records signed by one of its SIGNER keys (id, salt and signatures)`,
+            ),
+          ),
+        });
+        continue;
+      }
+      if (given.id !== undefined) {
+        const existing = byId.get(given.id);
+        if (existing) {
+          const same =
+            existing.orgId === orgId &&
+            existing.type === p.type &&
+            existing.digest === p.digest &&
+            (given.salt === undefined || existing.salt === given.salt) &&
+            sameSet(existing.parents, p.parents);
+          out.push(
+            same
+              ? {
+                  id: existing.id,
+                  digest: existing.digest,
+                  commitment: existing.commitment,
+                  status: existing.status,
+                  duplicate: true,
+                }
+              : {
+                  error: problemOf(
+                    new ServiceError('RECORD_ID_TAKEN', `id ${given.id} names another record`, { id: given.id }),
+                  ),
+                },
+          );
+          continue;
+        }
+      }
+      if (given.salt !== undefined && bySalt.has(given.salt)) {
+        out.push({
+          error: problemOf(
+            new ServiceError('SALT_REUSED', `This salt was used by another record of ${orgId}: draw a new one`),
+          ),
+        });
+        continue;
+      }
       if (ext !== undefined) {
         const existing = byExternal.get(`${p.type}\u0000${ext}`);
+        if (existing && given.id !== undefined && existing.id !== given.id) {
+          out.push({
+            error: problemOf(
+              new ServiceError(
+                'EXTERNAL_ID_CONFLICT',
+                `externalId "${ext}" already names record ${existing.id}, not ${given.id}`,
+                { existingId: existing.id, existingDigest: existing.digest },
+              ),
+            ),
+          });
+          continue;
+        }
         if (existing) {
           out.push(
             existing.digest === p.digest
@@ -263,7 +445,10 @@ export class RecordService {
       let error: ServiceError | null = null;
       for (const id of p.parents) {
         const m = known.get(id);
-        if (!m || (m.orgId !== orgId && !(opts.policy && p.type === 'expense.claim'))) {
+        const otherOk =
+          (opts.policy && p.type === 'expense.claim') ||
+          (p.type === 'cosignature' && !!m && (await mayCosign(repo, orgId, m, this.cosignPolicyOf)));
+        if (!m || (m.orgId !== orgId && !otherOk)) {
           error = new ServiceError('PARENT_NOT_FOUND', `Parent record ${id} not found`, { parent: id });
           break;
         }
@@ -297,7 +482,7 @@ export class RecordService {
       if (!error && rules) error = rules.check({ type: p.type, parents: p.parents, facts: p.facts }, parents);
       let warnings: RuleWarning[] | undefined;
       if (!error && p.violations?.length) {
-        mode ??= (await repo.getOrg(orgId))?.rules ?? 'refuse';
+        mode ??= org?.rules ?? 'refuse';
         if (mode === 'warn')
           warnings = p.violations.map(({ code, rule, path, expected, given, message }) => ({
             code,
@@ -314,8 +499,8 @@ export class RecordService {
         continue;
       }
 
-      const id = opts.idFor?.(i) ?? newRecordId(now);
-      const salt = opts.saltFor?.(i) ?? '0x' + salts.toString('hex', i * 32, i * 32 + 32);
+      const id = given.id ?? opts.idFor?.(i) ?? newRecordId(now);
+      const salt = given.salt ?? opts.saltFor?.(i) ?? '0x' + salts.toString('hex', i * 32, i * 32 + 32);
       const commitment = computeCommitment({
         recordId: id,
         orgId,
@@ -324,6 +509,13 @@ export class RecordService {
         salt,
         parents: parents.map((m) => m.commitment),
       });
+      if (given.signatures) {
+        const bad = this.checkSignatures(orgId, p, commitment, signers);
+        if (bad) {
+          out.push({ error: problemOf(bad) });
+          continue;
+        }
+      }
       const row: NewRecord = {
         id,
         orgId,
@@ -336,6 +528,8 @@ export class RecordService {
         payload: p.canonical,
         supersedes: p.input.supersedes ?? null,
         acceptedAt: now,
+        // Set whenever the client chose id or salt ([] when unsigned): client-chosen salts are unique per org.
+        signatures: given.id !== undefined || given.salt !== undefined ? (given.signatures ?? []) : null,
       };
       rows.push(row);
       const meta: RecordMeta = { ...row, status: 'pending', batchId: null, leafIndex: null };
@@ -343,6 +537,8 @@ export class RecordService {
       if (ext !== undefined) byExternal.set(`${p.type}\u0000${ext}`, meta);
       else byDigest.set(p.digest, [...(byDigest.get(p.digest) ?? []), meta]);
       known.set(id, meta);
+      if (given.id !== undefined) byId.set(id, meta);
+      if (given.salt !== undefined) bySalt.set(salt, meta);
       lifecycle?.add(row, parents);
       rules?.add(row, p.facts, parents);
       out.push({

@@ -25,9 +25,10 @@ const chainState = load('chain-state.json') as { payloads: Record<string, unknow
 const invoice = chainState.payloads['0b7e5a3c-1f2d-4c8e-9a6b-3d5f7e9a1c2b'];
 
 describe('RECORD_TYPES', () => {
-  it('lists the 11 pilot types and document', () => {
-    assert.equal(RECORD_TYPES.length, 12);
+  it('lists the 11 pilot types, document and cosignature', () => {
+    assert.equal(RECORD_TYPES.length, 13);
     assert.ok(RECORD_TYPES.includes('document'));
+    assert.ok(RECORD_TYPES.includes('cosignature'));
   });
 });
 
