@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buildMerkleTree } from '../domain/merkle';
 import { ZERO_HEX32 } from '../domain/hex';
+import { leafValueOf } from '../domain/signatures';
 import { orgHashOf, type ChainPort } from './chain-port';
 import { allocateAccountNonce, newOutboxTx } from './outbox';
 import type { BatchInfo, Org, Repo, Store } from './ports';
@@ -260,7 +261,8 @@ export class AnchorService {
   private async build(org: Org, address: string): Promise<BatchInfo | null> {
     const pending = await this.store.read((r) => r.pendingCommitments(org.id, this.opts.maxLeaves));
     if (!pending.length) return null;
-    const leafValues = pending.map((p) => p.commitment);
+    // A signed record's leaf seals its signatures (receipt version 2); an unsigned one's is its commitment.
+    const leafValues = pending.map((p) => leafValueOf(p.commitment, p.signatures ?? undefined));
     // Front-running: another member that copied this organisation's pending root and anchored it first made the
     // last batch fail. The same records would form the same root again, forever; one random leaf (it names no
     // record: a receipt never points at it) gives the rebuilt batch a root nobody has seen.

@@ -3,6 +3,8 @@
  * chain (implemented with src/chain). Plain data in, plain data out.
  */
 
+import type { RecordSignature } from '../domain/signatures';
+
 export type RecordStatus = 'pending' | 'anchored' | 'confirmed';
 export type Scope = 'submit' | 'audit' | 'admin';
 export type OrgKind = 'member' | 'auditor' | 'operator';
@@ -15,6 +17,8 @@ export interface Org {
   createdAt: number;
   /** Arithmetic business rules (EN 16931): refuse a record that breaks one (default), or accept it with warnings. */
   rules?: 'refuse' | 'warn';
+  /** Refuse the organisation's records that carry no signature of its own SIGNER key (receipt version 2). */
+  requireSignatures?: boolean;
 }
 
 export interface ApiKeyInfo {
@@ -42,6 +46,8 @@ export interface RecordMeta {
   leafIndex: number | null;
   supersedes: string | null;
   acceptedAt: number;
+  /** Signatures of the organisation's SIGNER keys over the commitment (receipt version 2); null when unsigned. */
+  signatures?: RecordSignature[] | null;
 }
 
 export interface RecordFull extends RecordMeta {
@@ -66,6 +72,11 @@ export interface NewRecord {
   payload: string;
   supersedes: string | null;
   acceptedAt: number;
+  /**
+   * Signed records (receipt version 2): sealed into the anchored leaf. Set (`[]` when unsigned) whenever the client
+   * chose id and salt, null when the service drew them.
+   */
+  signatures?: RecordSignature[] | null;
 }
 
 export type BatchStatus = 'signed' | 'sent' | 'anchored' | 'confirmed' | 'failed';
@@ -146,6 +157,8 @@ export interface Repo {
   listOrgs(): Promise<Org[]>;
   /** Sets an organisation's arithmetic-rules mode; false when there is no such organisation. */
   setOrgRules(id: string, rules: 'refuse' | 'warn'): Promise<boolean>;
+  /** Sets whether the organisation's unsigned records are refused; false when there is no such organisation. */
+  setOrgRequireSignatures(id: string, required: boolean): Promise<boolean>;
   /** Switches the organisation's chain account (key rotation). Returns whether the organisation exists. */
   setOrgAddress(id: string, address: string): Promise<boolean>;
   insertApiKey(k: ApiKeyInfo & { keyHash: string }): Promise<void>;
@@ -164,10 +177,16 @@ export interface Repo {
   /** Records of the org WITHOUT externalId having one of these digests (idempotency of id-less submissions). */
   findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]>;
   getRecordsMeta(ids: string[]): Promise<RecordMeta[]>;
+  /** Records of the org whose client chose their salt, with one of these salts (unique per organisation). */
+  findBySalts(orgId: string, salts: string[]): Promise<RecordMeta[]>;
   getRecord(id: string): Promise<RecordFull | null>;
   insertRecords(rows: NewRecord[]): Promise<void>;
   childrenOf(ids: string[]): Promise<{ parentId: string; childId: string }[]>;
-  pendingCommitments(orgId: string, limit: number): Promise<{ id: string; commitment: string }[]>;
+  /** Records waiting for a batch, oldest first, with their signatures (a signed record's leaf is sealed). */
+  pendingCommitments(
+    orgId: string,
+    limit: number,
+  ): Promise<{ id: string; commitment: string; signatures?: RecordSignature[] | null }[]>;
   orgsWithPending(): Promise<{ orgId: string; count: number; oldest: number }[]>;
   /** Puts these pending records into the batch at their tree positions; returns how many were still pending. */
   assignBatch(batchId: string, leaves: { id: string; leafIndex: number }[]): Promise<number>;
@@ -253,6 +272,45 @@ export interface Repo {
   // leases
   tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   dropLease(name: string, holder: string): Promise<void>;
+}
+
+/** One account's binding in the member directory (`MemberDirectory.memberOf`): `since` 0 when never bound. */
+export interface DirectoryKey {
+  /** keccak256(bytes(orgId)) of the organisation, lowercase (bytes32(0) when never bound). */
+  org: string;
+  kind: 'ANCHORER' | 'SIGNER';
+  /** Block the key was added at (0: never bound). */
+  since: number;
+  /** Block the key was removed at (0: still active). */
+  until: number;
+}
+
+/** Reads of the member directory the NotaryRegistry names (implemented by src/chain MemberDirectoryReader). */
+export interface DirectoryReader {
+  memberOf(account: string): Promise<DirectoryKey>;
+}
+
+/** A SIGNER key of an organisation as the directory's events list it. */
+export interface SignerKeyInfo {
+  address: string;
+  /** Block it was added at, and removed at (null while active). */
+  since: number;
+  until: number | null;
+}
+
+/**
+ * Writes of the member directory by the service's registrar account (addKey/removeKey/setCosignPolicy), and the
+ * lists read from its events. Implemented in src/cli/runtime.ts with src/chain/directory-admin.ts.
+ */
+export interface DirectoryAdmin extends DirectoryReader {
+  addSigner(orgId: string, address: string): Promise<{ since: number; txHash: string }>;
+  removeKey(address: string): Promise<{ until: number; txHash: string }>;
+  signersOf(orgId: string): Promise<SignerKeyInfo[]>;
+  setCosignPolicy(recordType: string, orgIds: string[]): Promise<{ txHash: string }>;
+  /** The organisations (keccak256 of their ids, lowercase) whose co-signature a record type needs. */
+  cosignPolicyOf(recordType: string): Promise<string[]>;
+  /** The organisation id of `org` (keccak256 of it) as the directory recorded it at addKey, or null. */
+  orgIdOf(org: string): Promise<string | null>;
 }
 
 /** Transactions over the repository. */

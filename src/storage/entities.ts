@@ -13,6 +13,7 @@ export interface OrganisationRow {
   address: string | null;
   createdAt: string | number;
   rules: 'refuse' | 'warn';
+  requireSignatures: number;
 }
 
 export interface ApiKeyRow {
@@ -64,6 +65,8 @@ export interface RecordRow {
   proof: string | null; // JSON array of hex32; only batches built before migration BatchTrees1764600000000
   supersedes: string | null;
   acceptedAt: string | number;
+  // JSON [{signer, signature}] (receipt v2) when the client chose id and salt ([] if unsigned); null otherwise
+  signatures: string | null;
 }
 
 export interface RecordLinkRow {
@@ -139,6 +142,7 @@ export const Organisation = new EntitySchema<OrganisationRow>({
     address: { ...address, nullable: true },
     createdAt: { ...millis, name: 'created_at' },
     rules: { type: 'varchar', length: 8, default: 'refuse' },
+    requireSignatures: { type: 'smallint', default: 0, name: 'require_signatures' }, // 1: unsigned records refused
   },
 });
 
@@ -216,9 +220,16 @@ export const Record = new EntitySchema<RecordRow>({
     proof: { type: 'text', nullable: true },
     supersedes: { type: 'varchar', length: 36, nullable: true },
     acceptedAt: { ...millis, name: 'accepted_at' },
+    signatures: { type: 'text', nullable: true },
   },
   indices: [
     { name: 'UQ_records_commitment', columns: ['commitment'], unique: true },
+    {
+      name: 'UQ_records_org_salt_chosen',
+      columns: ['orgId', 'salt'],
+      unique: true,
+      where: 'signatures IS NOT NULL',
+    },
     { name: 'UQ_records_external', columns: ['orgId', 'type', 'externalId'], unique: true },
     // partial indexes (migration PartialIndexes): an insert skips them unless the column is set
     { name: 'IDX_records_org_digest_noext', columns: ['orgId', 'digest'], where: 'external_id IS NULL' },

@@ -16,6 +16,7 @@ import type {
 } from '../service/ports';
 import { Database, isUniqueViolation, type Sql } from './db';
 import { StoreConflictError } from '../service/ports';
+import type { RecordSignature } from '../domain/signatures';
 
 type Row = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
@@ -34,7 +35,12 @@ function chunks<T>(items: T[], size: number): T[][] {
 }
 
 const RECORD_META_COLS =
-  'id, org_id, type, external_id, digest, salt, commitment, parents, status, batch_id, leaf_index, supersedes, accepted_at';
+  'id, org_id, type, external_id, digest, salt, commitment, parents, status, batch_id, leaf_index, supersedes, accepted_at, signatures';
+
+/** The stored signatures of a record (JSON), or null when it is unsigned. */
+function signaturesOf(v: unknown): RecordSignature[] | null {
+  return v === null || v === undefined || v === '' ? null : (JSON.parse(String(v)) as RecordSignature[]);
+}
 
 function toOrg(r: Row): Org {
   return {
@@ -44,6 +50,7 @@ function toOrg(r: Row): Org {
     address: strOrNull(r.address),
     createdAt: num(r.created_at),
     rules: r.rules === 'warn' ? 'warn' : 'refuse',
+    requireSignatures: Number(r.require_signatures) === 1,
   };
 }
 
@@ -74,6 +81,7 @@ function toMeta(r: Row): RecordMeta {
     leafIndex: numOrNull(r.leaf_index),
     supersedes: strOrNull(r.supersedes),
     acceptedAt: num(r.accepted_at),
+    signatures: signaturesOf(r.signatures),
   };
 }
 
@@ -230,8 +238,13 @@ export class SqlRepo implements Repo {
   // ---- organisations and keys -------------------------------------------------------------
   async insertOrg(o: Org): Promise<void> {
     await this.sql.exec(
-      'INSERT INTO organisations (id, name, kind, address, created_at, rules) VALUES (?, ?, ?, ?, ?, ?)',
-      [o.id, o.name, o.kind, o.address, o.createdAt, o.rules ?? 'refuse'],
+      'INSERT INTO organisations (id, name, kind, address, created_at, rules, require_signatures) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [o.id, o.name, o.kind, o.address, o.createdAt, o.rules ?? 'refuse', o.requireSignatures ? 1 : 0],
+    );
+  }
+  async setOrgRequireSignatures(id: string, required: boolean): Promise<boolean> {
+    return (
+      (await this.sql.exec('UPDATE organisations SET require_signatures = ? WHERE id = ?', [required ? 1 : 0, id])) > 0
     );
   }
   async setOrgRules(id: string, rules: 'refuse' | 'warn'): Promise<boolean> {
@@ -255,7 +268,8 @@ export class SqlRepo implements Repo {
   }
   async findApiKeyByHash(hash: string): Promise<(ApiKeyInfo & { org: Org }) | null> {
     const [r] = await this.sql.query(
-      `SELECT k.*, o.name AS o_name, o.kind AS o_kind, o.address AS o_address, o.created_at AS o_created_at, o.rules AS o_rules
+      `SELECT k.*, o.name AS o_name, o.kind AS o_kind, o.address AS o_address, o.created_at AS o_created_at, o.rules AS o_rules,
+              o.require_signatures AS o_require_signatures
          FROM api_keys k JOIN organisations o ON o.id = k.org_id WHERE k.key_hash = ?`,
       [hash],
     );
@@ -269,6 +283,7 @@ export class SqlRepo implements Repo {
         address: r.o_address,
         created_at: r.o_created_at,
         rules: r.o_rules,
+        require_signatures: r.o_require_signatures,
       }),
     };
   }
@@ -359,6 +374,17 @@ export class SqlRepo implements Repo {
     }
     return out;
   }
+  async findBySalts(orgId: string, salts: string[]): Promise<RecordMeta[]> {
+    const out: RecordMeta[] = [];
+    for (const part of chunks([...new Set(salts)], 500)) {
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND signatures IS NOT NULL AND salt IN (${list(part.length)})`,
+        [orgId, ...part],
+      );
+      out.push(...rows.map(toMeta));
+    }
+    return out;
+  }
   async getRecord(id: string): Promise<RecordFull | null> {
     const [r] = await this.sql.query(`SELECT ${RECORD_META_COLS}, payload, proof FROM records WHERE id = ?`, [id]);
     if (!r) return null;
@@ -371,7 +397,7 @@ export class SqlRepo implements Repo {
   async insertRecords(rows: NewRecord[]): Promise<void> {
     if (!rows.length) return;
     const cols =
-      'id, org_id, type, external_id, digest, salt, commitment, parents, payload, status, supersedes, accepted_at';
+      'id, org_id, type, external_id, digest, salt, commitment, parents, payload, status, supersedes, accepted_at, signatures';
     const values = (r: NewRecord) => [
       r.id,
       r.orgId,
@@ -385,18 +411,20 @@ export class SqlRepo implements Repo {
       'pending',
       r.supersedes,
       r.acceptedAt,
+      // A JSON array (maybe empty) marks a client-chosen salt: UQ_records_org_salt_chosen covers those rows only.
+      r.signatures ? JSON.stringify(r.signatures) : null,
     ];
     const links = rows.flatMap((r) => r.parents.map((p) => [r.id, p]));
     if (this.sql.dialect === 'sqlite') {
       // better-sqlite3: one cached prepared statement run per row inside the transaction is the fastest path.
-      await this.sql.execMany(`INSERT INTO records (${cols}) VALUES ${marks(12)}`, rows.map(values));
+      await this.sql.execMany(`INSERT INTO records (${cols}) VALUES ${marks(13)}`, rows.map(values));
       await this.sql.execMany('INSERT INTO record_links (child_id, parent_id) VALUES (?, ?)', links);
       return;
     }
     // PostgreSQL: multi-row inserts, one round trip per 1,000 rows.
     for (const part of chunks(rows, 1000)) {
       await this.sql.exec(
-        `INSERT INTO records (${cols}) VALUES ${part.map(() => marks(12)).join(', ')}`,
+        `INSERT INTO records (${cols}) VALUES ${part.map(() => marks(13)).join(', ')}`,
         part.flatMap(values),
       );
     }
@@ -415,12 +443,19 @@ export class SqlRepo implements Repo {
     );
     return rows.map((r) => ({ parentId: String(r.parent_id), childId: String(r.child_id) }));
   }
-  async pendingCommitments(orgId: string, limit: number): Promise<{ id: string; commitment: string }[]> {
+  async pendingCommitments(
+    orgId: string,
+    limit: number,
+  ): Promise<{ id: string; commitment: string; signatures: RecordSignature[] | null }[]> {
     const rows = await this.sql.query(
-      'SELECT id, commitment FROM records WHERE org_id = ? AND batch_id IS NULL ORDER BY accepted_at, id LIMIT ?',
+      'SELECT id, commitment, signatures FROM records WHERE org_id = ? AND batch_id IS NULL ORDER BY accepted_at, id LIMIT ?',
       [orgId, limit],
     );
-    return rows.map((r) => ({ id: String(r.id), commitment: String(r.commitment) }));
+    return rows.map((r) => ({
+      id: String(r.id),
+      commitment: String(r.commitment),
+      signatures: signaturesOf(r.signatures),
+    }));
   }
   async orgsWithPending(): Promise<{ orgId: string; count: number; oldest: number }[]> {
     const rows = await this.sql.query(

@@ -6,6 +6,7 @@ import { OrgTaxIds1764400000000 } from './1764400000000-OrgTaxIds';
 import { ClaimInvoices1764500000000 } from './1764500000000-ClaimInvoices';
 import { BatchTrees1764600000000 } from './1764600000000-BatchTrees';
 import { ClaimSettle1764700000000 } from './1764700000000-ClaimSettle';
+import { RecordSignatures1764800000000 } from './1764800000000-RecordSignatures';
 
 /** Every migration, in order. Passed as classes (not a glob) so ts-node, tsc output and tests all resolve them. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   ClaimInvoices1764500000000,
   BatchTrees1764600000000,
   ClaimSettle1764700000000,
+  RecordSignatures1764800000000,
 ];
