@@ -566,10 +566,19 @@ export class ClaimService {
           const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
           claim = await this.store.tx(async (r) => {
             const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
+            // The compare-and-set before the outbox row: a concurrent request that signed this claim first may have
+            // had its consume mined already, and its stale chain nonce then gives this one the same nonce, hence
+            // the same raw transaction and hash (a unique violation, i.e. a 500, instead of ClaimMoved).
+            const txId = randomUUID();
+            const next = await casClaim(r, claim, {
+              status: 'signed',
+              consumeTxId: txId,
+              error: null,
+              updatedAt: Date.now(),
+            });
             const signed = await this.chain.signConsume(address, claim.invoiceKeys, claim.commitment, nonce);
-            const tx = newOutboxTx(org.id, address, 'consume', claim.commitment, signed);
-            await r.insertOutbox(tx);
-            return casClaim(r, claim, { status: 'signed', consumeTxId: tx.id, error: null, updatedAt: Date.now() });
+            await r.insertOutbox(newOutboxTx(org.id, address, 'consume', claim.commitment, signed, Date.now(), txId));
+            return next;
           });
           await this.opts.onStep?.('signed', claim);
           return { claim, done: false };
