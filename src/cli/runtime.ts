@@ -4,6 +4,8 @@ import { Contract, Wallet, formatEther, getAddress, parseEther } from 'ethers';
 import type { FastifyInstance } from 'fastify';
 import { initHashing } from '../domain/hashing';
 import { CachingRootSource, ChainRootSource } from '../verifier';
+import { ChainPolicySource, withCosignPolicies } from '../verifier/cosign-policy';
+import { cosignPolicyPlugin, seedDemoSigning, type DemoSigning } from './demo-signers';
 import type { Config } from '../config';
 import { Database } from '../storage/db';
 import { SqlStore } from '../storage/sql-repo';
@@ -42,7 +44,16 @@ export interface DemoFile {
   memberDirectory: string;
   admin: { apiKey: string };
   auditor: { apiKey: string };
-  orgs: { id: string; name: string; apiKey: string; address: string }[];
+  orgs: {
+    id: string;
+    name: string;
+    apiKey: string;
+    address: string;
+    /** Dev only: the organisation's demo SIGNER key (bank, registrar), its private key in `keyFile`. */
+    signer?: { address: string; keyFile: string };
+  }[];
+  /** Co-signing policies set on the demo chain: record type → organisation ids. */
+  cosignPolicies?: Record<string, string[]>;
 }
 
 export interface Runtime {
@@ -75,6 +86,7 @@ const DEMO_ORGS = [
   { id: 'bank', name: 'Northbridge Bank (securities issuance)', taxIds: ['GB100200300'] },
   { id: 'aerospace', name: 'Aerostar Group (e-invoices)', taxIds: ['FR12345678901'] },
   { id: 'employer', name: 'Chatwave Ltd (expense reimbursement)', taxIds: ['GB987654321'] },
+  { id: 'registrar', name: 'Central Securities Registrar (co-signs issuances)', taxIds: ['GB555666777'] },
 ];
 
 function readJson<T>(file: string): T | null {
@@ -352,8 +364,26 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         writeJson(secretsFile, s, 0o600);
         secrets = s;
       }
+      // A data folder from before an organisation joined the demo (the registrar): add it.
+      for (const o of DEMO_ORGS.filter((x) => !secrets!.orgs[x.id])) {
+        if (!(await store.read((r) => r.getOrg(o.id))))
+          await admin.createOrg({ id: o.id, name: o.name, kind: 'member', taxIds: o.taxIds });
+        secrets.orgs[o.id] = (await store.tx((r) => createApiKey(r, o.id, 'demo submitter', ['submit', 'audit']))).key;
+        await admin.grant(o.id, 'auditor');
+        writeJson(secretsFile, secrets, 0o600);
+      }
       // Chain state may be new (deleted or lost): make sure every member account is still bound in the directory.
       for (const o of await store.read((r) => r.listOrgs())) if (o.address) await ensureMember(o.id, o.address);
+      const signing: DemoSigning | null =
+        deployer && isV2Deployment(deployment)
+          ? await seedDemoSigning({
+              dataDir: config.dataDir,
+              directoryAddress: deployment.memberDirectory.address,
+              deployer,
+              asDeployer,
+              log,
+            })
+          : null;
       demo = {
         apiUrl: '',
         rpcUrl: rpcUrl!,
@@ -364,10 +394,17 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         admin: { apiKey: secrets.admin },
         auditor: { apiKey: secrets.auditor },
         orgs: [],
+        ...(signing ? { cosignPolicies: signing.cosignPolicies } : {}),
       };
       for (const o of await store.read((r) => r.listOrgs())) {
         if (secrets.orgs[o.id])
-          demo.orgs.push({ id: o.id, name: o.name, apiKey: secrets.orgs[o.id]!, address: o.address! });
+          demo.orgs.push({
+            id: o.id,
+            name: o.name,
+            apiKey: secrets.orgs[o.id]!,
+            address: o.address!,
+            ...(signing?.signers[o.id] ? { signer: signing.signers[o.id] } : {}),
+          });
       }
     } else if (!(await store.read((r) => r.listOrgs())).length) {
       const admin = new AdminService(store, provisionAccount, rotateKey);
@@ -403,13 +440,18 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
           } as unknown as Pick<Console, 'info' | 'warn' | 'error'>,
         })
       : undefined;
+    const policies = new ChainPolicySource({ provider });
     const deps: AppDeps = {
       store,
       chain: gateway,
       anchor,
       // Positive anchor reads are reused for 10 s: POST /v1/verify need not ask the chain twice per root.
-      rootSource: new CachingRootSource(
-        new ChainRootSource({ provider }, { trustedRegistries: [deployment.notaryRegistry.address] }),
+      // With the directory's co-signing policies (trace, bundle, cosignature parents), read for 10 s at most.
+      rootSource: withCosignPolicies(
+        new CachingRootSource(
+          new ChainRootSource({ provider }, { trustedRegistries: [deployment.notaryRegistry.address] }),
+        ),
+        policies,
       ),
       provisionAccount,
       rotateKey,
@@ -417,7 +459,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       // an internal address, maybe with credentials).
       publicRpcUrl: config.rpcUrl ? config.publicRpcUrl : rpcUrl,
       consortiumSecret: config.consortiumSecret,
-      plugins: [pilotRoutes],
+      plugins: [pilotRoutes, cosignPolicyPlugin(policies)],
     };
     const app = await buildApp(deps, {
       logger: opts.logger ?? false,

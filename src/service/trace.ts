@@ -1,5 +1,5 @@
-import { ZERO_HEX32 } from '../domain/hex';
-import type { ReceiptV1 } from '../domain/receipt';
+import { ZERO_HEX32, type Hex32 } from '../domain/hex';
+import type { Receipt } from '../domain/receipt';
 import {
   verifyReceipt,
   type AnchorRecord,
@@ -12,6 +12,12 @@ import { ServiceError } from './errors';
 import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import { buildReceipt } from './queries';
 import { batchTreesOf, pathIn, type BatchTrees } from './batch-trees';
+import {
+  evaluateCosigning,
+  policySourceOf,
+  type CosignPolicySource,
+  type CosigningStatus,
+} from '../verifier/cosign-policy';
 
 /**
  * Lineage trace (GET /v1/records/:id/trace) and batch-chain completeness (GET /v1/orgs/:id/chain).
@@ -23,6 +29,12 @@ import { batchTreesOf, pathIn, type BatchTrees } from './batch-trees';
  * verification, and the walk does not continue past it: what lies behind another organisation's record (its
  * other parents, its approvals and payments) stays hidden. In a bundle such records are listed by commitment in
  * `external`. The graph is capped at {@link MAX_TRACE_NODES} nodes (`truncated: true`).
+ *
+ * Co-signing: a `cosignature` record whose parent the caller may read is readable too (whoever co-signed one's
+ * record, and what it said, is part of that record's lineage), so that its receipt is verified and bundled. For
+ * every readable anchored record whose type has a co-signing policy in the directory (`cosignPolicyOf`, read
+ * through the root source when it answers `getCosignPolicy`), the node says which named organisations co-signed
+ * it — a verified, signed (receipt version 2) `cosignature` — and whether the policy is met.
  */
 
 export const MAX_TRACE_NODES = 500;
@@ -41,6 +53,8 @@ export interface TraceNode {
   supersedes: string | null;
   supersededBy: string | null;
   payload?: unknown;
+  /** Present when the record's type has a co-signing policy: who must co-sign, who did, whether it is met. */
+  cosigning?: CosigningStatus;
 }
 
 export interface Trace {
@@ -48,6 +62,8 @@ export interface Trace {
   nodes: TraceNode[];
   edges: { parent: string; child: string }[];
   truncated: boolean;
+  /** The co-signing status of every node that has a policy (also on the nodes). */
+  cosigning: CosigningStatus[];
 }
 
 /** Memoizes a root source for one request (nodes of one batch share a root). */
@@ -87,23 +103,33 @@ interface Graph {
   supersededBy: Map<string, string>;
   /** Merkle path of every readable node of an anchored batch (from the batch's stored tree, or stored with it). */
   paths: Map<string, string[]>;
+  /** Ids of the records the caller may see in full (readable organisations', and co-signatures of those). */
+  visible: Set<string>;
 }
 
 export class TraceService {
   private readonly trees: BatchTrees;
   constructor(
     private readonly store: Store,
-    private readonly opts: { rootSource?: RootSource; trustedRegistries?: string[]; trees?: BatchTrees } = {},
+    private readonly opts: {
+      rootSource?: RootSource;
+      trustedRegistries?: string[];
+      trees?: BatchTrees;
+      /** Co-signing policies (default: the root source's, when it answers `getCosignPolicy`). */
+      policies?: CosignPolicySource;
+    } = {},
   ) {
     this.trees = opts.trees ?? batchTreesOf(store);
+    this.policies = opts.policies ?? policySourceOf(opts.rootSource);
   }
+  private readonly policies?: CosignPolicySource;
 
   /** Collects the DAG around `id` with the visibility rule of the module comment. */
   private async graph(id: string, readable: Set<string>): Promise<Graph> {
     const g = await this.subgraph(id, readable);
     // One tree per batch (cached), for the nodes whose receipts may be shown.
     for (const rec of g.recs.values()) {
-      if (!readable.has(rec.orgId) || !rec.batchId || rec.leafIndex === null) continue;
+      if (!g.visible.has(rec.id) || !rec.batchId || rec.leafIndex === null) continue;
       if (!anchored(g.batches.get(rec.batchId))) continue;
       if (rec.proof) g.paths.set(rec.id, rec.proof);
       else {
@@ -131,6 +157,11 @@ export class TraceService {
         ...down.flatMap((l) => [l.parentId, l.childId]),
       ]);
       const metas = new Map((await r.getRecordsMeta([...all])).map((m) => [m.id, m]));
+      const visible = new Set<string>();
+      for (const m of metas.values()) {
+        const parent = m.type === 'cosignature' && m.parents.length === 1 ? metas.get(m.parents[0]!) : undefined;
+        if (readable.has(m.orgId) || (parent && readable.has(parent.orgId))) visible.add(m.id);
+      }
 
       // BFS from the root, both directions, never past a record the caller may not read.
       const keep = new Set<string>([id]);
@@ -146,7 +177,7 @@ export class TraceService {
           const nextFrontier: string[] = [];
           for (const n of frontier) {
             const m = metas.get(n);
-            if (!m || (n !== id && !readable.has(m.orgId))) continue;
+            if (!m || (n !== id && !visible.has(n))) continue;
             for (const o of next.get(n) ?? []) {
               if (!metas.has(o)) continue;
               if (!keep.has(o)) {
@@ -181,11 +212,20 @@ export class TraceService {
       for (const s of await r.supersedersOf([...keep]))
         if (!supersededBy.has(s.supersedes)) supersededBy.set(s.supersedes, s.id);
       const uniq = new Map(edges.map((e) => [`${e.parent}>${e.child}`, e]));
-      return { recs, edges: [...uniq.values()], truncated, batches, parentCommitment, supersededBy, paths: new Map() };
+      return {
+        recs,
+        edges: [...uniq.values()],
+        truncated,
+        batches,
+        parentCommitment,
+        supersededBy,
+        paths: new Map(),
+        visible,
+      };
     });
   }
 
-  private receiptOf(g: Graph, rec: RecordFull): ReceiptV1 | null {
+  private receiptOf(g: Graph, rec: RecordFull): Receipt | null {
     const batch = rec.batchId ? g.batches.get(rec.batchId) : undefined;
     const path = g.paths.get(rec.id);
     if (!anchored(batch) || !path) return null;
@@ -197,7 +237,7 @@ export class TraceService {
     const rootSource = this.opts.rootSource ? memo(this.opts.rootSource) : undefined;
     const nodes = await Promise.all(
       [...g.recs.values()].map(async (rec): Promise<TraceNode> => {
-        const visible = readable.has(rec.orgId);
+        const visible = g.visible.has(rec.id);
         const base = {
           id: rec.id,
           type: rec.type,
@@ -244,15 +284,61 @@ export class TraceService {
     nodes.sort((a, b) =>
       a.id === id ? -1 : b.id === id ? 1 : g.recs.get(a.id)!.acceptedAt - g.recs.get(b.id)!.acceptedAt,
     );
-    return { root: id, nodes, edges: g.edges, truncated: g.truncated };
+    const cosignatures = nodes
+      .filter((n) => n.type === 'cosignature' && n.visible)
+      .flatMap((n) => {
+        const receipt = this.receiptOf(g, g.recs.get(n.id)!);
+        return receipt ? [{ receipt, valid: n.verification?.valid === true }] : [];
+      });
+    const cosigning = await this.cosigningOf(
+      g,
+      nodes.filter((n) => n.visible && n.type !== 'cosignature'),
+      cosignatures,
+    );
+    for (const c of cosigning) nodes.find((n) => n.id === c.record)!.cosigning = c;
+    return { root: id, nodes, edges: g.edges, truncated: g.truncated, cosigning };
+  }
+
+  /** Co-signing status of the given records whose type has a policy (none without a policy source). */
+  private async cosigningOf(
+    g: Graph,
+    records: { id: string; type: string; commitment: string }[],
+    cosignatures: { receipt: Receipt; valid: boolean }[],
+  ): Promise<CosigningStatus[]> {
+    if (!this.policies || !records.length) return [];
+    // One service, one registry: the chain and registry of the graph's anchors (of the trusted registry first).
+    const receipts = [...g.recs.values()].map((rec) => this.receiptOf(g, rec)).filter((x): x is Receipt => !!x);
+    const trusted = this.opts.trustedRegistries?.map((x) => x.toLowerCase());
+    const ref = (receipts.find((x) => trusted?.includes(x.anchor.registry.toLowerCase())) ?? receipts[0])?.anchor;
+    if (!ref) return [];
+    const out: CosigningStatus[] = [];
+    const byType = new Map<string, Promise<string[]>>();
+    for (const rec of records) {
+      let p = byType.get(rec.type);
+      if (!p) {
+        p = this.policies.getCosignPolicy({ chainId: ref.chainId, registry: ref.registry, recordType: rec.type });
+        byType.set(rec.type, p);
+      }
+      let required: string[];
+      try {
+        required = await p;
+      } catch (err) {
+        throw new ServiceError(
+          'CHAIN_UNAVAILABLE',
+          `the co-signing policy of ${rec.type} could not be read: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      if (required.length) out.push(evaluateCosigning(rec, required as Hex32[], cosignatures));
+    }
+    return out;
   }
 
   /** The lineage bundle (verifier `verifyBundle`): receipts of every visible anchored node; the rest as `external`. */
   async bundle(id: string, readable: Set<string>): Promise<LineageBundle> {
     const g = await this.graph(id, readable);
-    const receipts: ReceiptV1[] = [];
+    const receipts: Receipt[] = [];
     for (const rec of g.recs.values()) {
-      if (!readable.has(rec.orgId)) continue;
+      if (!g.visible.has(rec.id)) continue;
       const receipt = this.receiptOf(g, rec);
       if (receipt) receipts.push(receipt);
       else if (rec.id === id) {
@@ -267,7 +353,21 @@ export class TraceService {
     }
     const included = new Set(receipts.map((x) => x.commitment));
     const external = [...new Set(receipts.flatMap((x) => x.record.parents).filter((p) => !included.has(p)))].sort();
-    return external.length ? { version: 1, root: id, receipts, external } : { version: 1, root: id, receipts };
+    // What the service sees of the policies (informative: verifyBundle decides from the directory and the receipts).
+    const cosigning = await this.cosigningOf(
+      g,
+      receipts
+        .filter((x) => x.record.type !== 'cosignature')
+        .map((x) => ({ id: x.record.id, type: x.record.type, commitment: x.commitment })),
+      receipts.filter((x) => x.record.type === 'cosignature').map((receipt) => ({ receipt, valid: true })),
+    );
+    return {
+      version: 1,
+      root: id,
+      receipts,
+      ...(external.length ? { external } : {}),
+      ...(cosigning.length ? { cosigning } : {}),
+    };
   }
 
   /** "superseded by" of one record (GET /v1/records/:id, POST /v1/verify). */

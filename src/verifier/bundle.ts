@@ -1,15 +1,21 @@
-import { checkLineage, isRecordType, isHex32, type Hex32, type ReceiptV1, type RecordType } from '../domain';
+import { checkLineage, isRecordType, isHex32, type Hex32, type Receipt, type RecordType } from '../domain';
 import type { RootSource } from './root-source';
 import { verifyReceipt, type Verdict } from './verifier';
+import { evaluateCosigning, policySourceOf, type CosignPolicySource, type CosigningStatus } from './cosign-policy';
 
 /** A record with its lineage: every receipt of the ancestry needed to check it. */
 export interface LineageBundle {
   version: 1;
   /** Record id of the record the bundle is about. */
   root: string;
-  receipts: ReceiptV1[];
+  receipts: Receipt[];
   /** Parent commitments deliberately left out of the bundle (e.g. not disclosed to this auditor). */
   external?: Hex32[];
+  /**
+   * What the service says of the co-signing policies of the bundle's records (informative: verifyBundle reads the
+   * policies from the directory and decides from the receipts alone).
+   */
+  cosigning?: CosigningStatus[];
 }
 
 export type LinkStatus = 'linked' | 'external' | 'missing';
@@ -18,6 +24,14 @@ export interface BundleVerdict {
   valid: boolean;
   receipts: Verdict[];
   links: { child: string; parent: Hex32; status: LinkStatus }[];
+  /**
+   * Bundle-level checks. `cosigning`: every record of the bundle whose type has a co-signing policy in the directory
+   * carries a valid signed co-signature of each organisation the policy names (skipped, with the reason, when no
+   * policy source is given).
+   */
+  checks: { name: 'cosigning'; status: 'passed' | 'failed' | 'skipped'; reason?: string }[];
+  /** Per record with a policy: what it needs and which co-signatures were found. */
+  cosigning: CosigningStatus[];
   errors: string[];
 }
 
@@ -28,7 +42,13 @@ export interface BundleVerdict {
  */
 export async function verifyBundle(
   bundle: unknown,
-  opts: { rootSource: RootSource; payloads?: Record<string, unknown>; trustedRegistries?: string[] },
+  opts: {
+    rootSource: RootSource;
+    payloads?: Record<string, unknown>;
+    trustedRegistries?: string[];
+    /** Co-signing policies (default: the root source's own, when it has `getCosignPolicy`). */
+    policySource?: CosignPolicySource;
+  },
 ): Promise<BundleVerdict> {
   const errors: string[] = [];
   const b = bundle as Partial<LineageBundle> | null;
@@ -39,12 +59,19 @@ export async function verifyBundle(
     !Array.isArray(b.receipts) ||
     typeof b.root !== 'string'
   ) {
-    return { valid: false, receipts: [], links: [], errors: ['bundle must be { version: 1, root, receipts: [] }'] };
+    return {
+      valid: false,
+      receipts: [],
+      links: [],
+      checks: [],
+      cosigning: [],
+      errors: ['bundle must be { version: 1, root, receipts: [] }'],
+    };
   }
   const external = new Set((Array.isArray(b.external) ? b.external : []).filter(isHex32));
   const verdicts: Verdict[] = [];
   for (const receipt of b.receipts) {
-    const id = (receipt as ReceiptV1 | null)?.record?.id;
+    const id = (receipt as Receipt | null)?.record?.id;
     const payload =
       typeof id === 'string' && opts.payloads && Object.prototype.hasOwnProperty.call(opts.payloads, id)
         ? opts.payloads[id]
@@ -81,5 +108,86 @@ export async function verifyBundle(
   valid.forEach((v, i) => {
     if (!v) errors.push(`receipt ${i} is not valid`);
   });
-  return { valid: errors.length === 0 && verdicts.length > 0, receipts: verdicts, links, errors };
+  const { check, cosigning } = await checkCosigning(
+    b.receipts,
+    verdicts,
+    opts.policySource ?? policySourceOf(opts.rootSource),
+  );
+  if (check.status === 'failed') errors.push(`cosigning: ${check.reason}`);
+  return {
+    valid: errors.length === 0 && verdicts.length > 0,
+    receipts: verdicts,
+    links,
+    checks: [check],
+    cosigning,
+    errors,
+  };
+}
+
+/** The `cosigning` check: the policy of every valid receipt's type, against the bundle's valid co-signatures. */
+async function checkCosigning(
+  receipts: unknown[],
+  verdicts: Verdict[],
+  policies: CosignPolicySource | undefined,
+): Promise<{ check: BundleVerdict['checks'][number]; cosigning: CosigningStatus[] }> {
+  // Only receipts that passed the schema check are read; a co-signature counts only when it verified.
+  const good = receipts
+    .map((r, i) => ({ receipt: r as Receipt, valid: verdicts[i]!.valid, schema: verdicts[i]!.checks[0]?.status }))
+    .filter((x) => x.schema === 'passed');
+  const candidates = good.filter((x) => x.valid && x.receipt.record.type !== 'cosignature');
+  if (!policies) {
+    return {
+      check: { name: 'cosigning', status: 'skipped', reason: 'no co-signing policy source (directory) given' },
+      cosigning: [],
+    };
+  }
+  const cosignatures = good.filter((x) => x.receipt.record.type === 'cosignature');
+  const cosigning: CosigningStatus[] = [];
+  try {
+    for (const { receipt } of candidates) {
+      const required = await policies.getCosignPolicy({
+        chainId: receipt.anchor.chainId,
+        registry: receipt.anchor.registry,
+        recordType: receipt.record.type,
+      });
+      if (!required.length) continue;
+      cosigning.push(
+        evaluateCosigning(
+          { id: receipt.record.id, type: receipt.record.type, commitment: receipt.commitment },
+          required,
+          cosignatures,
+        ),
+      );
+    }
+  } catch (err) {
+    return {
+      check: {
+        name: 'cosigning',
+        status: 'failed',
+        reason: `the co-signing policies could not be read: ${err instanceof Error ? err.message : String(err)}`,
+      },
+      cosigning,
+    };
+  }
+  const unmet = cosigning.filter((c) => !c.met);
+  if (unmet.length) {
+    return {
+      check: {
+        name: 'cosigning',
+        status: 'failed',
+        reason: unmet
+          .map((c) => `${c.type} ${c.record} lacks a valid co-signature of ${c.missing.join(', ')}`)
+          .join('; '),
+      },
+      cosigning,
+    };
+  }
+  return {
+    check: {
+      name: 'cosigning',
+      status: 'passed',
+      ...(cosigning.length ? {} : { reason: 'no record of the bundle has a co-signing policy' }),
+    },
+    cosigning,
+  };
 }

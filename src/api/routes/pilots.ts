@@ -71,6 +71,17 @@ const ClaimView = Type.Object({
 });
 
 const Check = Type.Object({ name: Type.String(), status: Type.String(), reason: Type.Optional(Type.String()) });
+const Cosigning = Type.Object(
+  {
+    record: Uuid,
+    type: Type.String(),
+    required: Type.Array(Hex32, { description: 'keccak256(bytes(orgId)) of each organisation the policy names' }),
+    cosigned: Type.Array(Type.Object({ org: Hex32, orgId: Type.String(), cosignature: Uuid })),
+    missing: Type.Array(Hex32),
+    met: Type.Boolean(),
+  },
+  { description: 'the co-signing policy of the record type (MemberDirectory) and the verified, signed co-signatures' },
+);
 const TraceNode = Type.Object({
   id: Uuid,
   type: Type.String(),
@@ -86,18 +97,21 @@ const TraceNode = Type.Object({
   supersedes: Nullable(Uuid),
   supersededBy: Nullable(Uuid),
   payload: Type.Optional(Type.Unknown()),
+  cosigning: Type.Optional(Cosigning),
 });
 const TraceResponse = Type.Object({
   root: Uuid,
   nodes: Type.Array(TraceNode),
   edges: Type.Array(Type.Object({ parent: Uuid, child: Uuid })),
   truncated: Type.Boolean(),
+  cosigning: Type.Optional(Type.Array(Cosigning)),
 });
 const BundleResponse = Type.Object({
   version: Type.Literal(1),
   root: Uuid,
   receipts: Type.Array(Type.Unknown()),
   external: Type.Optional(Type.Array(Hex32)),
+  cosigning: Type.Optional(Type.Array(Cosigning)),
 });
 
 const CompletenessResponse = Type.Object({
@@ -205,7 +219,7 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
       schema: {
         tags: ['records'],
         summary: 'Lineage: ancestors and descendants with their verification against the chain',
-        description: `A DAG of at most 500 records. Records of organisations you may not read appear with metadata only (visible: false) and the walk stops there. ?format=bundle returns a lineage bundle { version: 1, root, receipts, external? } that the verifier's verifyBundle checks offline as one unit.`,
+        description: `A DAG of at most 500 records. Records of organisations you may not read appear with metadata only (visible: false) and the walk stops there. ?format=bundle returns a lineage bundle { version: 1, root, receipts, external? } that the verifier's verifyBundle checks offline as one unit. A record whose type has a co-signing policy in the member directory carries \`cosigning\`: the organisations the policy names, those with a verified, signed cosignature child, and whether the policy is met (a cosignature of a record you may read is readable too).`,
         security,
         params: Type.Object({ id: Uuid }),
         querystring: Type.Object({
