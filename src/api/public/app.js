@@ -70,6 +70,7 @@
     schema: 'Receipt format',
     digest: 'Document digest',
     commitment: 'Commitment',
+    signatures: 'Signed by the organisation',
     merkle: 'Merkle proof',
     anchor: 'Anchored on chain',
     organisation: 'Organisation',
@@ -121,7 +122,8 @@
     return Promise.race([promise, t]).finally(() => clearTimeout(timer));
   }
 
-  // The chain checks of src/verifier (anchor, organisation, submitter, timestamp, and the anchoring transaction), asked from
+  // The chain checks of src/verifier (signatures of a receipt v2, anchor, organisation, submitter, timestamp, and the
+  // anchoring transaction), asked from
   // this browser over the JSON-RPC URL the service publishes.
   async function directChainCheck(receipt) {
     let info;
@@ -152,7 +154,7 @@
         };
       }
       const checks = got.verdict.checks.filter((c) =>
-        ['anchor', 'organisation', 'submitter', 'timestamp'].includes(c.name),
+        ['signatures', 'anchor', 'organisation', 'submitter', 'timestamp'].includes(c.name),
       );
       const failed = checks.filter(
         (c) => c.status !== 'passed' && !(c.name === 'organisation' && c.status === 'skipped' && c.reason === ORG_1X),
@@ -160,9 +162,10 @@
       if (failed.length) {
         return { status: 'failed', reason: failed.map((c) => `${c.name}: ${c.reason || c.status}`).join('; ') };
       }
+      const signed = got.verdict.signers ? `; signed by ${signersText(got.verdict.signers)}` : '';
       return {
         status: 'passed',
-        reason: `${info.rpcUrl}: root anchored in block ${a.blockNumber}, seq ${a.seq}, by ${a.submitter}, at ${isoTime(a.blockTimestamp)}`,
+        reason: `${info.rpcUrl}: root anchored in block ${a.blockNumber}, seq ${a.seq}, by ${a.submitter}, at ${isoTime(a.blockTimestamp)}${signed}`,
       };
     } catch (e) {
       const hint = /fetch|network/i.test(errText(e))
@@ -172,7 +175,19 @@
     }
   }
 
-  function combine(local, server, direct) {
+  // Who signed, as src/verifier lists it once the `signatures` check passed (receipt v2).
+  function signersText(signers) {
+    if (!Array.isArray(signers)) return '';
+    return signers
+      .filter(isObj)
+      .map(
+        (s) =>
+          `${s.signer} (SIGNER key of ${s.orgId}${s.until ? `, removed at block ${s.until}, after the anchor` : ''})`,
+      )
+      .join(', ');
+  }
+
+  function combine(local, server, direct, signed) {
     const rows = [];
     const sv = server.verdict;
     const serverCheck = (name) => (sv ? sv.checks.find((c) => c && c.name === name) : undefined);
@@ -196,7 +211,9 @@
       }
       rows.push(row);
     }
-    for (const name of ['anchor', 'organisation', 'submitter', 'timestamp']) {
+    // A receipt v2's `signatures` needs the member directory: the server reads it on chain (after commitment).
+    const chainChecks = ['anchor', 'organisation', 'submitter', 'timestamp'];
+    for (const name of signed ? ['signatures', ...chainChecks] : chainChecks) {
       const theirs = serverCheck(name);
       const source = 'checked by the server on chain';
       if (theirs) {
@@ -206,6 +223,16 @@
     }
     if (direct)
       rows.push({ name: 'direct', status: direct.status, reason: direct.reason, source: 'this browser, JSON-RPC' });
+    const sig = rows.find((r) => r.name === 'signatures');
+    if (sig && sig.status === 'passed' && sv && sv.signers) {
+      sig.reason = `signed by ${signersText(sv.signers)}`;
+      rows.signers = sv.signers;
+    }
+    // checks in the verifier's order: signatures comes right after commitment
+    if (sig) {
+      rows.splice(rows.indexOf(sig), 1);
+      rows.splice(rows.findIndex((r) => r.name === 'commitment') + 1, 0, sig);
+    }
     return rows;
   }
 
@@ -258,6 +285,14 @@
     return `${orgId} — as the record says; ${row && row.reason ? row.reason : 'organisation not verified'}`;
   }
 
+  /** Receipt v2: who signed, stated only when the `signatures` check passed. */
+  function signedFact(receipt, rows) {
+    if (!isObj(receipt) || receipt.version !== 2) return undefined;
+    const row = rows.find((r) => r.name === 'signatures');
+    if (row && row.status === 'passed' && rows.signers) return signersText(rows.signers);
+    return `not verified (${row && row.reason ? row.reason : 'signatures not checked'})`;
+  }
+
   function renderFacts(receipt, rows) {
     const rec = isObj(receipt) && isObj(receipt.record) ? receipt.record : {};
     const an = isObj(receipt) && isObj(receipt.anchor) ? receipt.anchor : {};
@@ -265,6 +300,7 @@
     const facts = [
       ['Record id', rec.id],
       ['Organisation', organisationFact(rec.orgId, rows)],
+      ['Signed by', signedFact(receipt, rows)],
       ['Type', rec.type],
       ['Chain id', an.chainId],
       ['Registry', an.registry],
@@ -427,7 +463,7 @@
             : Promise.resolve({ status: 'skipped', reason: 'receipt format' })
           : Promise.resolve(null),
       ]);
-      const rows = combine(local, server, direct);
+      const rows = combine(local, server, direct, isObj(receipt) && receipt.version === 2);
       const kind = verdictOf(rows, payloadState.given);
       const nodes = [renderVerdict(kind, payloadState.given, receipt)];
       if (server.error) nodes.push(message('warn', `On-chain checks unavailable: ${server.error}`));
@@ -436,7 +472,9 @@
         renderRows(rows),
         el('p', { class: 'muted' }, [
           'Digest, commitment and Merkle proof were computed in this browser; the document was not uploaded. ',
-          'Anchor, organisation, submitter and timestamp were read from the chain by the server',
+          receipt.version === 2
+            ? 'Signer keys, anchor, organisation, submitter and timestamp were read from the chain by the server'
+            : 'Anchor, organisation, submitter and timestamp were read from the chain by the server',
           server.verdict ? ` (server verdict: ${server.verdict.valid ? 'valid' : 'not valid'}).` : '.',
         ]),
         el('h3', { text: 'Receipt' }),
