@@ -16,7 +16,8 @@ import type { AnchorService } from '../service/anchoring';
 import { AuthService } from '../service/auth';
 import type { ChainPort } from '../service/chain-port';
 import { ServiceError, problemOf, type ErrorCode } from '../service/errors';
-import type { Store } from '../service/ports';
+import type { DirectoryAdmin, DirectoryReader, Store } from '../service/ports';
+import { recordSigningFor } from '../service/signer-keys';
 import { QueryService } from '../service/queries';
 import { RecordService } from '../service/records';
 import { PreparePool } from '../service/prepare-pool';
@@ -40,6 +41,10 @@ export interface AppDeps {
   provisionAccount?: AccountProvisioner;
   /** Rotates a member's chain key (new account bound, old one removed in the directory). */
   rotateKey?: KeyRotator;
+  /** The member directory the registry names: signed records (receipt v2) are checked against its SIGNER keys. */
+  directory?: DirectoryReader;
+  /** The directory as its registrar: SIGNER keys and co-signing policies through the admin API. */
+  directoryAdmin?: DirectoryAdmin;
   /** Consortium secret of the invoice keys (DESIGN §2.5, CONSORTIUM_SECRET): enables POST /v1/claims. */
   consortiumSecret?: string;
   /** RPC URL auditors may use directly (shown at /v1/info). */
@@ -177,6 +182,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   metrics.counter('notary_records_submitted_total', 'Records accepted by the API');
   metrics.counter('notary_verifications_total', 'Receipt verifications served');
 
+  const signing = recordSigningFor(deps.chain, deps.directory);
   const ctx: AppContext = {
     store: deps.store,
     chain: deps.chain,
@@ -184,10 +190,12 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     rootSource: deps.rootSource,
     consortiumSecret: deps.consortiumSecret,
     auth: new AuthService(deps.store),
-    records: new RecordService(deps.store),
+    records: new RecordService(deps.store, undefined, undefined, signing),
     prepare: new PreparePool(),
     queries: new QueryService(deps.store, deps.chain, deps.anchor),
-    admin: new AdminService(deps.store, deps.provisionAccount, deps.rotateKey, deps.anchor),
+    admin: new AdminService(deps.store, deps.provisionAccount, deps.rotateKey, deps.anchor, deps.directoryAdmin, (a) =>
+      signing?.keys.forget(a),
+    ),
     metrics,
     info: {
       version,

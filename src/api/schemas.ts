@@ -1,5 +1,5 @@
 import { Type, type TSchema } from 'typebox';
-import { ReceiptV1Schema } from '../domain/receipt';
+import { ReceiptSchema } from '../domain/receipt';
 import { MAX_BATCH, RecordInputSchema } from '../service/prepare';
 
 /** Shared primitives (DESIGN §2 shapes). */
@@ -134,8 +134,11 @@ export const RecordView = Type.Object({
   payload: Type.Optional(Type.Unknown()),
 });
 
-/** Receipt, version 1 (docs/formats.md §4): the domain's own schema (src/domain/receipt.ts). */
-export const Receipt = ReceiptV1Schema;
+/**
+ * Receipt (docs/formats.md §4): version 1, or version 2 for a record signed by its organisation's SIGNER key — the
+ * domain's own schemas (src/domain/receipt.ts).
+ */
+export const Receipt = ReceiptSchema;
 
 export const Verdict = Type.Object({
   valid: Type.Boolean(),
@@ -152,9 +155,6 @@ export const Verdict = Type.Object({
       reason: Type.Optional(Type.String()),
     }),
   ),
-  receipt: Type.Optional(
-    Type.Object({
-      recordId: Type.String(),
   signers: Type.Optional(
     Type.Array(
       Type.Object({
@@ -169,6 +169,9 @@ export const Verdict = Type.Object({
       },
     ),
   ),
+  receipt: Type.Optional(
+    Type.Object({
+      recordId: Type.String(),
       orgId: Type.String(),
       type: Type.String(),
       root: Type.String(),
@@ -222,6 +225,16 @@ export const OrgView = Type.Object({
   address: Type.Union([Address, Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
   rules: Type.Optional(RulesMode),
+  requireSignatures: Type.Optional(
+    Type.Boolean({ description: 'true: unsigned records are refused (SIGNATURE_REQUIRED); receipt version 2 only' }),
+  ),
+});
+
+/** A SIGNER key of an organisation in the member directory (its records' signatures, receipt version 2). */
+export const SignerKeyView = Type.Object({
+  address: Address,
+  since: Type.Integer({ description: 'block the key was added at' }),
+  until: Type.Union([Type.Integer(), Type.Null()], { description: 'block it was removed at; null while active' }),
 });
 
 export const ApiKeyView = Type.Object({

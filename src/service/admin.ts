@@ -1,7 +1,28 @@
+import { getAddress, isAddress } from 'ethers';
 import { normaliseInvoiceField } from '../domain/invoice-key';
+import { isRecordType } from '../domain/record-types';
 import { createApiKey } from './auth';
+import { orgHashOf } from './chain-port';
 import { ServiceError } from './errors';
-import { StoreConflictError, type ApiKeyInfo, type Org, type OrgKind, type Scope, type Store } from './ports';
+import {
+  StoreConflictError,
+  type ApiKeyInfo,
+  type DirectoryAdmin,
+  type Org,
+  type OrgKind,
+  type Scope,
+  type SignerKeyInfo,
+  type Store,
+} from './ports';
+
+/** Most organisations one co-signing policy names (MemberDirectory.MAX_POLICY_ORGS). */
+export const MAX_POLICY_ORGS = 16;
+
+/** A directory failure (RPC down, transaction reverted) as a problem the client can act on: retry later. */
+function directoryFailure(what: string, err: unknown): never {
+  if (err instanceof ServiceError) throw err;
+  throw new ServiceError('CHAIN_UNAVAILABLE', `${what}: ${(err as Error)?.message ?? String(err)}`);
+}
 
 /** Creates a chain account for a member organisation and grants it its registry roles. */
 export type AccountProvisioner = (orgId: string) => Promise<string>;
@@ -26,7 +47,104 @@ export class AdminService {
     private readonly provision?: AccountProvisioner,
     private readonly rotate?: KeyRotator,
     private readonly anchoring?: AnchoringHold,
+    /** The member directory as its registrar (SIGNER keys, co-signing policies); absent: those routes answer 503. */
+    private readonly directory?: DirectoryAdmin,
+    /** Told when a key is added or removed here, so that cached directory answers are dropped at once. */
+    private readonly onKeyChange?: (address: string) => void,
   ) {}
+
+  private dir(): DirectoryAdmin {
+    if (!this.directory)
+      throw new ServiceError(
+        'DIRECTORY_UNAVAILABLE',
+        'This service cannot write to the member directory (registries 1.x, or no DEPLOYER_KEY: the registrar binds keys out of band)',
+      );
+    return this.directory;
+  }
+
+  /** Binds `address` as a SIGNER key of the organisation (`addKey(orgId, address, SIGNER)`), the registrar signing. */
+  async addSigner(orgId: string, address: string): Promise<SignerKeyInfo & { orgId: string; txHash: string }> {
+    await this.getOrg(orgId);
+    const dir = this.dir();
+    const account = checkedAddress(address);
+    const bound = await dir.memberOf(account).catch((e) => directoryFailure('reading the directory', e));
+    if (bound.since !== 0) {
+      const mine = bound.org === orgHashOf(orgId);
+      throw new ServiceError(
+        'SIGNER_KEY_TAKEN',
+        `${account} is bound in the directory already (${mine ? `a${bound.kind === 'ANCHORER' ? 'n' : ''} ${bound.kind} key of ${orgId}` : 'a key of another organisation'}${bound.until ? `, removed at block ${bound.until}` : ''}); a directory key is bound once`,
+        { address: account },
+      );
+    }
+    const { since, txHash } = await dir
+      .addSigner(orgId, account)
+      .catch((e) => directoryFailure(`binding ${account} as SIGNER key of ${orgId}`, e));
+    this.onKeyChange?.(account);
+    return { orgId, address: account, since, until: null, txHash };
+  }
+
+  /** Removes a SIGNER key of the organisation (`removeKey`): signatures made before stay valid, new ones are refused. */
+  async removeSigner(orgId: string, address: string): Promise<SignerKeyInfo & { orgId: string; txHash: string }> {
+    await this.getOrg(orgId);
+    const dir = this.dir();
+    const account = checkedAddress(address);
+    const bound = await dir.memberOf(account).catch((e) => directoryFailure('reading the directory', e));
+    if (bound.since === 0 || bound.org !== orgHashOf(orgId) || bound.kind !== 'SIGNER' || bound.until !== 0) {
+      throw new ServiceError('SIGNER_NOT_FOUND', `${account} is no active SIGNER key of ${orgId}`, {
+        address: account,
+      });
+    }
+    const { until, txHash } = await dir
+      .removeKey(account)
+      .catch((e) => directoryFailure(`removing the SIGNER key ${account} of ${orgId}`, e));
+    this.onKeyChange?.(account);
+    return { orgId, address: account, since: bound.since, until, txHash };
+  }
+
+  /** The organisation's SIGNER keys (active and removed), from the directory's events. */
+  async listSigners(orgId: string): Promise<SignerKeyInfo[]> {
+    await this.getOrg(orgId);
+    return this.dir()
+      .signersOf(orgId)
+      .catch((e) => directoryFailure('reading the directory events', e));
+  }
+
+  /** Sets the co-signing policy of a record type: the organisations whose `cosignature` a record of it needs. */
+  async setCosignPolicy(recordType: string, orgIds: string[]): Promise<{ recordType: string; orgs: string[] }> {
+    if (!isRecordType(recordType)) throw new ServiceError('UNKNOWN_RECORD_TYPE', `Unknown record type "${recordType}"`);
+    if (orgIds.length > MAX_POLICY_ORGS || new Set(orgIds).size !== orgIds.length)
+      throw new ServiceError('VALIDATION_FAILED', `A policy names at most ${MAX_POLICY_ORGS} distinct organisations`);
+    for (const o of orgIds) await this.getOrg(o);
+    const dir = this.dir();
+    await dir
+      .setCosignPolicy(recordType, orgIds)
+      .catch((e) => directoryFailure(`setting the co-signing policy of ${recordType}`, e));
+    return { recordType, orgs: orgIds };
+  }
+
+  /** The co-signing policy of a record type ([]: none), organisations named by id where the service knows them. */
+  async cosignPolicy(recordType: string): Promise<{ recordType: string; orgs: string[] }> {
+    if (!isRecordType(recordType)) throw new ServiceError('UNKNOWN_RECORD_TYPE', `Unknown record type "${recordType}"`);
+    const dir = this.dir();
+    const hashes = await dir
+      .cosignPolicyOf(recordType)
+      .catch((e) => directoryFailure('reading the co-signing policy', e));
+    const known = new Map((await this.listOrgs()).map((o) => [orgHashOf(o.id), o.id]));
+    const orgs: string[] = [];
+    for (const h of hashes) {
+      const id =
+        known.get(h.toLowerCase()) ?? (await dir.orgIdOf(h).catch((e) => directoryFailure('reading the directory', e)));
+      orgs.push(id ?? h.toLowerCase());
+    }
+    return { recordType, orgs };
+  }
+
+  /** Sets whether the organisation's unsigned records are refused (SIGNATURE_REQUIRED). */
+  async setRequireSignatures(id: string, required: boolean): Promise<Org> {
+    const found = await this.store.tx((r) => r.setOrgRequireSignatures(id, required));
+    if (!found) throw new ServiceError('ORG_NOT_FOUND', `Organisation ${id} not found`);
+    return this.getOrg(id);
+  }
 
   /**
    * Replaces the organisation's chain key by a new one (the organisation's chain continues: it is keyed by the
@@ -76,6 +194,8 @@ export class AdminService {
     kind?: OrgKind;
     address?: string;
     rules?: 'refuse' | 'warn';
+    /** Refuse the organisation's unsigned records (receipt version 2 only). */
+    requireSignatures?: boolean;
     /** Tax ids the organisation invoices and is invoiced under (a claim may name invoices whose buyer is one). */
     taxIds?: string[];
   }): Promise<Org> {
@@ -93,6 +213,7 @@ export class AdminService {
       address,
       createdAt: Date.now(),
       rules: input.rules ?? 'refuse',
+      requireSignatures: input.requireSignatures ?? false,
     };
     await this.store
       .tx(async (r) => {
@@ -155,6 +276,15 @@ export class AdminService {
     await this.getOrg(granteeOrgId);
     await this.store.tx((r) => r.insertGrant(granteeOrgId, orgId, Date.now()));
   }
+}
+
+function checkedAddress(address: string): string {
+  if (typeof address !== 'string' || !isAddress(address))
+    throw new ServiceError(
+      'VALIDATION_FAILED',
+      `Not an address (0x + 40 hex, EIP-55 checksum if mixed case): ${address}`,
+    );
+  return getAddress(address);
 }
 
 /** Tax ids as given, each with its normalised form; refuses empty, over-long and repeated ones. */

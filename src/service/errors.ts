@@ -38,6 +38,20 @@ export const ERROR_CATALOGUE = {
   EXTERNAL_ID_CONFLICT: { status: 409, title: 'externalId already used for a different payload' },
   RECEIPT_NOT_READY: { status: 409, title: 'Record not anchored yet' },
 
+  /** Records signed by the organisation's SIGNER keys (receipt version 2) */
+  RECORD_ID_INVALID: { status: 422, title: 'Record id is not a lowercase hyphenated UUIDv7' },
+  RECORD_ID_TAKEN: { status: 409, title: 'Record id names another record' },
+  SALT_INVALID: { status: 422, title: 'Salt is not 0x + 64 lowercase hex' },
+  SALT_REUSED: { status: 409, title: 'Salt was used by another record of this organisation' },
+  SIGNED_RECORD_INCOMPLETE: { status: 422, title: 'A signed record names its id and salt' },
+  SIGNATURE_INVALID: { status: 422, title: 'Signature is not canonical or does not recover to its signer' },
+  SIGNER_DUPLICATE: { status: 422, title: 'The same signer signs the record twice' },
+  SIGNER_NOT_ACTIVE: { status: 422, title: 'Signer is no active SIGNER key of the organisation in the directory' },
+  SIGNER_OF_OTHER_ORG: { status: 422, title: 'Signer is a key of another organisation' },
+  TOO_MANY_SIGNERS: { status: 422, title: 'Too many distinct signers in one request' },
+  SIGNATURE_REQUIRED: { status: 422, title: 'The organisation requires records signed by its own SIGNER key' },
+  SIGNATURES_UNAVAILABLE: { status: 503, title: 'This service cannot check record signatures (no member directory)' },
+
   /** Lifecycles (DESIGN §1, §6: src/service/lifecycle.ts) */
   INVOICE_VOIDED: { status: 409, title: 'Invoice was voided' },
   INVOICE_ALREADY_PAID: { status: 409, title: 'Invoice was paid already' },
@@ -91,6 +105,9 @@ export const ERROR_CATALOGUE = {
     status: 409,
     title: 'The organisation has a batch or transaction in flight on its chain account; retry the key rotation later',
   },
+  SIGNER_KEY_TAKEN: { status: 409, title: 'The address is bound in the member directory already' },
+  SIGNER_NOT_FOUND: { status: 404, title: 'No active SIGNER key of this organisation with that address' },
+  DIRECTORY_UNAVAILABLE: { status: 503, title: 'This service cannot write to the member directory' },
   REGISTRY_1X: {
     status: 409,
     title: 'The registries are version 1.x: no member directory to register the organisation in',

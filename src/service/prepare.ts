@@ -5,6 +5,8 @@ import { DomainError } from '../domain/errors';
 import { MAX_JSON_DEPTH, findPrototypeKey, isPrototypeKey, jsonPointer } from '../domain/json-walk';
 import { isRecordType, validatePayload, type RecordType } from '../domain/record-types';
 import { evaluateRecord, type RuleFacts, type RuleViolation } from '../domain/record-rules';
+import { MAX_SIGNATURES, isCanonicalSignature, type RecordSignature } from '../domain/signatures';
+import { getAddress } from 'ethers';
 import { ServiceError, type ErrorCode } from './errors';
 
 /** One record as a client submits it (DESIGN §5). */
@@ -16,7 +18,19 @@ export interface RecordInput {
   parents?: string[];
   /** Id of an earlier record of the same org that this one corrects. */
   supersedes?: string;
+  /** The record id the client chose (UUIDv7, lowercase hyphenated); required with `signatures`. */
+  id?: string;
+  /** The salt the client chose (0x + 64 lowercase hex); required with `signatures`. */
+  salt?: string;
+  /** Signatures of the organisation's SIGNER keys over the commitment (receipt version 2). */
+  signatures?: RecordSignature[];
 }
+
+/** A lowercase hyphenated UUID of version 7 (RFC 9562) with the RFC variant. */
+export const UUID_V7_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$';
+const UUID_V7_RE = new RegExp(UUID_V7_PATTERN);
+const SALT_RE = /^0x[0-9a-f]{64}$/;
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 
 /** A validated, canonicalized and hashed record input: plain data, so it can cross a thread boundary. */
 export interface Prepared {
@@ -65,6 +79,48 @@ export function untrustedJsonProblem(value: unknown, at = '', maxDepth = MAX_JSO
 
 const failureToError = (f: PrepareFailure) => new ServiceError(f.code, f.message, f.details);
 
+/**
+ * The checks of a client-chosen id, salt and signatures that need nothing stored: formats, canonical signatures,
+ * distinct signers; signers come back EIP-55 checksummed. Whether each signature recovers to its signer, and the
+ * signer is an active SIGNER key of the organisation, is checked once the commitment is known (RecordService).
+ */
+function checkSigned(input: RecordInput): ServiceError | { signatures?: RecordSignature[] } {
+  const { id, salt, signatures } = input;
+  if (id !== undefined && !(typeof id === 'string' && UUID_V7_RE.test(id)))
+    return new ServiceError('RECORD_ID_INVALID', 'id must be a UUIDv7, lowercase and hyphenated', { id });
+  if (salt !== undefined && !(typeof salt === 'string' && SALT_RE.test(salt)))
+    return new ServiceError('SALT_INVALID', 'salt must be 0x + 64 lowercase hex (32 random bytes)');
+  if (signatures === undefined) return {};
+  if (id === undefined || salt === undefined)
+    return new ServiceError(
+      'SIGNED_RECORD_INCOMPLETE',
+      'A signed record names its id and salt: the signature covers the commitment, which includes them',
+    );
+  const out: RecordSignature[] = [];
+  for (const [i, sig] of signatures.entries()) {
+    if (!ADDRESS_RE.test(sig.signer))
+      return new ServiceError('SIGNATURE_INVALID', `signatures/${i}/signer is not an address`, { index: i });
+    let signer: string;
+    try {
+      signer = getAddress(sig.signer);
+    } catch {
+      return new ServiceError('SIGNATURE_INVALID', `signatures/${i}/signer has a wrong EIP-55 checksum`, {
+        index: i,
+      });
+    }
+    if (!isCanonicalSignature(sig.signature))
+      return new ServiceError(
+        'SIGNATURE_INVALID',
+        `signatures/${i} is not a canonical 65-byte signature (r ‖ s ‖ v, low s, v 27 or 28)`,
+        { index: i, signer },
+      );
+    if (out.some((o) => o.signer === signer))
+      return new ServiceError('SIGNER_DUPLICATE', `${signer} signs the record twice`, { index: i, signer });
+    out.push({ signer, signature: sig.signature.toLowerCase() });
+  }
+  return { signatures: out };
+}
+
 /** Validation, canonicalization and hashing: pure CPU work done before the transaction opens. */
 export function prepareRecord(input: RecordInput, allowReserved: boolean): Prepared | ServiceError {
   const bad = untrustedJsonProblem(input.payload, '/payload');
@@ -94,9 +150,19 @@ function prepareChecked(input: RecordInput, allowReserved: boolean): Prepared | 
     if (err instanceof DomainError) return new ServiceError('PAYLOAD_NOT_CANONICALIZABLE', err.message);
     throw err;
   }
-  const { type, externalId, parents, supersedes } = input;
+  const signed = checkSigned(input);
+  if (signed instanceof ServiceError) return signed;
+  const { type, externalId, parents, supersedes, id, salt } = input;
   return {
-    input: { type, externalId, parents, supersedes },
+    input: {
+      type,
+      externalId,
+      parents,
+      supersedes,
+      ...(id !== undefined ? { id } : {}),
+      ...(salt !== undefined ? { salt } : {}),
+      ...(signed.signatures ? { signatures: signed.signatures } : {}),
+    },
     type: input.type,
     canonical,
     digest: digestCanonical(canonical),
@@ -120,6 +186,32 @@ export const RecordInputSchema = Type.Object(
     ),
     supersedes: Type.Optional(
       Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' }),
+    ),
+    // Formats of id and salt are checked by the service (RECORD_ID_INVALID, SALT_INVALID), not by this schema.
+    id: Type.Optional(
+      Type.String({ maxLength: 64, description: 'record id chosen by the client: UUIDv7, lowercase, hyphenated' }),
+    ),
+    salt: Type.Optional(
+      Type.String({ maxLength: 80, description: 'salt chosen by the client: 0x + 64 lowercase hex (32 random bytes)' }),
+    ),
+    signatures: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            signer: Type.String({ maxLength: 42, description: 'address of a SIGNER key of the organisation' }),
+            signature: Type.String({
+              maxLength: 132,
+              description: 'EIP-712 signature of RecordCommitment(bytes32 commitment): 0x + 130 hex, low s',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          minItems: 1,
+          maxItems: MAX_SIGNATURES,
+          description: `1 to ${MAX_SIGNATURES} signatures of the organisation's SIGNER keys (receipt version 2); id and salt required`,
+        },
+      ),
     ),
   },
   { additionalProperties: false },

@@ -1,4 +1,4 @@
-import type { ReceiptV1 } from '../domain/receipt';
+import type { Receipt, ReceiptV1 } from '../domain/receipt';
 import { ServiceError, problemOf, type Problem } from './errors';
 import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
 import type { ChainPort } from './chain-port';
@@ -100,7 +100,7 @@ export class QueryService {
   }
 
   /** DESIGN §2.4 receipt, once the record's batch is mined. */
-  async receipt(id: string, readable: Set<string>): Promise<ReceiptV1> {
+  async receipt(id: string, readable: Set<string>): Promise<Receipt> {
     const { rec, batch } = await this.record(id, readable);
     const path = batch && isAnchored(batch) && rec.batchId === batch.id ? await this.trees.pathOf(rec) : null;
     if (!batch || !isAnchored(batch) || path === null) {
@@ -191,7 +191,7 @@ export class QueryService {
     root: string,
     readable: Set<string>,
     pageSize = 1000,
-  ): Promise<{ batch: BatchInfo; pages: AsyncGenerator<ReceiptV1[]> }> {
+  ): Promise<{ batch: BatchInfo; pages: AsyncGenerator<Receipt[]> }> {
     const batch = await this.store.read((r) => r.getBatchByRoot(root.toLowerCase()));
     if (!batch || !readable.has(batch.orgId)) throw new ServiceError('BATCH_NOT_FOUND', `No batch with root ${root}`);
     if (!isAnchored(batch)) {
@@ -209,7 +209,7 @@ export class QueryService {
     const order = await store.read((r) => r.recordsOfBatch(batch.id, batch.leafCount + 1, 0));
     // The batch's tree once for the whole stream (null for a batch built before trees were stored: paths stored).
     const nodes = await this.trees.get(batch.id);
-    async function* pages(): AsyncGenerator<ReceiptV1[]> {
+    async function* pages(): AsyncGenerator<Receipt[]> {
       for (let offset = 0; offset < order.length; offset += pageSize) {
         const ids = order.slice(offset, offset + pageSize);
         const page = await store.read(async (r) => {
@@ -220,7 +220,7 @@ export class QueryService {
         });
         const byId = new Map(page.recs.map((x) => [x.id, x]));
         const commitmentOf = new Map(page.parents.map((m) => [m.id, m.commitment]));
-        const out: ReceiptV1[] = [];
+        const out: Receipt[] = [];
         for (const id of ids) {
           const rec = byId.get(id);
           if (!rec || rec.batchId !== batch!.id || rec.leafIndex === null) continue; // released meanwhile
@@ -270,7 +270,7 @@ export class QueryService {
 }
 
 /** One item of POST /v1/receipts: the receipt, or the problem the single receipt route would answer. */
-export type ReceiptItem = { id: string; receipt: ReceiptV1 } | { id: string; error: Problem };
+export type ReceiptItem = { id: string; receipt: Receipt } | { id: string; error: Problem };
 
 const isAnchored = (b: BatchInfo | undefined) => b?.status === 'anchored' || b?.status === 'confirmed';
 
@@ -285,14 +285,17 @@ function notReady(rec: RecordMeta, blocked: AnchorBlock | null): Problem {
   );
 }
 
-/** The DESIGN §2.4 receipt of a record of an anchored batch; `path` is its Merkle path in that batch. */
+/**
+ * The receipt of a record of an anchored batch; `path` is its Merkle path in that batch (to the sealed leaf when the
+ * record is signed). Version 1 for an unsigned record; version 2, with the signatures, for a signed one.
+ */
 export function buildReceipt(
-  rec: Pick<RecordFull, 'id' | 'orgId' | 'type' | 'digest' | 'salt' | 'commitment'>,
+  rec: Pick<RecordFull, 'id' | 'orgId' | 'type' | 'digest' | 'salt' | 'commitment' | 'signatures'>,
   batch: BatchInfo,
   parentCommitments: string[],
   path: string[],
-): ReceiptV1 {
-  return {
+): Receipt {
+  const v1: ReceiptV1 = {
     version: 1,
     record: {
       id: rec.id,
@@ -313,6 +316,12 @@ export function buildReceipt(
       submitter: batch.submitter,
       seq: batch.chainSeq!,
     },
+  };
+  if (!rec.signatures?.length) return v1;
+  return {
+    ...v1,
+    version: 2,
+    signatures: rec.signatures.map((s) => ({ signer: s.signer, signature: s.signature })),
   };
 }
 

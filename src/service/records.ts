@@ -11,9 +11,10 @@ import type { RuleViolation } from '../domain/record-rules';
 import { UblError, ublToPayload, type UblDocument } from '../domain/ubl';
 import type { DirectoryKey, NewRecord, RecordMeta, RecordStatus, Repo, Store } from './ports';
 import { StoreConflictError } from './ports';
-import type { RecordSigningDomain } from '../domain/signatures';
 import { orgHashOf } from './chain-port';
-import { recoverSignerAddress, type SignerKeys } from './signer-keys';
+import { recoverSignerAddress, type RecordSigning } from './signer-keys';
+
+export type { RecordSigning } from './signer-keys';
 import { mayCosign, type CosignPolicyOf } from './cosigning';
 
 export type { RecordInput } from './prepare';
@@ -50,12 +51,6 @@ export type BatchItemResult = SubmitResult | { error: Problem };
 export type ParentPolicy = (ctx: { type: RecordType; orgId: string; parents: RecordMeta[] }) => ServiceError | null;
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
-
-/** What checking signed records needs: the EIP-712 domain (chain, NotaryRegistry) and the directory's keys. */
-export interface RecordSigning {
-  domain: RecordSigningDomain;
-  keys: SignerKeys;
-}
 
 /** Most distinct signers one request may name: each new one is a directory read before the transaction. */
 export const MAX_SIGNERS_PER_REQUEST = 32;
