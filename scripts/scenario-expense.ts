@@ -2,11 +2,13 @@
  * Expense pilot (employee reimbursement, consortium-wide double-reimbursement guard) through the HTTP API of a
  * running `npm start`: the employer claims an aerospace invoice, approves and reimburses it; a second claim of
  * the same invoice is refused (also when another member typed it differently, and when it names an invoice it may
- * not read); a corrected invoice cannot be claimed; a rejected claim releases its invoice, which is claimed again.
+ * not read); the reimbursed claim is settled on chain and a release of it is refused (by the service and, asked
+ * with an eth_call, by the ClaimRegistry: CLAIM_SETTLED); a corrected invoice cannot be claimed; a rejected claim
+ * releases its invoice, which is claimed again.
  * Usage: node -r ts-node/register scripts/scenario-expense.ts [dataDir=./data]
  */
 import * as P from './lib/pilot-payloads';
-import { RUN, call, loadDemo, printCompleteness, printTrace, step, waitAnchored } from './lib/scenario';
+import { RUN, call, loadDemo, printCompleteness, printTrace, releaseOnChain, step, waitAnchored } from './lib/scenario';
 
 async function main() {
   const demo = loadDemo();
@@ -73,6 +75,32 @@ async function main() {
     { type: 'expense.reimbursed', payload: P.reimbursed('AGAIN'), parents: [appr.id] },
     409,
   );
+  // The reimbursement settles the claim on chain: its invoice key stays consumed for ever. A release is refused by
+  // the service (the claim is decided: a rejection cannot follow the approval) and by the chain itself.
+  process.stdout.write('  … waiting for the settle of the reimbursed claim on chain');
+  for (let i = 0; ; i++) {
+    const s = (await call(demo, emp, 'GET', `/v1/claims/${c1.id}`)).body;
+    if (s.status === 'settled') {
+      console.log(` done (tx ${s.settleTx.txHash.slice(0, 18)}…)`);
+      break;
+    }
+    if (i > 200) throw new Error('settle not mined');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await step(
+    demo,
+    'employer rejects the reimbursed claim (a release of its key)',
+    emp,
+    'POST',
+    '/v1/records',
+    { type: 'expense.rejected', externalId: `REJ-${RUN}-1`, payload: P.rejected(), parents: [c1.id] },
+    409,
+  );
+  const refused = await releaseOnChain(demo, 'employer', c1.commitment);
+  console.log(
+    `  ${refused.ok ? '✗' : '✓'} ${'the chain itself refuses release(claim) from the employer'.padEnd(58)} → ${refused.ok ? 'would release!' : `${refused.error.code}: ${refused.error.message.replace(/\(.*$/s, '')}`}`,
+  );
+  if (refused.ok) throw new Error('the chain would release a settled claim');
   await claim(
     "bank names aerospace's invoice X (not its to read: like an unknown id)",
     bank,

@@ -1,9 +1,12 @@
 /**
  * Helpers of the pilot scenario scripts (scripts/scenario-*.ts): they drive a running `npm start` through its
- * HTTP API only, reading `$DATA_DIR/demo.json` for the URL and the demo keys.
+ * HTTP API, reading `$DATA_DIR/demo.json` for the URL and the demo keys; {@link releaseOnChain} asks the chain
+ * directly (an eth_call, nothing sent).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeProvider } from '../../src/chain/provider';
+import { encodeRelease, simulate, type SimulationResult } from '../../src/chain/registries';
 
 /** API answers are read loosely by the scenarios (the tests check their shapes). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -11,6 +14,9 @@ export type Json = any;
 
 export interface Demo {
   apiUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  claimRegistry: string;
   admin: { apiKey: string };
   auditor: { apiKey: string };
   orgs: { id: string; name: string; apiKey: string; address: string }[];
@@ -26,6 +32,23 @@ export function loadDemo(): Demo & { key: (org: string) => string } {
     ...demo,
     key: (org: string) => (org === 'auditor' ? demo.auditor.apiKey : demo.orgs.find((o) => o.id === org)!.apiKey),
   };
+}
+
+/**
+ * What the ClaimRegistry would answer to `release(commitment)` sent from `org`'s account, as an eth_call on the
+ * demo chain: `{ ok: false, error: { code: 'CLAIM_SETTLED', … } }` for a settled claim.
+ */
+export async function releaseOnChain(demo: Demo, org: string, commitment: string): Promise<SimulationResult> {
+  const provider = makeProvider(demo.rpcUrl, { chainId: demo.chainId });
+  try {
+    return await simulate(provider, {
+      from: demo.orgs.find((o) => o.id === org)!.address,
+      to: demo.claimRegistry,
+      data: encodeRelease(commitment),
+    });
+  } finally {
+    provider.destroy();
+  }
 }
 
 /** A suffix that keeps externalIds and invoice numbers unique per run (the scripts can run again). */
