@@ -87,3 +87,45 @@ describe('CachingRootSource', () => {
     assert.equal(new CachingRootSource({ getAnchor: async () => null }).getAnchorTransaction, undefined);
   });
 });
+
+describe('CachingRootSource, member keys (receipt v2 signers)', () => {
+  const account = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
+  const keyRef = { chainId: 31337, registry: REGISTRY, account };
+  const key = { org: `0x${'ab'.repeat(32)}`, kind: 1, since: 6, until: 0 };
+
+  it('offers getMemberKey only when the inner source has it', () => {
+    assert.equal(new CachingRootSource({ getAnchor: async () => null }).getMemberKey, undefined);
+    assert.equal(typeof new CachingRootSource(new MemoryRootSource()).getMemberKey, 'function');
+  });
+
+  it('reuses a bound key within the TTL, never an unbound account, and reads again after the TTL', async () => {
+    const mem = new MemoryRootSource();
+    let reads = 0;
+    const inner: RootSource = {
+      getAnchor: (r) => mem.getAnchor(r),
+      getMemberKey: (r) => {
+        reads++;
+        return mem.getMemberKey(r);
+      },
+    };
+    let now = 1_000_000;
+    const realNow = Date.now;
+    Date.now = () => now;
+    try {
+      const cache = new CachingRootSource(inner, { ttlMs: 10_000 });
+      assert.equal((await cache.getMemberKey!(keyRef)).since, 0); // not bound yet
+      assert.equal((await cache.getMemberKey!(keyRef)).since, 0);
+      assert.equal(reads, 2, 'an unbound account is never cached: it may be added any time');
+      mem.setMemberKey(keyRef, key as never);
+      assert.deepEqual(await cache.getMemberKey!(keyRef), key);
+      assert.deepEqual(await cache.getMemberKey!({ ...keyRef, account: account.toLowerCase() }), key);
+      assert.equal(reads, 3);
+      mem.setMemberKey(keyRef, { ...key, until: 9 } as never); // removed: seen after the TTL
+      now += 10_001;
+      assert.equal((await cache.getMemberKey!(keyRef)).until, 9);
+      assert.equal(reads, 4);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+});

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { JsonRpcProvider } from 'ethers';
-import { type ReceiptV1 } from '../../src/domain';
+import { JsonRpcProvider, Wallet } from 'ethers';
+import { RECORD_COMMITMENT_TYPES, recordSigningDomain, type ReceiptV1 } from '../../src/domain';
 import { ChainRootSource, VerifierError, verifyBundle, verifyReceipt, type Verdict } from '../../src/verifier';
 import { anchorBatch, deployRegistry, loadHardhat } from '../helpers/notary-chain';
 
@@ -55,6 +55,21 @@ describe('verifyReceipt against the real NotaryRegistry (in-process Hardhat)', (
       },
     ])) as [ReceiptV1, ReceiptV1];
     source = new ChainRootSource({ provider: hre.ethers.provider });
+  });
+
+  describe('when a receipt v2 names a registry 1.x', () => {
+    it('fails signatures: a 1.x registry names no member directory to date the signer key', async () => {
+      const w = Wallet.createRandom();
+      const domain = recordSigningDomain(issued.anchor.chainId, issued.anchor.registry);
+      const signature = await w.signTypedData(domain, RECORD_COMMITMENT_TYPES, { commitment: issued.commitment });
+      const v = await verifyReceipt(
+        { ...issued, version: 2, signatures: [{ signer: w.address, signature }] },
+        { rootSource: source },
+      );
+      const sig = v.checks.find((c) => c.name === 'signatures')!;
+      assert.equal(sig.status, 'failed');
+      assert.match(sig.reason!, /1\.x: it names no member directory/);
+    });
   });
 
   describe('when the receipt is genuine', () => {
