@@ -128,19 +128,85 @@ Formats (digest, commitment, Merkle proof, receipt, invoice key, registry): docs
       .command('set <id>')
       .description("change an organisation's settings")
       .addOption(
-        new Option('--rules <mode>', 'arithmetic business rules: refuse (default) or warn')
-          .choices(['refuse', 'warn'])
-          .makeOptionMandatory(),
+        new Option('--rules <mode>', 'arithmetic business rules: refuse (default) or warn').choices(['refuse', 'warn']),
+      )
+      .addOption(
+        new Option(
+          '--require-signatures <on|off>',
+          'on: refuse records not signed by one of its SIGNER keys (receipt version 2)',
+        ).choices(['on', 'off']),
       ),
   ).action(
     act(async (o, id: string) => {
-      const res = await client(o, 'admin').request<{ id: string; rules?: string }>(
+      if (o.rules === undefined && o.requireSignatures === undefined)
+        throw usageError('org set: give --rules and/or --require-signatures');
+      const res = await client(o, 'admin').request<{ id: string; rules?: string; requireSignatures?: boolean }>(
         'PATCH',
         `/v1/orgs/${encodeURIComponent(id)}`,
-        { body: { rules: o.rules }, idempotent: true },
+        {
+          body: {
+            ...(o.rules !== undefined ? { rules: o.rules } : {}),
+            ...(o.requireSignatures !== undefined ? { requireSignatures: o.requireSignatures === 'on' } : {}),
+          },
+          idempotent: true,
+        },
       );
       if (o.json) printJson(res);
-      else out(`organisation ${res.id}: rules ${res.rules ?? String(o.rules)}`);
+      else
+        out(
+          `organisation ${res.id}: rules ${res.rules ?? 'refuse'}, signatures ${res.requireSignatures ? 'required' : 'optional'}`,
+        );
+      return 0;
+    }),
+  );
+
+  // SIGNER keys in the member directory (the organisation keeps the private key; the service's registrar binds it).
+  const signer = org.command('signer').description("an organisation's SIGNER keys in the member directory");
+  type SignerChange = { orgId: string; address: string; since: number; until: number | null; txHash: string };
+  apiCommand(
+    signer
+      .command('add <orgId> <address>')
+      .description('bind an address as SIGNER key of the organisation (its signed records get version 2 receipts)'),
+  ).action(
+    act(async (o, orgId: string, address: string) => {
+      const res = await client(o, 'admin').request<SignerChange>(
+        'POST',
+        `/v1/orgs/${encodeURIComponent(orgId)}/signers`,
+        { body: { address } },
+      );
+      if (o.json) printJson(res);
+      else out(`${res.address} is a SIGNER key of ${res.orgId} since block ${res.since} (tx ${res.txHash})`);
+      return 0;
+    }),
+  );
+  apiCommand(
+    signer
+      .command('remove <orgId> <address>')
+      .description('remove a SIGNER key: receipts signed before stay valid, new signatures by it are refused'),
+  ).action(
+    act(async (o, orgId: string, address: string) => {
+      const res = await client(o, 'admin').request<SignerChange>(
+        'DELETE',
+        `/v1/orgs/${encodeURIComponent(orgId)}/signers/${encodeURIComponent(address)}`,
+      );
+      if (o.json) printJson(res);
+      else out(`${res.address}, SIGNER key of ${res.orgId}, removed at block ${res.until} (tx ${res.txHash})`);
+      return 0;
+    }),
+  );
+  apiCommand(signer.command('list <orgId>').description("the organisation's SIGNER keys, active and removed")).action(
+    act(async (o, orgId: string) => {
+      const res = await client(o, 'admin').request<{
+        orgId: string;
+        signers: { address: string; since: number; until: number | null }[];
+      }>('GET', `/v1/orgs/${encodeURIComponent(orgId)}/signers`);
+      if (o.json) printJson(res);
+      else
+        for (const l of table(
+          ['ADDRESS', 'SINCE BLOCK', 'REMOVED AT BLOCK'],
+          res.signers.map((k) => [k.address, String(k.since), k.until === null ? '–' : String(k.until)]),
+        ))
+          out(l);
       return 0;
     }),
   );
@@ -245,11 +311,23 @@ Formats (digest, commitment, Merkle proof, receipt, invoice key, registry): docs
         '--blocked-grace <duration>',
         'with --wait: exit non-zero once the records have been blocked (e.g. INSUFFICIENT_FUNDS) this long (30s, 2m, 0)',
         '30s',
-      ),
+      )
+      .option(
+        '--sign-with <keystore.json>',
+        'sign every record with this SIGNER key (encrypted JSON keystore; password in NOTARY_SIGNER_PASSWORD): receipt version 2',
+      )
+      .option('--signer-key-file <file>', 'like --sign-with, from a file holding a raw 0x… private key (development)')
+      .option('--org <id>', 'with signing: the organisation the key signs for (default: --as)'),
   ).action(
     act(async (o, input: string) => {
-      const { submit } = await import('./submit');
+      const { submit, loadSigner } = await import('./submit');
+      const signer = await loadSigner({
+        signWith: o.signWith as string | undefined,
+        signerKeyFile: o.signerKeyFile as string | undefined,
+      });
       return submit(client(o, 'submitter'), input, {
+        signer,
+        orgId: (o.org as string | undefined) ?? (o.as as string | undefined),
         type: o.type as string | undefined,
         externalIdField: o.externalIdField as string | undefined,
         chunkSize: Number(o.chunkSize),

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { digestPayload } from '../domain';
 import { createHash } from 'node:crypto';
-import type { NotaryClient, Receipt } from '../client';
+import { Wallet } from 'ethers';
+import { NotaryApiError, digestSignerFromKey, type DigestSigner, type NotaryClient, type Receipt } from '../client';
 import { CliError, usageError } from './errors';
 import { loadInput, type InputItem } from './inputs';
 import { MARK, Progress, note, out, printJson } from './output';
@@ -16,6 +17,48 @@ export interface SubmitOptions {
   /** With --wait: give up (exit 1, BLOCKED) once the records have been blocked this long. */
   blockedGraceMs?: number;
   json: boolean;
+  /** Sign every record with this SIGNER key before sending (receipt version 2), as organisation `orgId`. */
+  signer?: DigestSigner;
+  orgId?: string;
+}
+
+/** Environment variable holding the password of the `--sign-with` keystore. */
+export const SIGNER_PASSWORD_ENV = 'NOTARY_SIGNER_PASSWORD';
+
+/**
+ * The SIGNER key of `--sign-with <keystore.json>` (an encrypted JSON keystore, password from
+ * NOTARY_SIGNER_PASSWORD) or `--signer-key-file <file>` (a raw `0x…` private key: development only).
+ */
+export async function loadSigner(
+  o: { signWith?: string; signerKeyFile?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DigestSigner | undefined> {
+  if (o.signWith && o.signerKeyFile) throw usageError('--sign-with and --signer-key-file exclude each other');
+  const read = (file: string, flag: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw usageError(`${flag} ${file}: ${(err as Error).message}`);
+    }
+  };
+  if (o.signerKeyFile) {
+    const key = read(o.signerKeyFile, '--signer-key-file').trim();
+    if (!/^0x[0-9a-fA-F]{64}$/.test(key))
+      throw usageError(`--signer-key-file ${o.signerKeyFile}: expected one private key, 0x + 64 hex`);
+    return digestSignerFromKey(key);
+  }
+  if (!o.signWith) return undefined;
+  const json = read(o.signWith, '--sign-with');
+  const password = env[SIGNER_PASSWORD_ENV];
+  if (password === undefined)
+    throw usageError(`--sign-with ${o.signWith}: set ${SIGNER_PASSWORD_ENV} to the keystore's password`);
+  let wallet: Wallet;
+  try {
+    wallet = (await Wallet.fromEncryptedJson(json, password)) as Wallet;
+  } catch (err) {
+    throw new CliError('SIGNER_KEY_INVALID', `--sign-with ${o.signWith}: ${(err as Error).message}`, { exitCode: 2 });
+  }
+  return digestSignerFromKey(wallet.privateKey);
 }
 
 interface StateEntry {
@@ -191,36 +234,49 @@ export async function submit(client: NotaryClient, input: string, opts: SubmitOp
     pending: 0,
   };
 
+  // ---- signing (--sign-with): every record in bulk, before the first chunk is sent ----------------------
+  let records: InputItem['record'][] = todo.map((it) => it.record);
+  if (opts.signer && todo.length) {
+    if (!opts.orgId) throw usageError('signing needs the organisation the key signs for: pass --org <id>');
+    const t0 = Date.now();
+    try {
+      records = await client.signRecords(records, opts.signer, { orgId: opts.orgId });
+    } catch (err) {
+      if (err instanceof NotaryApiError || err instanceof CliError) throw err;
+      throw new CliError('SIGNING_FAILED', (err as Error).message);
+    }
+    note(
+      `notary: signed ${records.length} record(s) as ${opts.signer.address} for ${opts.orgId} in ${Date.now() - t0} ms (${opts.signer.backend})`,
+    );
+  }
+
   // ---- submission, chunk by chunk (NotaryClient.submitMany); the state file is saved after each chunk ----
   const progress = new Progress('submitting', todo.length);
   try {
     if (todo.length) {
-      await client.submitMany(
-        todo.map((it) => it.record),
-        {
-          chunkSize: opts.chunkSize,
-          onProgress: ({ chunk }) => {
-            chunk.results.forEach((r, i) => {
-              const it = todo[chunk.offset + i]!;
-              if ('error' in r) {
-                summary.rejected++;
-                summary.rejections.push({
-                  label: it.label,
-                  code: r.error?.code ?? 'REJECTED',
-                  detail: r.error?.detail ?? r.error?.title ?? '',
-                });
-                return;
-              }
-              summary.accepted++;
-              if (r.duplicate) summary.duplicates++;
-              else summary.created++;
-              state.items[it.key] = { id: r.id, digest: r.digest };
-            });
-            progress.tick(chunk.results.length);
-            saveState();
-          },
+      await client.submitMany(records, {
+        chunkSize: opts.chunkSize,
+        onProgress: ({ chunk }) => {
+          chunk.results.forEach((r, i) => {
+            const it = todo[chunk.offset + i]!;
+            if ('error' in r) {
+              summary.rejected++;
+              summary.rejections.push({
+                label: it.label,
+                code: r.error?.code ?? 'REJECTED',
+                detail: r.error?.detail ?? r.error?.title ?? '',
+              });
+              return;
+            }
+            summary.accepted++;
+            if (r.duplicate) summary.duplicates++;
+            else summary.created++;
+            state.items[it.key] = { id: r.id, digest: r.digest };
+          });
+          progress.tick(chunk.results.length);
+          saveState();
         },
-      );
+      });
     }
   } finally {
     progress.done();
