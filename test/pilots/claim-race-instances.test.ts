@@ -117,8 +117,9 @@ describe('concurrent claims of one invoice from two service instances with separ
 
       const body = (ext: string, inv: string) => ({ externalId: ext, payload: P.claim(`E-${ext}`), invoices: [inv] });
       // Even rounds: both requests leave together; both consumes are signed and sent within one block, and the
-      // order the chain mines them in decides (the loser's consume is mined and reverts). Odd rounds: A leaves a
-      // block later, so B's consume is mined first and A is refused by its eth_call pre-check (nothing signed).
+      // order the chain mines them in decides (the loser's consume is mined and reverts). Odd rounds: A leaves about
+      // a block later, so B's consume gets in first and A is refused by its eth_call pre-check (nothing signed) or,
+      // when both still land in one block, by the mined revert. Either way the loser ends `prepared` or `failed`.
       const lag = i % 2 === 1 ? 1_100 : 0;
       const claimA = async () => {
         await new Promise((r) => setTimeout(r, lag));
