@@ -6,8 +6,12 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SKIP_BROWSER, launchChromium } from '../helpers/browser';
+import { JsonRpcServer } from 'hardhat/internal/hardhat-network/jsonrpc/server';
 import { webPlugin } from '../../src/api/web';
+import { buildSignedSet, type SignedCase } from '../../scripts/make-golden-receipts-signed';
+import { loadHardhat } from '../helpers/notary-chain';
 import {
+  ChainRootSource,
   checkReceiptLocally,
   MemoryRootSource,
   verifyReceipt,
@@ -184,5 +188,87 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
     const merkle = got.rows.find((r) => r.name === 'merkle')!;
     assert.equal(merkle.status, 'failed');
     assert.match(merkle.reason ?? '', /sealed leaf/);
+  });
+});
+
+// The page's own chain query ("Also ask the chain directly"): the bundled ChainRootSource reads the registry and
+// its member directory over JSON-RPC from the browser. The signed set is built on the in-process Hardhat network and
+// served over HTTP; the server's /v1/verify reads the same chain.
+describe('auditor web page: signed receipts checked on chain from the browser', { skip: SKIP_BROWSER }, () => {
+  let rpc: { close(): Promise<void> } | undefined;
+  let app: FastifyInstance;
+  let url: string;
+  let browser: Browser | undefined;
+  let ctx: BrowserContext;
+  let cases: SignedCase[];
+
+  before(async () => {
+    const hre = await loadHardhat();
+    const built = await buildSignedSet(hre);
+    cases = built.cases;
+    const server = new JsonRpcServer({ hostname: '127.0.0.1', port: 0, provider: hre.network.provider });
+    const { port } = await server.listen();
+    rpc = server;
+    const rpcUrl = `http://127.0.0.1:${port}`;
+    const chain = new ChainRootSource({ provider: hre.ethers.provider });
+    app = Fastify({ forceCloseConnections: true });
+    await app.register(helmet, {
+      contentSecurityPolicy: {
+        directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], connectSrc: ["'self'", rpcUrl] },
+      },
+    });
+    await app.register(webPlugin);
+    app.get('/v1/info', async () => ({ version: 'test', chainId: 31337, registry: built.registry, rpcUrl }));
+    app.post('/v1/verify', async (req) =>
+      verifyReceipt((req.body as { receipt: unknown }).receipt, { rootSource: chain }),
+    );
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+    ctx = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await rpc?.close();
+  });
+
+  async function direct(name: string): Promise<{ verdict: string; direct: Row; rows: Row[] }> {
+    const c = cases.find((x) => x.name === name)!;
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForSelector('html[data-ready="true"]');
+    await page.fill('#receipt-text', JSON.stringify(c.receipt));
+    await page.fill('#payload-text', JSON.stringify(c.payload));
+    await page.check('#direct-chain');
+    await page.click('#verify-btn');
+    await page.waitForSelector('#verdict', { timeout: 30_000 });
+    const got = await page.evaluate(() => ({
+      verdict: document.getElementById('verdict')!.getAttribute('data-verdict')!,
+      rows: Array.from(document.querySelectorAll('.check-row')).map((li) => ({
+        name: li.getAttribute('data-check')!,
+        status: li.getAttribute('data-status')!,
+        reason: li.querySelector('.reason')?.textContent ?? null,
+      })),
+    }));
+    await page.close();
+    assert.deepEqual(errors, []);
+    return { ...got, direct: got.rows.find((r) => r.name === 'direct')! };
+  }
+
+  it('a valid signed receipt: the browser reads the directory itself and names the signer', async () => {
+    const c = cases.find((x) => x.name === 'valid-one-signer')!;
+    const got = await direct('valid-one-signer');
+    assert.equal(got.verdict, 'valid', JSON.stringify(got.rows));
+    assert.equal(got.direct.status, 'passed', got.direct.reason ?? '');
+    assert.ok(got.direct.reason?.includes(`signed by ${c.receipt.signatures[0]!.signer}`), got.direct.reason ?? '');
+  });
+
+  it("a signer removed before the anchor: the browser's own chain query fails on signatures", async () => {
+    const got = await direct('tampered-signer-removed-before-anchor');
+    assert.equal(got.verdict, 'invalid');
+    assert.equal(got.direct.status, 'failed');
+    assert.match(got.direct.reason ?? '', /^signatures: .*not active at block/);
   });
 });
