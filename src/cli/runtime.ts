@@ -16,6 +16,8 @@ import { resolveFeePolicy } from '../chain/tx';
 import { setBalance } from '../chain/dev-rpc';
 import { ChainError, toChainError } from '../chain/errors';
 import { ChainGateway } from '../chain/gateway';
+import { DirectoryAdminClient } from '../chain/directory-admin';
+import { MemberDirectoryReader } from '../chain/registries';
 import { AnchorService } from '../service/anchoring';
 import { AdminService } from '../service/admin';
 import { ServiceError } from '../service/errors';
@@ -441,6 +443,21 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
         })
       : undefined;
     const policies = new ChainPolicySource({ provider });
+    // Signed records (receipt v2) are checked against the directory's SIGNER keys; with DEPLOYER_KEY (the registrar)
+    // the admin API binds and removes them and sets co-signing policies.
+    const memberDirectory = isV2Deployment(deployment)
+      ? new MemberDirectoryReader(provider, deployment.memberDirectory.address)
+      : undefined;
+    const directoryAdmin =
+      deployer && isV2Deployment(deployment)
+        ? new DirectoryAdminClient(
+            provider,
+            deployment.memberDirectory.address,
+            deployer,
+            deployment.memberDirectory.block,
+            asDeployer,
+          )
+        : undefined;
     const deps: AppDeps = {
       store,
       chain: gateway,
@@ -455,6 +472,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       ),
       provisionAccount,
       rotateKey,
+      directory: memberDirectory,
+      directoryAdmin,
       // /v1/info: the embedded dev chain's URL, or on an external chain only PUBLIC_RPC_URL (never RPC_URL itself:
       // an internal address, maybe with credentials).
       publicRpcUrl: config.rpcUrl ? config.publicRpcUrl : rpcUrl,
