@@ -78,6 +78,17 @@ function memo(src: RootSource): RootSource {
       return p;
     },
   };
+  // Signer keys of receipts v2 (the directory's memberOf), memoized like the anchors.
+  if (src.getMemberKey) {
+    const read = src.getMemberKey.bind(src);
+    const keys = new Map<string, ReturnType<typeof read>>();
+    out.getMemberKey = (ref) => {
+      const k = `${ref.chainId}:${ref.registry.toLowerCase()}:${ref.account.toLowerCase()}`;
+      let p = keys.get(k);
+      if (!p) keys.set(k, (p = read(ref)));
+      return p;
+    };
+  }
   if (src.getAnchorTransaction) {
     const get = src.getAnchorTransaction.bind(src);
     out.getAnchorTransaction = (ref) => {
