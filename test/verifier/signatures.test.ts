@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Wallet, id } from 'ethers';
+import fc from 'fast-check';
+import { Compile } from 'typebox/compile';
 import {
   RECORD_COMMITMENT_TYPES,
   assertReceipt,
@@ -8,6 +10,7 @@ import {
   computeCommitment,
   isReceipt,
   receiptErrors,
+  ReceiptV2Schema,
   recordSigningDomain,
   sealedLeaf,
   type ReceiptV2,
@@ -109,6 +112,41 @@ describe('receipt v2 schema', () => {
     assert.deepEqual(receiptErrors(unsigned), ['$.signatures']);
     assert.deepEqual(receiptErrors({ ...r, version: 1 }), ['$.signatures']); // v1 has no signatures
     assert.throws(() => assertReceipt(none), /invalid receipt v2: \$\.signatures/);
+  });
+});
+
+describe('receipt v2 schema, random input', () => {
+  it('the field walk and the TypeBox schema agree (the walk also refuses a signer twice)', async () => {
+    const { r } = signedReceipt([
+      { signer: alice.address, signature: await sign(alice) },
+      { signer: bob.address, signature: await sign(bob) },
+    ]);
+    const schema = Compile(ReceiptV2Schema);
+    const sigEntry = fc.oneof(
+      fc.anything(),
+      fc.record({ signer: fc.oneof(fc.constant(alice.address), fc.string()), signature: fc.string() }),
+      fc.constant(r.signatures[0]),
+      fc.constant(r.signatures[1]),
+    );
+    const mutated = fc.oneof(
+      fc
+        .tuple(fc.anything(), fc.constantFrom('version', 'record', 'commitment', 'proof', 'anchor', 'signatures'))
+        .map(([v, k]) => ({ ...r, [k]: v })),
+      fc.array(sigEntry, { maxLength: 10 }).map((signatures) => ({ ...r, signatures })),
+    );
+    fc.assert(
+      fc.property(mutated, (x) => {
+        const sigs = (x as { signatures?: unknown }).signatures;
+        const signers = Array.isArray(sigs)
+          ? sigs.map((e) => String((e as { signer?: unknown })?.signer).toLowerCase())
+          : [];
+        const twice = new Set(signers).size !== signers.length;
+        const walk = receiptErrors(x).length === 0;
+        assert.equal(isReceipt(x), walk);
+        if (!twice) assert.equal(schema.Check(x), walk, JSON.stringify(x));
+      }),
+      { numRuns: 400 },
+    );
   });
 });
 
