@@ -109,10 +109,10 @@ describe('notary submit --sign-with (end to end)', { timeout: 300_000 }, () => {
     assert.equal(summary.created, 3);
     assert.equal(summary.receiptsWritten, 3);
     const domain = recordSigningDomain(inst.demo.chainId, inst.demo.registry);
-    const receipts = fs
-      .readdirSync(work)
-      .filter((f) => f.endsWith('.receipt.json'))
-      .map((f) => JSON.parse(fs.readFileSync(path.join(work, f), 'utf8')));
+    // An array input: receipts under docs.json.receipts/.
+    const dir = path.join(work, 'docs.json.receipts');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.receipt.json'));
+    const receipts = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
     assert.equal(receipts.length, 3);
     for (const rc of receipts) {
       assert.equal(rc.version, 2);
@@ -124,7 +124,7 @@ describe('notary submit --sign-with (end to end)', { timeout: 300_000 }, () => {
       );
     }
     // The CLI's offline verifier accepts it (the anchor and the signer key read from the chain).
-    const file = fs.readdirSync(work).find((f) => f.endsWith('.receipt.json'))!;
+    const file = path.join(dir, files[0]!);
     const v = await notary(['verify', file, '--rpc', inst.rpcUrl, '--json']);
     assert.equal(v.code, 0, v.stderr + v.stdout);
   });

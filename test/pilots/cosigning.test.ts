@@ -154,7 +154,9 @@ describe('co-signing (real chain)', { timeout: 240_000 }, () => {
     assert.equal(cosNode.verification.valid, true, JSON.stringify(cosNode.verification));
     assert.deepEqual(t.body.cosigning, [node.cosigning]);
 
-    const b = await api(inst.apiUrl, 'GET', `/v1/records/${iss.id}/trace?format=bundle`, { key: inst.demo.auditor.apiKey });
+    const b = await api(inst.apiUrl, 'GET', `/v1/records/${iss.id}/trace?format=bundle`, {
+      key: inst.demo.auditor.apiKey,
+    });
     assert.equal(b.status, 200, JSON.stringify(b.body));
     const v = await verifyBundle(b.body, { rootSource: source() });
     assert.equal(v.valid, true, JSON.stringify(v.errors));
