@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { prepareBatchBody, type PrepareFailure } from './prepare';
+import { prepareBatchBody, type PrepareFailure, type SigningContext } from './prepare';
 
 type Result = ReturnType<typeof prepareBatchBody>;
 
 interface Job {
   raw: string;
+  signing?: SigningContext;
   resolve: (r: Result) => void;
   /** Workers that died while this job was on them. */
   deaths: number;
@@ -69,10 +70,10 @@ export class PreparePool {
     return this.ready;
   }
 
-  private inline(raw: string): Result {
+  private inline(raw: string, signing?: SigningContext): Result {
     this.stats.inline++;
     try {
-      return prepareBatchBody(raw);
+      return prepareBatchBody(raw, signing);
     } catch (err) {
       // prepareBatchBody answers bad input itself; a throw is a bug: answer it, never let it escape.
       this.report('batch preparation threw', err);
@@ -80,27 +81,30 @@ export class PreparePool {
     }
   }
 
-  /** Parses and prepares a batch body; resolves with per-item results or a body-level error. Never rejects. */
-  prepare(raw: string): Promise<Result> {
-    if (raw.length < (this.opts.minBytesForWorker ?? 40_000)) return Promise.resolve(this.inline(raw));
+  /**
+   * Parses and prepares a batch body; resolves with per-item results or a body-level error. Never rejects.
+   * `signing` (who submits, on which chain): signatures of records without parents are recovered here too.
+   */
+  prepare(raw: string, signing?: SigningContext): Promise<Result> {
+    if (raw.length < (this.opts.minBytesForWorker ?? 40_000)) return Promise.resolve(this.inline(raw, signing));
     this.start();
-    if (!this.ready || !this.worker) return Promise.resolve(this.inline(raw));
+    if (!this.ready || !this.worker) return Promise.resolve(this.inline(raw, signing));
     this.stats.worker++;
     const id = this.nextId++;
     return new Promise<Result>((resolve) => {
-      this.pending.set(id, { raw, resolve, deaths: 0 });
-      this.send(id, raw);
+      this.pending.set(id, { raw, signing, resolve, deaths: 0 });
+      this.send(id, raw, signing);
     });
   }
 
-  private send(id: number, raw: string): void {
+  private send(id: number, raw: string, signing?: SigningContext): void {
     try {
-      this.worker!.postMessage({ id, raw });
+      this.worker!.postMessage({ id, raw, signing });
     } catch (err) {
       const job = this.pending.get(id);
       this.pending.delete(id);
       this.report('cannot post a batch to the worker', err);
-      job?.resolve(this.inline(raw));
+      job?.resolve(this.inline(raw, signing));
     }
   }
 
@@ -128,7 +132,7 @@ export class PreparePool {
         wasReady = true;
         this.ready = true;
         // Batches that waited for a replacement worker.
-        for (const [id, job] of this.pending) this.send(id, job.raw);
+        for (const [id, job] of this.pending) this.send(id, job.raw, job.signing);
         for (const r of this.readyWaiters.splice(0)) r();
         return;
       }
@@ -178,7 +182,7 @@ export class PreparePool {
     this.disabled = true;
     this.ready = false;
     this.worker = undefined;
-    for (const [, job] of this.pending) job.resolve(this.inline(job.raw));
+    for (const [, job] of this.pending) job.resolve(this.inline(job.raw, job.signing));
     this.pending.clear();
     for (const r of this.readyWaiters.splice(0)) r();
   }
@@ -190,7 +194,7 @@ export class PreparePool {
     this.ready = false;
     const left = [...this.pending.values()];
     this.pending.clear();
-    for (const job of left) job.resolve(this.inline(job.raw));
+    for (const job of left) job.resolve(this.inline(job.raw, job.signing));
     for (const r of this.readyWaiters.splice(0)) r();
     if (w) await w.terminate();
   }

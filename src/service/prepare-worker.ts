@@ -1,13 +1,13 @@
 // Worker-thread side of PreparePool: parses, checks, canonicalizes and hashes batch bodies.
 import { parentPort } from 'node:worker_threads';
 import { initHashing } from '../domain/hashing';
-import { prepareBatchBody } from './prepare';
+import { prepareBatchBody, type SigningContext } from './prepare';
 
 void initHashing().then(() => {
-  parentPort!.on('message', (m: { id: number; raw: string }) => {
+  parentPort!.on('message', (m: { id: number; raw: string; signing?: SigningContext }) => {
     let result: ReturnType<typeof prepareBatchBody> | { crash: string };
     try {
-      result = prepareBatchBody(m.raw);
+      result = prepareBatchBody(m.raw, m.signing);
     } catch (err) {
       // A bug (bad input is answered, not thrown): reported to the pool, which answers the request with a problem.
       result = { crash: String(err) };

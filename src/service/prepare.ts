@@ -5,7 +5,14 @@ import { DomainError } from '../domain/errors';
 import { MAX_JSON_DEPTH, findPrototypeKey, isPrototypeKey, jsonPointer } from '../domain/json-walk';
 import { isRecordType, validatePayload, type RecordType } from '../domain/record-types';
 import { evaluateRecord, type RuleFacts, type RuleViolation } from '../domain/record-rules';
-import { MAX_SIGNATURES, isCanonicalSignature, type RecordSignature } from '../domain/signatures';
+import {
+  MAX_SIGNATURES,
+  recordSigningDomain,
+  type RecordSignature,
+  type RecordSigningDomain,
+} from '../domain/signatures';
+import { computeCommitment } from '../domain/commitment';
+import { isCanonicalSignatureFast, recoverSignerAddress } from './signer-keys';
 import { getAddress } from 'ethers';
 import { ServiceError, type ErrorCode } from './errors';
 
@@ -32,6 +39,18 @@ const UUID_V7_RE = new RegExp(UUID_V7_PATTERN);
 const SALT_RE = /^0x[0-9a-f]{64}$/;
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 
+/** EIP-55 forms of the signers seen lately (a batch names a few signers, each checksummed once). */
+const checksummed = new Map<string, string>();
+function checksumOf(address: string): string {
+  let c = checksummed.get(address);
+  if (c === undefined) {
+    c = getAddress(address); // throws on a wrong mixed-case checksum
+    if (checksummed.size >= 1024) checksummed.clear();
+    checksummed.set(address, c);
+  }
+  return c;
+}
+
 /** A validated, canonicalized and hashed record input: plain data, so it can cross a thread boundary. */
 export interface Prepared {
   input: Omit<RecordInput, 'payload'>;
@@ -42,6 +61,42 @@ export interface Prepared {
   /** Amounts the business rules compare with stored records, and arithmetic rule violations (issue 17). */
   facts?: RuleFacts;
   violations?: RuleViolation[];
+  /**
+   * A signed record without parents, prepared with its organisation and chain known (batch route): its commitment
+   * and the address each signature recovers to (lowercase, null: none), so that the transaction need not recover
+   * them. Used only when the transaction computes the same commitment in the same domain (`domain`).
+   */
+  recovered?: { domain: string; commitment: string; signers: (string | null)[] };
+}
+
+/** Who submits a batch, on which chain: lets the preparation recover signatures of records without parents. */
+export interface SigningContext {
+  orgId: string;
+  chainId: number;
+  registry: string;
+}
+
+/** The key of an EIP-712 domain in {@link Prepared.recovered}. */
+export const domainKey = (d: { chainId: number; verifyingContract: string }) =>
+  `${d.chainId}:${d.verifyingContract.toLowerCase()}`;
+
+/** Recovers the signers of a prepared signed record without parents (CPU work, off the main thread for batches). */
+function recoverPrepared(p: Prepared, ctx: SigningContext, domain: RecordSigningDomain): void {
+  const sigs = p.input.signatures;
+  if (!sigs?.length || p.parents.length || p.input.id === undefined || p.input.salt === undefined) return;
+  const commitment = computeCommitment({
+    recordId: p.input.id,
+    orgId: ctx.orgId,
+    type: p.type,
+    digest: p.digest,
+    salt: p.input.salt,
+    parents: [],
+  });
+  p.recovered = {
+    domain: domainKey(domain),
+    commitment,
+    signers: sigs.map((s) => recoverSignerAddress(domain, commitment, s.signature, { canonicalChecked: true })),
+  };
 }
 
 /** A refused item as plain data (a ServiceError crossing a thread boundary). */
@@ -102,13 +157,13 @@ function checkSigned(input: RecordInput): ServiceError | { signatures?: RecordSi
       return new ServiceError('SIGNATURE_INVALID', `signatures/${i}/signer is not an address`, { index: i });
     let signer: string;
     try {
-      signer = getAddress(sig.signer);
+      signer = checksumOf(sig.signer);
     } catch {
       return new ServiceError('SIGNATURE_INVALID', `signatures/${i}/signer has a wrong EIP-55 checksum`, {
         index: i,
       });
     }
-    if (!isCanonicalSignature(sig.signature))
+    if (!isCanonicalSignatureFast(sig.signature))
       return new ServiceError(
         'SIGNATURE_INVALID',
         `signatures/${i} is not a canonical 65-byte signature (r ‖ s ‖ v, low s, v 27 or 28)`,
@@ -227,7 +282,10 @@ let itemCheck: ReturnType<typeof Compile> | undefined;
  * throws for bad input, whatever its depth. Pure CPU work: the API runs it on a worker thread for large batches
  * (src/service/prepare-pool.ts).
  */
-export function prepareBatchBody(raw: string): { items: (Prepared | PrepareFailure)[] } | { error: PrepareFailure } {
+export function prepareBatchBody(
+  raw: string,
+  signing?: SigningContext,
+): { items: (Prepared | PrepareFailure)[] } | { error: PrepareFailure } {
   let body: unknown;
   try {
     body = JSON.parse(raw);
@@ -270,6 +328,8 @@ export function prepareBatchBody(raw: string): { items: (Prepared | PrepareFailu
   }
   itemCheck ??= Compile(RecordInputSchema);
   const check = itemCheck;
+  let domain: RecordSigningDomain | undefined;
+  const signingDomain = () => (domain ??= recordSigningDomain(signing!.chainId, signing!.registry));
   return {
     items: records.map((item: unknown, i): Prepared | PrepareFailure => {
       // The item is one level above its payload: the payload gets the same depth cap as on the single route.
@@ -283,7 +343,9 @@ export function prepareBatchBody(raw: string): { items: (Prepared | PrepareFailu
         return { code: 'VALIDATION_FAILED', message: 'Record input does not match the schema', details: { errors } };
       }
       const p = prepareChecked(item as RecordInput, false);
-      return p instanceof ServiceError ? { code: p.code, message: p.message, details: p.details } : p;
+      if (p instanceof ServiceError) return { code: p.code, message: p.message, details: p.details };
+      if (signing && p.input.signatures) recoverPrepared(p, signing, signingDomain());
+      return p;
     }),
   };
 }

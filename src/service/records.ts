@@ -3,7 +3,14 @@ import { newRecordId } from './ids';
 import { computeCommitment } from '../domain/commitment';
 import { checkLineage } from '../domain/lineage';
 import type { RecordType } from '../domain/record-types';
-import { isPrepareFailure, prepareRecord, type Prepared, type PrepareFailure, type RecordInput } from './prepare';
+import {
+  domainKey,
+  isPrepareFailure,
+  prepareRecord,
+  type Prepared,
+  type PrepareFailure,
+  type RecordInput,
+} from './prepare';
 import { ServiceError, problemOf, type Problem } from './errors';
 import { Lifecycle } from './lifecycle';
 import { BusinessRules } from './business-rules';
@@ -223,8 +230,13 @@ export class RecordService {
       const address = s.signer.toLowerCase();
       const refused = lookup.refused.get(address);
       if (refused) return refused;
-      // Canonical form was checked when the record was prepared.
-      const recovered = recoverSignerAddress(this.signing!.domain, commitment, s.signature, { canonicalChecked: true });
+      // Canonical form was checked when the record was prepared; a batch's records without parents were recovered
+      // there too (same commitment and domain, else recovered here).
+      const pre = p.recovered;
+      const recovered =
+        pre && pre.commitment === commitment && pre.domain === domainKey(this.signing!.domain)
+          ? pre.signers[i]
+          : recoverSignerAddress(this.signing!.domain, commitment, s.signature, { canonicalChecked: true });
       if (recovered !== address) {
         return new ServiceError(
           'SIGNATURE_INVALID',

@@ -48,6 +48,10 @@ export const ReceiptsResult = Type.Object({
   notFound: Type.Integer({ description: 'items answered RECORD_NOT_FOUND' }),
 });
 
+/** What both submit routes say about signed records (receipt version 2). */
+const SIGNED_RECORDS_DOC =
+  'Signed records (receipt version 2): give `id` (UUIDv7, lowercase hyphenated), `salt` (0x + 64 lowercase hex) and `signatures` ([{signer, signature}], EIP-712 RecordCommitment(bytes32 commitment), domain {name: LedgerNotary, version: 2, chainId, verifyingContract: NotaryRegistry}) by active SIGNER keys of the organisation in the member directory (read through a 5 s cache: a removed key is refused within 5 s). Refusals: RECORD_ID_INVALID, SALT_INVALID, SIGNED_RECORD_INCOMPLETE, SIGNATURE_INVALID (not canonical, or not recovering to its signer over the commitment), SIGNER_DUPLICATE, SIGNER_NOT_ACTIVE, SIGNER_OF_OTHER_ORG (422); RECORD_ID_TAKEN, SALT_REUSED (409); SIGNATURE_REQUIRED (422) for an unsigned record of an organisation with requireSignatures; SIGNATURES_UNAVAILABLE / CHAIN_UNAVAILABLE (503) when the directory cannot be read. The same record again (same id, type, payload, salt, parents) answers the existing one.';
+
 /** `?externalId=` of an XML submission (1..200 characters), else undefined. */
 function externalIdOf(q: unknown): string | undefined {
   const v = (q as { externalId?: unknown } | undefined)?.externalId;
@@ -74,10 +78,11 @@ export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promi
         tags: ['records'],
         summary: 'Submit one record',
         description:
-          'Hashes (RFC 8785 + SHA-256), commits and queues the record for anchoring. The same record again returns the existing one (200, duplicate: true); the same externalId with another payload is 409. With Content-Type: application/xml the body is a UBL 2.1 Invoice or CreditNote (Peppol BIS Billing 3.0), mapped to invoice.issued with source.sha256 of the exact bytes (docs/formats.md §8; ?externalId= optional). Invoices are checked by the EN 16931 calculation rules (422 naming the rule, or warnings for an organisation with rules: warn).',
+          'Hashes (RFC 8785 + SHA-256), commits and queues the record for anchoring. The same record again returns the existing one (200, duplicate: true); the same externalId with another payload is 409. With Content-Type: application/xml the body is a UBL 2.1 Invoice or CreditNote (Peppol BIS Billing 3.0), mapped to invoice.issued with source.sha256 of the exact bytes (docs/formats.md §8; ?externalId= optional). Invoices are checked by the EN 16931 calculation rules (422 naming the rule, or warnings for an organisation with rules: warn). ' +
+          SIGNED_RECORDS_DOC,
         security: [{ bearer: [] }],
         body: RecordInput,
-        response: { 202: SubmitResult, 200: SubmitResult, ...errors(400, 401, 403, 409, 413, 415, 422, 429) },
+        response: { 202: SubmitResult, 200: SubmitResult, ...errors(400, 401, 403, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (req, reply) => {
@@ -111,14 +116,20 @@ export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promi
           tags: ['records'],
           summary: 'Submit up to 10,000 records in one request',
           description:
-            'One transaction for the whole request. Each item is accepted or rejected on its own; results come back in request order.',
+            'One transaction for the whole request. Each item is accepted or rejected on its own; results come back in request order. ' +
+            SIGNED_RECORDS_DOC +
+            ' At most 32 distinct signers per request (TOO_MANY_SIGNERS beyond).',
           security: [{ bearer: [] }],
           body: BatchSubmitBody,
-          response: { 200: BatchSubmitResult, ...errors(400, 401, 403, 413, 415, 429) },
+          response: { 200: BatchSubmitResult, ...errors(400, 401, 403, 413, 415, 429, 503) },
         },
       },
       async (req) => {
-        const prepared = await ctx.prepare.prepare(req.body as unknown as string);
+        const { chainId, registry } = ctx.info;
+        const prepared = await ctx.prepare.prepare(
+          req.body as unknown as string,
+          chainId !== null && registry !== null ? { orgId: req.principal!.org.id, chainId, registry } : undefined,
+        );
         if ('error' in prepared)
           throw new ServiceError(prepared.error.code, prepared.error.message, prepared.error.details);
         const out: BatchItemResult[] = await ctx.records.submitPrepared(req.principal!.org.id, prepared.items);
