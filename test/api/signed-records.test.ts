@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { Contract, JsonRpcProvider, Signature, Wallet, type BaseWallet } from 'ethers';
@@ -18,6 +22,29 @@ import { invoicePayload } from '../helpers/payloads';
 /** anvil's first default account: the embedded chain's deployer, registrar of the directory. */
 const EMBEDDED_DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const N = BigInt('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
+
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'notary.js');
+
+/** Runs the CLI asynchronously (the instance lives in this process). */
+function notary(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NOTARY_') && k !== 'DATA_DIR') base[k] = v;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-signer-cli-'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: work,
+      env: { ...base, DATA_DIR: path.join(work, 'no-data'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      fs.rmSync(work, { recursive: true, force: true });
+      resolve({ code, stdout });
+    });
+  });
+}
 
 const newSalt = () => '0x' + randomBytes(32).toString('hex');
 /** A UUID of version 4: well formed, but not the UUIDv7 a signed record must use. */
@@ -366,6 +393,31 @@ describe('signed records (receipt version 2) on the embedded chain', () => {
       500,
     );
     assert.ok(Date.now() - start < 8_000);
+  });
+
+  it('notary org signer add|list|remove and org set --require-signatures', async () => {
+    const env = { NOTARY_API_URL: inst.apiUrl, NOTARY_API_KEY: admin };
+    const k = Wallet.createRandom();
+    const add = await notary(['--json', 'org', 'signer', 'add', 'bank', k.address], env);
+    assert.equal(add.code, 0, add.stdout);
+    assert.equal(JSON.parse(add.stdout).address, k.address);
+    const list = await notary(['org', 'signer', 'list', 'bank'], env);
+    assert.equal(list.code, 0);
+    assert.match(list.stdout, new RegExp(`${k.address}\\s+\\d+\\s+–`));
+    const rm = await notary(['--json', 'org', 'signer', 'remove', 'bank', k.address], env);
+    assert.equal(rm.code, 0, rm.stdout);
+    assert.ok(JSON.parse(rm.stdout).until > 0);
+    const twice = await notary(['org', 'signer', 'remove', 'bank', k.address], env);
+    assert.equal(twice.code, 1);
+    const on = await notary(['--json', 'org', 'set', 'bank', '--require-signatures', 'on'], env);
+    assert.equal(on.code, 0, on.stdout);
+    assert.equal(JSON.parse(on.stdout).requireSignatures, true);
+    const bank = inst.demo.orgs.find((o) => o.id === 'bank')!.apiKey;
+    await refused(bank, { type: 'invoice.issued', payload: invoicePayload(n++) }, 422, 'SIGNATURE_REQUIRED');
+    const off = await notary(['org', 'set', 'bank', '--require-signatures', 'off'], env);
+    assert.equal(off.code, 0);
+    assert.match(off.stdout, /signatures optional/);
+    assert.equal((await notary(['org', 'set', 'bank'], env)).code, 2);
   });
 
   it('sets and reads co-signing policies in the directory', async () => {
