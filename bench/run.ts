@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only ingest,pg,submit,verify,merkle,gas,latency,receipts,storage]`: every figure next to its
+// `npm run bench [-- --quick] [-- --only ingest,pg,signing,submit,verify,merkle,gas,latency,receipts,storage]`: every figure next to its
 // limit measured in the same run, medians of >= 3 runs, printed as a table and written to BENCHMARKS.md.
 // Each figure gets a fresh instance (own process, SQLite file with WAL in a temp dir unless it is the PostgreSQL
 // row); load generators run in other processes. Not a test: nothing here asserts timings.
@@ -12,6 +12,7 @@ import { INTERVAL_MS, latency } from './latency';
 import { ROOT, machine, median, percentile, runJsonChild, type LoadResult } from './lib';
 import type { MerkleFigures } from './merkle';
 import { receipts } from './receipts';
+import { SIGN_RECORDS, signing } from './signing';
 import { storage } from './storage';
 
 const quick = process.argv.includes('--quick');
@@ -112,6 +113,40 @@ async function main(): Promise<void> {
       );
     });
   }
+
+  await figure('signing', 'signed records', async () => {
+    const f = await signing(P.runs, quick ? 5 : 10);
+    const fastest = f.clientSign[0]!;
+    const ethersRow = f.clientSign.find((c) => c.backend.startsWith('ethers 6'))!;
+    rows.push({
+      figure: `client signing of ${fmt(SIGN_RECORDS)} records (id, salt, commitment, EIP-712 signature), native libsecp256k1`,
+      value: `${fmt(median(fastest.recordsPerSecond))} records/s`,
+      limit: `ethers SigningKey ${fmt(median(ethersRow.recordsPerSecond))} records/s`,
+      ratio: `${(median(fastest.recordsPerSecond) / median(ethersRow.recordsPerSecond)).toFixed(1)} ×`,
+      target: '—',
+      met: null,
+    });
+    const s = median(f.ingest.signed);
+    const u = median(f.ingest.unsigned);
+    rows.push({
+      figure: `bulk ingest of signed records, SQLite: \`POST /v1/records/batch\`, ${fmt(PER_REQUEST)} records/request`,
+      value: `${fmt(s)} records/s`,
+      limit: `unsigned ingest, same instance and run: ${fmt(u)} records/s`,
+      ratio: `${(s / u).toFixed(2)} ×`,
+      target: '≥ 5,000 records/s',
+      met: s >= 5000,
+    });
+    details.push(
+      `### signed records
+
+` +
+        f.clientSign
+          .map((c) => `- ${c.backend}, ${fmt(c.records)} records: records/s ${runsOf(c.recordsPerSecond)}`)
+          .join('\n') +
+        `\n- ingest (\`document\` records of the bank, signed by its demo SIGNER key, worker off, 2 requests in flight, ` +
+        `rounds interleaved with unsigned ones): signed ${runsOf(f.ingest.signed)}; unsigned ${runsOf(f.ingest.unsigned)} records/s`,
+    );
+  });
 
   await figure('submit', 'single submit', async () => {
     const hello = await helloWorld(P.runs, P.seconds);
