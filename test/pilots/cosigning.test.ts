@@ -137,8 +137,17 @@ describe('co-signing (real chain)', { timeout: 240_000 }, () => {
       { orgId: 'registrar', parentCommitments: { [iss.id]: iss.commitment } },
     );
     const cos = await registrar.submit(cosIn!);
-    await anchored('bank', [iss.id]);
+    // A signed child of the bank's own: the client fetches the parent's commitment (GET /v1/records/:id) to sign.
+    const [allocIn] = await bank.signRecords(
+      [{ type: 'security.allocation', payload: P.allocation('INV-A', '10'), parents: [iss.id] }],
+      signerOf('bank'),
+      { orgId: 'bank' },
+    );
+    const alloc = await bank.submit(allocIn!);
+    assert.equal(alloc.id, allocIn!.id);
+    await anchored('bank', [iss.id, alloc.id]);
     await anchored('registrar', [cos.id]);
+    assert.equal((await bank.receipt(alloc.id)).version as number, 2);
 
     const receipt = await bank.receipt(iss.id);
     assert.equal(receipt.version as number, 2);
