@@ -28,9 +28,8 @@ import type {
   Verdict,
 } from './types';
 import type { RootSource } from '../verifier/root-source';
-import { signRecords as signRecordsSync, type DigestSigner, type SigningContext } from './signing';
+import type { DigestSigner, SigningContext } from './signing';
 import type { RecordSignature } from '../domain/signatures';
-import { initHashing } from '../domain/hashing';
 
 /** A record with the fields a signed record carries (receipt version 2). */
 export type SignedRecordInput = RecordInput & { id: string; salt: string; signatures: RecordSignature[] };
@@ -393,7 +392,9 @@ export class NotaryClient {
     signer: DigestSigner,
     o: { orgId: string; parentCommitments?: Record<string, string>; concurrency?: number },
   ): Promise<SignedRecordInput[]> {
-    await initHashing(); // the fast keccak for digests and commitments
+    // Loaded here: importing the client does not load ethers or the domain code.
+    const { initSigning, signRecords: signRecordsSync } = await import('./signing');
+    await initSigning(); // the fast keccak for digests and commitments
     const info = await this.info();
     if (info.chainId === null || info.registry === null)
       throw new Error('the service has no registry (GET /v1/info): records cannot be signed for it');

@@ -11,23 +11,46 @@
  * ethers' `SigningKey` (@noble/curves). Any ethers `Signer` (a wallet, a hardware or remote signer) works too
  * through {@link signRecordWith}, one `signTypedData` call per record.
  */
-import { Signature, SigningKey, computeAddress, getAddress, type Signer } from 'ethers';
-import { computeCommitment } from '../domain/commitment';
-import { digestPayload } from '../domain/canonicalize';
-import { bytesToHex32, hex32ToBytes, isHex32, type Hex32 } from '../domain/hex';
-import { randomBytes } from '../domain/hashing';
-import {
-  RECORD_COMMITMENT_TYPES,
-  recordSigningDigest,
-  recordSigningDomain,
-  type RecordSignature,
-  type RecordSigningDomain,
-} from '../domain/signatures';
+import type { Signer } from 'ethers';
+import type { Hex32 } from '../domain/hex';
+import type { RecordSignature, RecordSigningDomain } from '../domain/signatures';
 
 export type { RecordSignature, RecordSigningDomain } from '../domain/signatures';
+
+// ethers and the domain code are loaded on first use: importing `ledger-notary/client` stays free of them.
+type Deps = typeof import('ethers') &
+  typeof import('../domain/commitment') &
+  typeof import('../domain/canonicalize') &
+  typeof import('../domain/hex') &
+  typeof import('../domain/hashing') &
+  typeof import('../domain/signatures');
+let loaded: Deps | undefined;
+/* eslint-disable @typescript-eslint/no-require-imports */
+const L = (): Deps =>
+  (loaded ??= {
+    ...(require('ethers') as typeof import('ethers')),
+    ...(require('../domain/commitment') as typeof import('../domain/commitment')),
+    ...(require('../domain/canonicalize') as typeof import('../domain/canonicalize')),
+    ...(require('../domain/hex') as typeof import('../domain/hex')),
+    ...(require('../domain/hashing') as typeof import('../domain/hashing')),
+    ...(require('../domain/signatures') as typeof import('../domain/signatures')),
+  } as Deps);
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The EIP-712 types of what an organisation signs (ethers `TypedDataField` shape). */
+export const RECORD_COMMITMENT_TYPES: Record<string, { name: string; type: string }[]> = {
+  RecordCommitment: [{ name: 'commitment', type: 'bytes32' }],
+};
+
+/** The EIP-712 domain of records signed for the NotaryRegistry `registry` on chain `chainId`. */
+export function recordSigningDomain(chainId: number | bigint, registry: string): RecordSigningDomain {
+  return L().recordSigningDomain(chainId, registry);
+}
+
 /** Starts the fast (WASM) keccak used for digests and commitments: await it once before bulk signing. */
-export { initHashing as initSigning } from '../domain/hashing';
-export { RECORD_COMMITMENT_TYPES, recordSigningDomain } from '../domain/signatures';
+export function initSigning(): Promise<void> {
+  return L().initHashing();
+}
 
 /** Where a signature is valid: the submitting organisation, and the chain and NotaryRegistry of the service. */
 export interface SigningContext {
@@ -110,6 +133,7 @@ function toHex(bytes: Uint8Array): string {
  */
 export function digestSignerFromKey(privateKey: string, backend: SigningBackend | 'auto' = 'auto'): DigestSigner {
   if (!/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new Error('a private key is 0x + 64 hex');
+  const { computeAddress, hex32ToBytes, SigningKey } = L();
   const address = computeAddress(privateKey);
   const lib = backend === 'ethers' ? null : loadNative();
   if (backend === 'native' && !lib) throw new Error('the native secp256k1 binding is not installed or does not load');
@@ -136,7 +160,7 @@ export function digestSignerFromKey(privateKey: string, backend: SigningBackend 
 
 /** A new record id: a UUID version 7 (RFC 9562), lowercase and hyphenated. */
 export function newRecordIdV7(now = Date.now()): string {
-  const b = randomBytes(16);
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
   let t = now;
   for (let i = 5; i >= 0; i--) {
     b[i] = t % 256;
@@ -150,13 +174,14 @@ export function newRecordIdV7(now = Date.now()): string {
 
 /** 32 random bytes as `0x` + 64 lowercase hex. */
 export function newRecordSalt(): string {
-  return bytesToHex32(randomBytes(32));
+  return '0x' + toHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
 }
 
 function prepare(
   rec: RecordToSign,
   ctx: SigningContext,
 ): { id: string; salt: string; digest: Hex32; commitment: Hex32 } {
+  const { isHex32, digestPayload, computeCommitment } = L();
   const parents = (rec.parentCommitments ?? []).map((c) => c.toLowerCase());
   for (const c of parents) if (!isHex32(c)) throw new Error(`parent commitment ${c} is not 0x + 64 hex`);
   const id = rec.id ?? newRecordIdV7();
@@ -168,7 +193,7 @@ function prepare(
 
 /** The EIP-712 domain of `ctx` (checked once). */
 export function domainOf(ctx: SigningContext): RecordSigningDomain {
-  return recordSigningDomain(ctx.chainId, ctx.registry);
+  return L().recordSigningDomain(ctx.chainId, ctx.registry);
 }
 
 /** Signs one record with a {@link DigestSigner}. */
@@ -183,6 +208,7 @@ export function signRecords(
   ctx: SigningContext,
 ): SignedRecordFields[] {
   const domain = domainOf(ctx);
+  const { getAddress, recordSigningDigest } = L();
   const signerAddress = getAddress(signer.address);
   return recs.map((rec) => {
     const p = prepare(rec, ctx);
@@ -201,6 +227,7 @@ export async function signRecordWith(
   ctx: SigningContext,
 ): Promise<SignedRecordFields> {
   const domain = domainOf(ctx);
+  const { Signature, getAddress } = L();
   const p = prepare(rec, ctx);
   const raw = await signer.signTypedData(domain, RECORD_COMMITMENT_TYPES, { commitment: p.commitment });
   const signature = Signature.from(raw).serialized.toLowerCase(); // canonical form (low s, v 27/28)
