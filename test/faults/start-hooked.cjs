@@ -7,16 +7,28 @@
 // over once the dead one's lease expired, and the test would otherwise wait 30 s per crash. Without either
 // variable it is start.cjs unchanged.
 'use strict';
+/* global __filename, setImmediate */
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
-// start.cjs registers ts-node and calls main(), which loads the service stack asynchronously (dynamic
-// import): patching the AnchorService export right after is in time, and runtime.ts reads it at call time.
-require(path.join(root, 'scripts', 'start.cjs'));
-
 const step = process.env.FAULT_PAUSE_AT;
 const leaseMs = process.env.FAULT_LEASE_MS ? Number(process.env.FAULT_LEASE_MS) : undefined;
-if (step || leaseMs) {
+// The anchoring worker runs in a child process by default (WORKER=process, src/cli/worker.ts): this file is
+// preloaded there too (NODE_OPTIONS, set below once start.cjs has compiled the contracts), and patches the
+// AnchorService of that process. There ts-node is registered by the worker's own --require, after this
+// preload: the patch waits one turn (the worker builds its AnchorService only after its init message).
+const inWorker = process.env.NOTARY_PROCESS === 'worker';
+if (!inWorker) {
+  // start.cjs registers ts-node and calls main(), which loads the service stack asynchronously (dynamic
+  // import): patching the AnchorService export right after is in time, and runtime.ts reads it at call time.
+  require(path.join(root, 'scripts', 'start.cjs'));
+  if (step || leaseMs)
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${JSON.stringify(__filename)}`.trim();
+  patch();
+} else setImmediate(patch);
+
+function patch() {
+  if (!step && !leaseMs) return;
   const mod = require(path.join(root, 'src', 'service', 'anchoring.ts'));
   const Base = mod.AnchorService;
   let hit = false;
