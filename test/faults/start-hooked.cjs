@@ -8,6 +8,7 @@
 // variable it is start.cjs unchanged.
 'use strict';
 /* global __filename, setImmediate */
+const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
@@ -40,6 +41,12 @@ function patch() {
         onStep: async (s, batch) => {
           if (!step || s !== step || hit) return;
           hit = true;
+          // FAULT_PAUSE_ONCE=<file>: only the first process (of all worker processes) pauses; it creates the file.
+          const once = process.env.FAULT_PAUSE_ONCE;
+          if (once) {
+            if (fs.existsSync(once)) return;
+            fs.writeFileSync(once, `${process.pid}\n`);
+          }
           process.stdout.write(`[fault] paused at ${s} ${batch.id}\n`);
           await new Promise(() => undefined); // hang: the test kills the process here
         },
