@@ -177,6 +177,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     log(`embedded chain (anvil) on ${rpcUrl}, state in ${stateFile}`);
   }
   const stopAnvil = async () => anvil?.stop();
+  // WORKER=process: the worker process loads its modules meanwhile; it starts working once the API listens.
+  const preforked = config.worker && config.workerMode === 'process' ? WorkerProcess.fork() : undefined;
   try {
     const chainId = await fetchChainId(rpcUrl!, 5000);
     const provider = makeProvider(rpcUrl!, { chainId, timeoutMs: 5000 });
@@ -446,7 +448,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const address = await app.listen({ port: config.port, host: config.host });
     const apiUrl = address.replace('[::1]', '127.0.0.1');
     anchor?.start();
-    workerProcess?.start();
+    workerProcess?.start(preforked);
 
     if (demo) {
       demo.apiUrl = apiUrl;
@@ -480,6 +482,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       stop,
     };
   } catch (err) {
+    preforked?.kill('SIGKILL');
     await stopAnvil();
     throw err;
   }

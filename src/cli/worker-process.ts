@@ -134,10 +134,23 @@ export class WorkerProcess {
     return this.blocked.get(orgId) ?? null;
   }
 
-  start(): void {
-    if (this.child || this.stopping) return;
+  /**
+   * Forks the worker process without starting it: it loads its modules (seconds through ts-node) while the API
+   * process starts the chain and the database, and waits for `init` ({@link start}).
+   */
+  static fork(): ChildProcess {
     const { file, execArgv, env } = workerEntry();
-    const child = fork(file, [], { execArgv, env, serialization: 'advanced', stdio: 'inherit' });
+    return fork(file, [], { execArgv, env, serialization: 'advanced', stdio: 'inherit' });
+  }
+
+  /** Starts the worker: in `preforked` (from {@link WorkerProcess.fork}) when given, else in a new process. */
+  start(preforked?: ChildProcess): void {
+    if (this.child || this.stopping) {
+      preforked?.kill('SIGKILL');
+      return;
+    }
+    const child = preforked && preforked.exitCode === null && preforked.connected ? preforked : WorkerProcess.fork();
+    if (child !== preforked) preforked?.kill('SIGKILL');
     this.child = child;
     this.up = false;
     this.startedAt = Date.now();

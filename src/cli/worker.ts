@@ -19,7 +19,7 @@ import type { FromWorker, ToWorker, WorkerInit } from './worker-process';
  * the next one, which resumes from what is stored.
  *
  * It stops (finishes its tick, drops its leases, closes its connections, exits 0) when the API process asks
- * (`stop`), on SIGTERM, or when the API process is gone (IPC disconnected). SIGINT (Ctrl-C reaches the whole
+ * (`stop`) or on SIGTERM, and exits at once when the API process is gone (IPC disconnected: a crash). SIGINT (Ctrl-C reaches the whole
  * process group) is left to the API process, which drains HTTP first and then sends `stop`.
  */
 
@@ -178,7 +178,9 @@ if (require.main === module) {
     else if (handler) handler(m);
     else pending.push(m);
   });
-  process.on('disconnect', () => void stop()); // the API process is gone
+  // The API process is gone (it crashed or was killed: a graceful stop sends `stop` first). Exit at once, as the
+  // inline worker would have died with it; the next worker resumes from the database.
+  process.on('disconnect', () => process.exit(1));
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => undefined); // the API process drains first, then sends `stop`
 }
