@@ -6,7 +6,8 @@ import { invoicePayload } from '../test/helpers/payloads';
 import { api, autocannon, eventually, startServer, type LoadResult } from './lib';
 
 const CONNECTIONS = 50;
-const ENV = { RATE_LIMIT_MAX: '100000000' };
+// WORKER (inline | process | false) passes through, for before/after figures of the worker's placement.
+const ENV = { RATE_LIMIT_MAX: '100000000', ...(process.env.WORKER ? { WORKER: process.env.WORKER } : {}) };
 
 export async function helloWorld(runs: number, seconds: number): Promise<LoadResult[]> {
   const server = await startServer({ kind: 'hello' });

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only ingest,pg,signing,submit,verify,merkle,gas,latency,receipts,storage]`: every figure next to its
+// `npm run bench [-- --quick] [-- --only ingest,pg,signing,submit,verify,merkle,gas,latency,receipts,storage,sustained]`: every figure next to its
 // limit measured in the same run, medians of >= 3 runs, printed as a table and written to BENCHMARKS.md.
 // Each figure gets a fresh instance (own process, SQLite file with WAL in a temp dir unless it is the PostgreSQL
 // row); load generators run in other processes. Not a test: nothing here asserts timings.
@@ -14,6 +14,7 @@ import type { MerkleFigures } from './merkle';
 import { receipts } from './receipts';
 import { SIGN_RECORDS, signing } from './signing';
 import { storage } from './storage';
+import { sustained } from './sustained';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -364,6 +365,35 @@ async function main(): Promise<void> {
           : ''),
     );
   });
+
+  // Sustained end to end (issue 18): one run per database (a million records take minutes); N configurable.
+  const sustainedN = Number(process.env.BENCH_SUSTAINED_RECORDS ?? (quick ? 100_000 : 1_000_000));
+  for (const db of ['sqlite', 'pg'] as const) {
+    const name = db === 'pg' ? 'PostgreSQL' : 'SQLite';
+    await figure('sustained', `sustained end to end, ${name}`, async () => {
+      const f = await sustained(sustainedN, db);
+      const met = f.recordsPerSecond >= 15_000 && f.peakRssMiB <= 1024 && f.bytesPerRecord <= 600;
+      rows.push({
+        figure: `sustained end to end, ${name}: ${fmt(f.records)} records, 1,000/request, 2 in flight, until all anchored`,
+        value: `${fmt(f.recordsPerSecond)} records/s; peak RSS ${fmt(f.peakRssMiB)} MiB; ${fmt(f.bytesPerRecord)} bytes/record`,
+        limit: `ingest alone ${fmt(f.records / f.ingestSeconds)} records/s; payload ${fmt(f.payloadBytesPerRecord)} bytes/record`,
+        ratio: `end to end / ingest ${(f.ingestSeconds / f.endToEndSeconds).toFixed(2)} ×`,
+        target: '≥ 15,000 records/s, peak RSS ≤ 1 GiB, ≤ 600 bytes/record',
+        met,
+      });
+      details.push(
+        `### sustained end to end, ${name}\n\n${fmt(f.records)} \`document\` records, ${f.perRequest} per request, ` +
+          `${f.inFlight} in flight, worker ${f.worker}; ingest ${fmt(f.ingestSeconds, 1)} s, last anchor at ` +
+          `${fmt(f.endToEndSeconds, 1)} s, ${fmt(f.batches)} batches. Ingest rate per ${fmt(f.stepRecords)} records: ` +
+          `${f.ingestRatePerStep.map((x) => fmt(x)).join(' → ')} records/s. Peak RSS per process (MiB): ` +
+          `${Object.entries(f.peakRssByProcessMiB)
+            .map(([k, v]) => `${k} ${fmt(v)}`)
+            .join(
+              ', ',
+            )}. On disk ${fmt(f.diskBytes)} bytes${db === 'pg' ? ' (pg_database_size after − before the first record)' : ' (database + WAL after a TRUNCATE checkpoint)'}.`,
+      );
+    });
+  }
 
   const m1 = machine();
   const totalS = (performance.now() - t0) / 1000;

@@ -41,8 +41,13 @@ export interface Config {
   gasPrice?: bigint;
   /** Consortium secret for invoice keys (CONSORTIUM_SECRET; ≥ 32 bytes required outside the embedded default). */
   consortiumSecret: string;
-  /** Run the anchoring worker in this process (WORKER, true). */
+  /** Run the anchoring worker and the claims reconciler at all (WORKER=false: this API process only serves). */
   worker: boolean;
+  /**
+   * Where they run (WORKER): `process` (default) in a child process that the API process starts once it listens,
+   * restarts with backoff when it dies and stops on shutdown; `inline` on the API's own event loop.
+   */
+  workerMode: 'process' | 'inline';
   /** Log level of the HTTP server's logger (LOG_LEVEL, warn; info logs every request). */
   logLevel: string;
   /** Requests per minute per API key / IP (RATE_LIMIT_MAX, 6000). */
@@ -137,6 +142,13 @@ function ether(env: NodeJS.ProcessEnv, key: string, dflt: string): bigint {
   return BigInt(whole!) * 10n ** 18n + BigInt(frac.padEnd(18, '0'));
 }
 
+function workerMode(env: NodeJS.ProcessEnv): 'process' | 'inline' {
+  const raw = env.WORKER;
+  if (raw === undefined || raw === '' || raw === 'true' || raw === 'process' || raw === 'false') return 'process';
+  if (raw === 'inline') return 'inline';
+  throw new ConfigError(`WORKER must be process, inline or false, got "${raw}"`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || './data');
   const rpcUrl = env.RPC_URL || undefined;
@@ -164,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gasPrice: gasPrice ? BigInt(gasPrice) : undefined,
     consortiumSecret: env.CONSORTIUM_SECRET || DEV_CONSORTIUM_SECRET,
     worker: env.WORKER !== 'false',
+    workerMode: workerMode(env),
     logLevel: env.LOG_LEVEL || 'warn',
     rateLimitMax: int(env, 'RATE_LIMIT_MAX', 6000, 1),
     bodyLimit: int(env, 'BODY_LIMIT', 16 * 1024 * 1024, 1024),

@@ -12,7 +12,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import { STATUS_CODES } from 'node:http';
 import type { RootSource } from '../verifier';
 import { AdminService, type AccountProvisioner, type KeyRotator } from '../service/admin';
-import type { AnchorService } from '../service/anchoring';
 import { AuthService } from '../service/auth';
 import type { ChainPort } from '../service/chain-port';
 import { ServiceError, problemOf, type ErrorCode } from '../service/errors';
@@ -21,7 +20,7 @@ import { recordSigningFor } from '../service/signer-keys';
 import { QueryService } from '../service/queries';
 import { RecordService } from '../service/records';
 import { PreparePool } from '../service/prepare-pool';
-import { isAuthHook, type AppContext } from './context';
+import { isAuthHook, type AnchorView, type AppContext } from './context';
 import { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { opsRoutes } from './routes/ops';
@@ -36,7 +35,7 @@ const { version } = require('../../package.json') as { version: string };
 export interface AppDeps {
   store: Store;
   chain?: ChainPort;
-  anchor?: AnchorService;
+  anchor?: AnchorView;
   rootSource?: RootSource;
   provisionAccount?: AccountProvisioner;
   /** Rotates a member's chain key (new account bound, old one removed in the directory). */

@@ -10,11 +10,23 @@ import type { RecordService } from '../service/records';
 import type { PreparePool } from '../service/prepare-pool';
 import type { Metrics } from './metrics';
 
+/**
+ * What the routes read from the anchoring worker: the worker itself (WORKER=inline) or the supervisor of the worker
+ * process (WORKER=process), which mirrors the worker's state from its heartbeats.
+ */
+export type AnchorView = Pick<
+  AnchorService,
+  'lastError' | 'blocked' | 'stats' | 'chainHealthy' | 'blockedOf' | 'holding'
+> & {
+  /** false: the worker and the claims reconciler run in another process (the reconciler is not started here). */
+  readonly local?: boolean;
+};
+
 /** Everything the routes use, built once by `buildApp`. */
 export interface AppContext {
   store: Store;
   chain?: ChainPort;
-  anchor?: AnchorService;
+  anchor?: AnchorView;
   rootSource?: RootSource;
   /** Consortium secret of the invoice keys (DESIGN §2.5); never served. */
   consortiumSecret?: string;

@@ -23,6 +23,8 @@ import { AdminService } from '../service/admin';
 import { ServiceError } from '../service/errors';
 import { createApiKey } from '../service/auth';
 import { buildApp, type AppDeps } from '../api/app';
+import type { AnchorView } from '../api/context';
+import { WorkerProcess } from './worker-process';
 import { pilotRoutes } from '../api/routes/pilots';
 import {
   DEFAULT_ADMIN_DELAY,
@@ -63,7 +65,10 @@ export interface Runtime {
   app: FastifyInstance;
   store: SqlStore;
   gateway: ChainGateway;
-  anchor?: AnchorService;
+  /** The anchoring worker (WORKER=inline) or the supervisor of its process (WORKER=process, the default). */
+  anchor?: AnchorView;
+  /** The supervisor of the worker process (WORKER=process). */
+  workerProcess?: WorkerProcess;
   anvil?: AnvilHandle;
   provider: ChainProvider;
   deployment: Deployment;
@@ -186,6 +191,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     log(`embedded chain (anvil) on ${rpcUrl}, state in ${stateFile}`);
   }
   const stopAnvil = async () => anvil?.stop();
+  // WORKER=process: the worker process loads its modules meanwhile; it starts working once the API listens.
+  const preforked = config.worker && config.workerMode === 'process' ? WorkerProcess.fork() : undefined;
   try {
     const chainId = await fetchChainId(rpcUrl!, 5000);
     const provider = makeProvider(rpcUrl!, { chainId, timeoutMs: 5000 });
@@ -420,27 +427,13 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
 
     // ---- worker and API ---------------------------------------------------------------------
     let lastFundingError = '';
-    const anchor = config.worker
-      ? new AnchorService(store, gateway, {
-          intervalMs: config.anchorIntervalMs,
-          maxLeaves: config.anchorMaxLeaves,
-          confirmations: config.confirmations,
-          leaseMs: config.leaseMs,
-          // Top-ups from the worker are best effort: the pre-check blocks the anchor only if funds really lack.
-          ensureFunds: funder
-            ? (address: string) =>
-                ensureFunds(address).catch((err: Error) => {
-                  if (err.message !== lastFundingError) log(`warn: ${err.message}`);
-                  lastFundingError = err.message;
-                })
-            : undefined,
-          log: {
-            info: () => undefined,
-            warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
-            error: (o: unknown, m?: string) =>
-              log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
-          } as unknown as Pick<Console, 'info' | 'warn' | 'error'>,
-        })
+    // Top-ups from the worker are best effort: the pre-check blocks the anchor only if funds really lack.
+    const topUp = funder
+      ? (address: string) =>
+          ensureFunds(address).catch((err: Error) => {
+            if (err.message !== lastFundingError) log(`warn: ${err.message}`);
+            lastFundingError = err.message;
+          })
       : undefined;
     const policies = new ChainPolicySource({ provider });
     // Signed records (receipt v2) are checked against the directory's SIGNER keys; with DEPLOYER_KEY (the registrar)
@@ -458,10 +451,37 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
             asDeployer,
           )
         : undefined;
+    // WORKER=process (default): the worker and the claims reconciler run in a child process started once the API
+    // listens; the API process only serves (it builds no trees and writes no batches). WORKER=inline: here.
+    const workerProcess =
+      config.worker && config.workerMode === 'process'
+        ? new WorkerProcess({
+            store,
+            log,
+            ensureFunds: topUp,
+            init: () => ({ config, rpcUrl: rpcUrl!, chainId, deployment: deployment!, fee, funding: Boolean(topUp) }),
+          })
+        : undefined;
+    const anchor =
+      config.worker && !workerProcess
+        ? new AnchorService(store, gateway, {
+            intervalMs: config.anchorIntervalMs,
+            maxLeaves: config.anchorMaxLeaves,
+            confirmations: config.confirmations,
+            leaseMs: config.leaseMs,
+            ensureFunds: topUp,
+            log: {
+              info: () => undefined,
+              warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
+              error: (o: unknown, m?: string) =>
+                log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
+            } as unknown as Pick<Console, 'info' | 'warn' | 'error'>,
+          })
+        : undefined;
     const deps: AppDeps = {
       store,
       chain: gateway,
-      anchor,
+      anchor: workerProcess ?? anchor,
       // Positive anchor reads are reused for 10 s: POST /v1/verify need not ask the chain twice per root.
       // With the directory's co-signing policies (trace, bundle, cosignature parents), read for 10 s at most.
       rootSource: withCosignPolicies(
@@ -489,6 +509,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const address = await app.listen({ port: config.port, host: config.host });
     const apiUrl = address.replace('[::1]', '127.0.0.1');
     anchor?.start();
+    workerProcess?.start(preforked);
 
     if (demo) {
       demo.apiUrl = apiUrl;
@@ -500,13 +521,29 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       (stopping ??= (async () => {
         await app.close();
         await anchor?.stop().catch(() => undefined);
+        await workerProcess?.stop().catch(() => undefined);
         await store.close();
         provider.destroy?.();
         await stopAnvil();
       })());
 
-    return { config, app, store, gateway, anchor, anvil, provider, deployment, apiUrl, rpcUrl: rpcUrl!, demo, stop };
+    return {
+      config,
+      app,
+      store,
+      gateway,
+      anchor: workerProcess ?? anchor,
+      workerProcess,
+      anvil,
+      provider,
+      deployment,
+      apiUrl,
+      rpcUrl: rpcUrl!,
+      demo,
+      stop,
+    };
   } catch (err) {
+    preforked?.kill('SIGKILL');
     await stopAnvil();
     throw err;
   }

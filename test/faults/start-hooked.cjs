@@ -7,16 +7,29 @@
 // over once the dead one's lease expired, and the test would otherwise wait 30 s per crash. Without either
 // variable it is start.cjs unchanged.
 'use strict';
+/* global __filename, setImmediate */
+const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
-// start.cjs registers ts-node and calls main(), which loads the service stack asynchronously (dynamic
-// import): patching the AnchorService export right after is in time, and runtime.ts reads it at call time.
-require(path.join(root, 'scripts', 'start.cjs'));
-
 const step = process.env.FAULT_PAUSE_AT;
 const leaseMs = process.env.FAULT_LEASE_MS ? Number(process.env.FAULT_LEASE_MS) : undefined;
-if (step || leaseMs) {
+// The anchoring worker runs in a child process by default (WORKER=process, src/cli/worker.ts): this file is
+// preloaded there too (NODE_OPTIONS, set below once start.cjs has compiled the contracts), and patches the
+// AnchorService of that process. There ts-node is registered by the worker's own --require, after this
+// preload: the patch waits one turn (the worker builds its AnchorService only after its init message).
+const inWorker = process.env.NOTARY_PROCESS === 'worker';
+if (!inWorker) {
+  // start.cjs registers ts-node and calls main(), which loads the service stack asynchronously (dynamic
+  // import): patching the AnchorService export right after is in time, and runtime.ts reads it at call time.
+  require(path.join(root, 'scripts', 'start.cjs'));
+  if (step || leaseMs)
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${JSON.stringify(__filename)}`.trim();
+  patch();
+} else setImmediate(patch);
+
+function patch() {
+  if (!step && !leaseMs) return;
   const mod = require(path.join(root, 'src', 'service', 'anchoring.ts'));
   const Base = mod.AnchorService;
   let hit = false;
@@ -28,6 +41,12 @@ if (step || leaseMs) {
         onStep: async (s, batch) => {
           if (!step || s !== step || hit) return;
           hit = true;
+          // FAULT_PAUSE_ONCE=<file>: only the first process (of all worker processes) pauses; it creates the file.
+          const once = process.env.FAULT_PAUSE_ONCE;
+          if (once) {
+            if (fs.existsSync(once)) return;
+            fs.writeFileSync(once, `${process.pid}\n`);
+          }
           process.stdout.write(`[fault] paused at ${s} ${batch.id}\n`);
           await new Promise(() => undefined); // hang: the test kills the process here
         },

@@ -131,7 +131,8 @@ const CompletenessResponse = Type.Object({
 /**
  * Pilot workflows (DESIGN §1, §5): POST /v1/claims, GET /v1/claims/:id, GET /v1/records/:id/trace
  * (?format=bundle), GET /v1/orgs/:id/chain. Registered through `AppDeps.plugins`. Where the anchoring worker
- * runs (ctx.anchor), the claims reconciler runs too (finishes interrupted claims, releases rejected ones).
+ * runs in this process (ctx.anchor, not `local: false`), the claims reconciler runs too (finishes interrupted claims,
+ * releases rejected ones); with the worker in its own process (WORKER=process) the reconciler runs there.
  */
 export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -142,7 +143,7 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
     ctx.chain && ctx.consortiumSecret
       ? new ClaimService(ctx.store, ctx.chain, ctx.records, { consortiumSecret: ctx.consortiumSecret })
       : null;
-  if (claims && ctx.anchor) {
+  if (claims && ctx.anchor && ctx.anchor.local !== false) {
     const reconciler = new ClaimReconciler(ctx.store, claims);
     reconciler.start();
     app.addHook('onClose', async () => reconciler.stop());
