@@ -6,9 +6,11 @@ import {
   NotaryRegistryV2__factory,
   NotaryRegistry__factory,
 } from '../../typechain-types';
+import type { ChainFailureCode } from '../service/chain-port';
 
 /**
- * Closed set of chain-layer error codes (STYLE rule 2). Callers switch on `code`, never on messages.
+ * Closed set of chain-layer error codes (STYLE rule 2), declared by the port (src/service/chain-port.ts
+ * ChainFailureCode). Callers switch on `code`, never on messages.
  *
  * - Connectivity: CHAIN_UNREACHABLE (refused, DNS, timeout, node down), CHAIN_ID_MISMATCH, BAD_RESPONSE (malformed answer).
  * - Node refused the transaction: TX_REJECTED (generic), NONCE_TOO_LOW, INSUFFICIENT_FUNDS, TX_UNDERPRICED.
@@ -18,31 +20,7 @@ import {
  *   TX_REVERTED for anything else (Error(string), Panic, unknown selector, no data).
  * - INVALID_ARGUMENT: a caller mistake detected before any RPC (bad hex, wrong length).
  */
-export type ChainErrorCode =
-  | 'CHAIN_UNREACHABLE'
-  | 'CHAIN_ID_MISMATCH'
-  | 'BAD_RESPONSE'
-  | 'INVALID_ARGUMENT'
-  | 'TX_REJECTED'
-  | 'TX_REVERTED'
-  | 'TX_UNDERPRICED'
-  | 'NONCE_TOO_LOW'
-  | 'INSUFFICIENT_FUNDS'
-  | 'NOT_AUTHORIZED'
-  | 'PAUSED'
-  | 'ZERO_ROOT'
-  | 'EMPTY_BATCH'
-  | 'ROOT_ALREADY_ANCHORED'
-  | 'UNEXPECTED_PREV'
-  | 'EMPTY_KEYS'
-  | 'TOO_MANY_KEYS'
-  | 'ZERO_CLAIM'
-  | 'DUPLICATE_KEY'
-  | 'KEY_ALREADY_CONSUMED'
-  | 'CLAIM_EXISTS'
-  | 'UNKNOWN_CLAIM'
-  | 'NOT_CONSUMER'
-  | 'CLAIM_SETTLED';
+export type ChainErrorCode = ChainFailureCode;
 
 /** JSON-safe value: what `details` holds, so it can go straight into a DB column or a problem+json body. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -42,11 +42,59 @@ export interface SignedChainTx {
   nonce: number;
 }
 
-/** A chain failure with a stable code (mirrors src/chain ChainError codes). */
+/**
+ * The closed set of chain failure codes (src/chain/errors.ts documents each). The use cases switch on these and
+ * nothing else: a comparison with a code not listed here does not compile.
+ */
+export type ChainFailureCode =
+  | 'CHAIN_UNREACHABLE'
+  | 'CHAIN_ID_MISMATCH'
+  | 'BAD_RESPONSE'
+  | 'INVALID_ARGUMENT'
+  | 'TX_REJECTED'
+  | 'TX_REVERTED'
+  | 'TX_UNDERPRICED'
+  | 'NONCE_TOO_LOW'
+  | 'INSUFFICIENT_FUNDS'
+  | 'NOT_AUTHORIZED'
+  | 'PAUSED'
+  | 'ZERO_ROOT'
+  | 'EMPTY_BATCH'
+  | 'ROOT_ALREADY_ANCHORED'
+  | 'UNEXPECTED_PREV'
+  | 'EMPTY_KEYS'
+  | 'TOO_MANY_KEYS'
+  | 'ZERO_CLAIM'
+  | 'DUPLICATE_KEY'
+  | 'KEY_ALREADY_CONSUMED'
+  | 'CLAIM_EXISTS'
+  | 'UNKNOWN_CLAIM'
+  | 'NOT_CONSUMER'
+  | 'CLAIM_SETTLED';
+
+/** A chain failure with a stable code. */
 export interface ChainFailure {
-  code: string;
+  code: ChainFailureCode;
   message: string;
   details: Record<string, unknown>;
+}
+
+/**
+ * A chain failure thrown through the service layer: the failure and the original error as `cause` (the chain
+ * layer's ChainError, which keeps the node's or ethers' error in its own `cause`).
+ */
+export class ChainFailureError extends Error {
+  override name = 'ChainFailureError';
+  readonly code: ChainFailureCode;
+  readonly details: Record<string, unknown>;
+  constructor(
+    readonly failure: ChainFailure,
+    cause?: unknown,
+  ) {
+    super(`${failure.code}: ${failure.message}`, cause === undefined ? undefined : { cause });
+    this.code = failure.code;
+    this.details = failure.details;
+  }
 }
 
 export interface ChainPort {

@@ -126,7 +126,10 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
   const traces = new TraceService(ctx.store, { rootSource: ctx.rootSource, trustedRegistries });
   const claims =
     ctx.chain && ctx.consortiumSecret
-      ? new ClaimService(ctx.store, ctx.chain, ctx.records, { consortiumSecret: ctx.consortiumSecret })
+      ? new ClaimService(ctx.store, ctx.chain, ctx.records, {
+          consortiumSecret: ctx.consortiumSecret,
+          confirmations: ctx.confirmations,
+        })
       : null;
   if (claims && ctx.anchor) {
     const reconciler = new ClaimReconciler(ctx.store, claims);
