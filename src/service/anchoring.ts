@@ -573,21 +573,29 @@ export class AnchorService {
   }
 
   /**
-   * Nonce-gap repair, the anchoring part (the sender re-signs the open transactions, anchors and claims alike, right
-   * after): batches the database holds as anchored but the chain lost with the gap go back to pending and are
-   * signed again first, in seq order, with consecutive nonces from the chain's.
+   * Nonce-gap repair, the anchoring part (inside the sender's repair, before it signs the account's other open
+   * transactions again, claims included): every batch of the organisation the chain does not have — lost
+   * anchored/confirmed ones, back to pending, then the in-flight ones — is signed again in seq order (each names
+   * the previous root) with consecutive nonces from the chain's.
    */
   private async lostInGap(r: Repo, orgId: string, chainNonce: number, now: number): Promise<void> {
     const batches = await r.batchesOf(orgId);
-    const lost: BatchInfo[] = [];
+    const todo: { batch: BatchInfo; unanchor: boolean }[] = [];
     for (let i = batches.length - 1; i >= 0; i--) {
       const x = batches[i]!;
-      if (x.status === 'failed' || x.status === 'signed' || x.status === 'sent') continue;
+      if (x.status === 'failed') continue;
+      if (x.status === 'signed' || x.status === 'sent') {
+        todo.unshift({ batch: x, unanchor: false });
+        continue;
+      }
       if ((await this.chain.anchorOf(x.root)).timestamp !== 0) break;
-      lost.unshift(x);
+      todo.unshift({ batch: x, unanchor: true });
     }
-    if (lost.length) this.log.warn({ org: orgId, batches: lost.map((x) => x.seq) }, 'nonce gap: anchors lost on chain');
-    for (const x of lost) await this.signAgainIn(r, x, chainNonce, 'nonce gap', true, now);
+    this.log.warn(
+      { org: orgId, chainNonce, batches: todo.map((t) => t.batch.seq) },
+      'nonce gap: the chain lost earlier transactions; signing the missing anchors again in order',
+    );
+    for (const t of todo) await this.signAgainIn(r, t.batch, chainNonce, 'nonce gap', t.unanchor, now);
   }
 
   /** The anchor transaction was mined but reverted. */

@@ -283,10 +283,11 @@ export class TxSender {
   /**
    * Nonce-gap repair. None of the account's open transactions has the chain's next nonce: the chain lost
    * transactions we had seen mined (a node restored from an older state, a chain reset), so ours wait forever
-   * behind the gap. In one database transaction, every open row is replaced, `onGap` re-signs what the caller's use
-   * case lost besides them (anchors seen mined), then every open row is signed again in nonce order — whichever use
-   * case it belongs to (anchor, consume, release, settle: {@link TX_KINDS}) — with consecutive nonces from the
-   * chain's. Returns false (nothing done) when there is no gap.
+   * behind the gap. In one database transaction, every open row at or above the chain's nonce is replaced, `onGap`
+   * signs again what the caller's use case needs in its own order (the anchoring worker: lost and in-flight batches
+   * in seq order, since each names the previous root), then every row still not signed again is, in nonce order —
+   * whichever use case it belongs to (anchor, consume, release, settle: {@link TX_KINDS}) — with consecutive nonces
+   * from the chain's. Returns false (nothing done) when there is no gap.
    */
   async repairGap(
     address: string,
@@ -305,16 +306,16 @@ export class TxSender {
     );
     await this.store.tx(async (r) => {
       const now = Date.now();
-      const intents: (TxIntent | null)[] = [];
-      for (const t of ahead) intents.push(await TX_KINDS[t.kind].intentOf(r, this.chain, t));
       for (const t of ahead) await r.updateOutbox(t.id, { status: 'replaced', error: 'nonce gap', updatedAt: now });
       // Allocation restarts at the chain's nonce.
       await r.lockAccount(address);
       await r.setAccountNonce(address, chainNonce);
       await onGap?.(r, chainNonce, now);
-      // `ahead` is in nonce order (Repo.openOutbox).
-      for (const [i, t] of ahead.entries()) {
-        const intent = intents[i];
+      // What `onGap` did not sign again (its owner no longer points at the row), in nonce order (Repo.openOutbox).
+      for (const t of ahead) {
+        // Signed again by `onGap` into this very row (same nonce and call: same hash)?
+        if ((await r.getOutbox(t.id))?.status !== 'replaced') continue;
+        const intent = await TX_KINDS[t.kind].intentOf(r, this.chain, t);
         if (!intent) continue;
         const next = await this.resign(r, null, intent, chainNonce, 'nonce gap', now);
         await TX_KINDS[t.kind].relink(r, t, next, now);
