@@ -698,6 +698,11 @@ export class ClaimService {
             : new ServiceError('CHAIN_UNAVAILABLE', `Consume transaction ${tx.txHash} reverted`);
         }
         default:
+          if (o?.kind === 'pending' && (o.repaired || o.tx.status === 'replaced')) {
+            // A nonce-gap repair signed the consume again (the claim points at the new row): follow that one.
+            const fresh = await this.store.read((r) => r.getClaim(claim.id));
+            if (fresh) return { claim: fresh, done: false };
+          }
           if (o) tx = o.tx;
       }
       if (Date.now() >= end) {
