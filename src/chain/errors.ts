@@ -6,7 +6,7 @@ import {
   NotaryRegistryV2__factory,
   NotaryRegistry__factory,
 } from '../../typechain-types';
-import type { ChainFailureCode } from '../service/chain-port';
+import { ChainFailureError, type ChainFailureCode } from '../service/chain-port';
 
 /**
  * Closed set of chain-layer error codes (STYLE rule 2), declared by the port (src/service/chain-port.ts
@@ -25,13 +25,13 @@ export type ChainErrorCode = ChainFailureCode;
 /** JSON-safe value: what `details` holds, so it can go straight into a DB column or a problem+json body. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export class ChainError extends Error {
-  readonly code: ChainErrorCode;
+export class ChainError extends ChainFailureError {
+  declare readonly code: ChainErrorCode;
   /**
    * Decoded custom-error arguments by name, as plain JSON: uint → number when it is a safe integer, else a decimal
    * string; addresses EIP-55 checksummed; bytes32 lowercase 0x-hex. Empty object when there is nothing to decode.
    */
-  readonly details: Record<string, JsonValue>;
+  declare readonly details: Record<string, JsonValue>;
   /** Solidity error name when the EVM reverted with decodable data (e.g. `NotaryRegistryRootAlreadyAnchored`). */
   readonly errorName?: string;
 
@@ -42,10 +42,7 @@ export class ChainError extends Error {
     errorName?: string;
     cause?: unknown;
   }) {
-    super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-    this.code = opts.code;
-    this.details = opts.details ?? {};
+    super(opts);
     if (opts.errorName !== undefined) this.errorName = opts.errorName;
   }
 }

@@ -80,20 +80,17 @@ export interface ChainFailure {
 }
 
 /**
- * A chain failure thrown through the service layer: the failure and the original error as `cause` (the chain
- * layer's ChainError, which keeps the node's or ethers' error in its own `cause`).
+ * What a chain adapter throws: a failure of the closed set, with the original error (the node's, ethers' or the
+ * network's) kept as `cause`. The chain layer's ChainError is one (src/chain/errors.ts).
  */
-export class ChainFailureError extends Error {
-  override name = 'ChainFailureError';
+export class ChainFailureError extends Error implements ChainFailure {
   readonly code: ChainFailureCode;
   readonly details: Record<string, unknown>;
-  constructor(
-    readonly failure: ChainFailure,
-    cause?: unknown,
-  ) {
-    super(`${failure.code}: ${failure.message}`, cause === undefined ? undefined : { cause });
-    this.code = failure.code;
-    this.details = failure.details;
+  constructor(opts: { code: ChainFailureCode; message: string; details?: Record<string, unknown>; cause?: unknown }) {
+    super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = opts.code;
+    this.details = opts.details ?? {};
   }
 }
 

@@ -15,6 +15,8 @@ import { SqlStore } from '../../src/storage/sql-repo';
 import { TxSender, type TxIntent, type TxOutcome } from '../../src/service/tx-sender';
 import type { BatchInfo, ClaimInfo, OutboxTx } from '../../src/service/ports';
 import { ZERO_HEX32 } from '../../src/domain/hex';
+import { ChainFailureError } from '../../src/service/chain-port';
+import { toChainError } from '../../src/chain/errors';
 
 const ORG = ORG_A;
 
@@ -89,6 +91,16 @@ async function pollUntil(
   }
   assert.fail(`outcome not reached; last: ${o?.kind}`);
 }
+
+describe('chain failures: a closed set of codes, the original error kept', () => {
+  it("the chain layer throws the port's ChainFailureError with the node's error as cause", () => {
+    const original = Object.assign(new Error('nonce too low: next nonce 7, tx nonce 5'), { code: -32000 });
+    const e = toChainError(original);
+    assert.ok(e instanceof ChainFailureError);
+    assert.equal(e.code, 'NONCE_TOO_LOW');
+    assert.equal(e.cause, original);
+  });
+});
 
 const row = (c: Ctx, id: string) => c.store.read(async (r) => (await r.getOutbox(id))!);
 
