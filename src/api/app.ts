@@ -46,6 +46,8 @@ export interface AppDeps {
   directoryAdmin?: DirectoryAdmin;
   /** Consortium secret of the invoice keys (DESIGN §2.5, CONSORTIUM_SECRET): enables POST /v1/claims. */
   consortiumSecret?: string;
+  /** Blocks on the canonical chain before a claim's consume, release or settle counts (CONFIRMATIONS; default 1). */
+  confirmations?: number;
   /** RPC URL auditors may use directly (shown at /v1/info). */
   publicRpcUrl?: string;
   /** Extra route plugins (e.g. claims, trace) registered with the same context. */
@@ -188,6 +190,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     anchor: deps.anchor,
     rootSource: deps.rootSource,
     consortiumSecret: deps.consortiumSecret,
+    confirmations: deps.confirmations ?? 1,
     auth: new AuthService(deps.store),
     records: new RecordService(deps.store, undefined, undefined, signing),
     prepare: new PreparePool(),

@@ -30,6 +30,8 @@ export interface AppContext {
   rootSource?: RootSource;
   /** Consortium secret of the invoice keys (DESIGN §2.5); never served. */
   consortiumSecret?: string;
+  /** CONFIRMATIONS: blocks on the canonical chain before a chain transaction counts. */
+  confirmations: number;
   auth: AuthService;
   records: RecordService;
   /** Prepares batch bodies (parse, checks, JCS, hashes), on a worker thread when they are large. */

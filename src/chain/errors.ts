@@ -6,9 +6,11 @@ import {
   NotaryRegistryV2__factory,
   NotaryRegistry__factory,
 } from '../../typechain-types';
+import { ChainFailureError, type ChainFailureCode } from '../service/chain-port';
 
 /**
- * Closed set of chain-layer error codes (STYLE rule 2). Callers switch on `code`, never on messages.
+ * Closed set of chain-layer error codes (STYLE rule 2), declared by the port (src/service/chain-port.ts
+ * ChainFailureCode). Callers switch on `code`, never on messages.
  *
  * - Connectivity: CHAIN_UNREACHABLE (refused, DNS, timeout, node down), CHAIN_ID_MISMATCH, BAD_RESPONSE (malformed answer).
  * - Node refused the transaction: TX_REJECTED (generic), NONCE_TOO_LOW, INSUFFICIENT_FUNDS, TX_UNDERPRICED.
@@ -18,42 +20,18 @@ import {
  *   TX_REVERTED for anything else (Error(string), Panic, unknown selector, no data).
  * - INVALID_ARGUMENT: a caller mistake detected before any RPC (bad hex, wrong length).
  */
-export type ChainErrorCode =
-  | 'CHAIN_UNREACHABLE'
-  | 'CHAIN_ID_MISMATCH'
-  | 'BAD_RESPONSE'
-  | 'INVALID_ARGUMENT'
-  | 'TX_REJECTED'
-  | 'TX_REVERTED'
-  | 'TX_UNDERPRICED'
-  | 'NONCE_TOO_LOW'
-  | 'INSUFFICIENT_FUNDS'
-  | 'NOT_AUTHORIZED'
-  | 'PAUSED'
-  | 'ZERO_ROOT'
-  | 'EMPTY_BATCH'
-  | 'ROOT_ALREADY_ANCHORED'
-  | 'UNEXPECTED_PREV'
-  | 'EMPTY_KEYS'
-  | 'TOO_MANY_KEYS'
-  | 'ZERO_CLAIM'
-  | 'DUPLICATE_KEY'
-  | 'KEY_ALREADY_CONSUMED'
-  | 'CLAIM_EXISTS'
-  | 'UNKNOWN_CLAIM'
-  | 'NOT_CONSUMER'
-  | 'CLAIM_SETTLED';
+export type ChainErrorCode = ChainFailureCode;
 
 /** JSON-safe value: what `details` holds, so it can go straight into a DB column or a problem+json body. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export class ChainError extends Error {
-  readonly code: ChainErrorCode;
+export class ChainError extends ChainFailureError {
+  declare readonly code: ChainErrorCode;
   /**
    * Decoded custom-error arguments by name, as plain JSON: uint → number when it is a safe integer, else a decimal
    * string; addresses EIP-55 checksummed; bytes32 lowercase 0x-hex. Empty object when there is nothing to decode.
    */
-  readonly details: Record<string, JsonValue>;
+  declare readonly details: Record<string, JsonValue>;
   /** Solidity error name when the EVM reverted with decodable data (e.g. `NotaryRegistryRootAlreadyAnchored`). */
   readonly errorName?: string;
 
@@ -64,10 +42,7 @@ export class ChainError extends Error {
     errorName?: string;
     cause?: unknown;
   }) {
-    super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-    this.code = opts.code;
-    this.details = opts.details ?? {};
+    super(opts);
     if (opts.errorName !== undefined) this.errorName = opts.errorName;
   }
 }

@@ -498,6 +498,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
       // an internal address, maybe with credentials).
       publicRpcUrl: config.rpcUrl ? config.publicRpcUrl : rpcUrl,
       consortiumSecret: config.consortiumSecret,
+      confirmations: config.confirmations,
       plugins: [pilotRoutes, cosignPolicyPlugin(policies)],
     };
     const app = await buildApp(deps, {

@@ -87,7 +87,10 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
   });
   const reconciler = new ClaimReconciler(
     store,
-    new ClaimService(store, gateway, new RecordService(store), { consortiumSecret: config.consortiumSecret }),
+    new ClaimService(store, gateway, new RecordService(store), {
+      consortiumSecret: config.consortiumSecret,
+      confirmations: config.confirmations,
+    }),
   );
 
   const releases = new Map<number, () => void>();

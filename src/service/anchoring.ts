@@ -3,9 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { buildMerkleTree } from '../domain/merkle';
 import { ZERO_HEX32 } from '../domain/hex';
 import { leafValueOf } from '../domain/signatures';
-import { orgHashOf, type ChainPort } from './chain-port';
-import { allocateAccountNonce, newOutboxTx } from './outbox';
-import type { BatchInfo, Org, Repo, Store } from './ports';
+import { orgHashOf, type ChainFailureCode, type ChainPort } from './chain-port';
+import type { BatchInfo, Org, OutboxTx, Repo, Store } from './ports';
+import { TxSender, type TxIntent, type TxOutcome } from './tx-sender';
 
 export interface AnchorOptions {
   /** Anchor an org's pending records at least this often. */
@@ -39,7 +39,7 @@ export interface AnchorBlock {
   since: string;
 }
 
-const BLOCK_CODES: Record<string, string> = {
+const BLOCK_CODES: Partial<Record<ChainFailureCode, string>> = {
   PAUSED: 'REGISTRY_PAUSED',
   NOT_AUTHORIZED: 'NOT_AUTHORIZED',
   INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
@@ -95,6 +95,8 @@ export class AnchorService {
   private readonly reconciled = new Set<string>();
   /** Organisations the worker leaves alone for now (a key rotation in progress). */
   private readonly held = new Set<string>();
+  /** Owns the accounts' transactions (nonces, outbox, broadcast, receipts, depth, gap repair). */
+  readonly sender: TxSender;
 
   constructor(
     private readonly store: Store,
@@ -112,6 +114,7 @@ export class AnchorService {
       onStep: opts.onStep,
       ensureFunds: opts.ensureFunds,
     };
+    this.sender = new TxSender(store, chain, { confirmations: opts.confirmations, log: this.log });
   }
 
   start(): void {
@@ -274,20 +277,16 @@ export class AnchorService {
     // The tree is stored once (all nodes, the random leaf included); each record gets only its leaf position.
     // A receipt's path is derived from the stored tree when it is read (DESIGN §4).
     const leaves = pending.map((p, i) => ({ id: p.id, leafIndex: tree.leafIndexOf(i) }));
-    const chainNonce = await this.chain.pendingNonce(address);
+    const chainNonce = await this.sender.chainNonce(address);
     const txStart = performance.now();
     const batch = await this.store.tx(async (r) => {
       const last = await r.lastBatch(org.id);
       const prevBatch = await this.lastLiveBatch(r, org.id);
-      const nonce = await this.nextNonce(r, org, address, chainNonce);
       const id = randomUUID();
-      const signed = await this.chain.signAnchor(
-        address,
-        { root: tree.root, prev: prevBatch?.root ?? ZERO_HEX32, leafCount: tree.length },
-        nonce,
-      );
+      const call = { root: tree.root, prev: prevBatch?.root ?? ZERO_HEX32, leafCount: tree.length };
       const now = Date.now();
-      const txId = randomUUID();
+      const signed = await this.sender.sign(r, this.intentOf(org.id, address, id, call), chainNonce, now);
+      const txId = signed.id;
       const b: BatchInfo = {
         id,
         orgId: org.id,
@@ -297,7 +296,7 @@ export class AnchorService {
         leafCount: tree.length,
         status: 'signed',
         txId,
-        txHash: signed.hash,
+        txHash: signed.txHash,
         blockNumber: null,
         blockHash: null,
         blockTimestamp: null,
@@ -311,7 +310,7 @@ export class AnchorService {
       };
       await r.insertBatch(b);
       await r.insertBatchTree(id, tree.nodes);
-      await r.insertOutbox(newOutboxTx(org.id, address, 'anchor', id, signed, now, txId));
+      await r.insertOutbox(signed);
       const assigned = await r.assignBatch(id, leaves);
       // Fencing: if another worker batched any of these records meanwhile, roll back (nothing signed escapes).
       if (assigned !== leaves.length)
@@ -361,8 +360,18 @@ export class AnchorService {
     }
   }
 
-  private nextNonce(r: Repo, org: Org, address: string, chainNonce: number): Promise<number> {
-    return allocateAccountNonce(r, org.id, address, chainNonce);
+  /** The anchor of batch `batchId` as an intent for the sender. */
+  private intentOf(
+    orgId: string,
+    from: string,
+    batchId: string,
+    call: { root: string; prev: string; leafCount: number },
+  ): TxIntent {
+    return { kind: 'anchor', refId: batchId, orgId, from, build: (nonce) => this.chain.signAnchor(from, call, nonce) };
+  }
+
+  private async txOf(b: BatchInfo): Promise<OutboxTx> {
+    return (await this.store.read((r) => r.getOutbox(b.txId!)))!;
   }
 
   /** Moves one batch forward as far as the chain allows now; true when it is confirmed or failed. */
@@ -370,68 +379,61 @@ export class AnchorService {
     for (;;) {
       switch (b.status) {
         case 'signed': {
-          const tx = (await this.store.read((r) => r.getOutbox(b.txId!)))!;
+          const tx = await this.txOf(b);
           // Paused or role revoked since signing: sending would only mine a reverted anchor (every tick).
           await this.precheck(b.submitter, { root: b.root, prev: b.prev, leafCount: b.leafCount });
-          await this.chain.broadcast(tx.raw);
-          await this.opts.onStep?.('broadcast-unrecorded', b);
-          const now = Date.now();
-          await this.store.tx(async (r) => {
-            await r.updateOutbox(tx.id, { status: 'sent', updatedAt: now });
-            await r.updateBatch(b.id, { status: 'sent', updatedAt: now });
+          let sentAt = 0;
+          const replaced = await this.sender.send(tx, {
+            afterBroadcast: async () => this.opts.onStep?.('broadcast-unrecorded', b),
+            alsoIn: async (r, now) => {
+              sentAt = now;
+              await r.updateBatch(b.id, { status: 'sent', updatedAt: now });
+            },
           });
-          b = { ...b, status: 'sent', updatedAt: now };
+          if (replaced) {
+            b = await this.onReplaced(b, replaced);
+            continue;
+          }
+          b = { ...b, status: 'sent', updatedAt: sentAt };
           await this.opts.onStep?.('broadcast', b);
           continue;
         }
         case 'sent': {
-          const receipt = await this.chain.receipt(b.txHash!);
-          if (!receipt) {
-            if (Date.now() - b.updatedAt > this.opts.rebroadcastMs) {
-              // Re-signed in seq order after a chain state loss: the next tick resumes with the oldest batch.
-              if (await this.repairNonceGap(b)) return false;
-              b = await this.rebroadcast(b);
-              if (b.status !== 'sent') continue;
-            }
+          // Not mined after `rebroadcastMs` (the row's clock; a reorg sets it to 0): sent again, or — after a chain
+          // state loss — the lost anchors and the open transactions are signed again in order (the next tick
+          // resumes with the oldest batch).
+          const o = await this.sender.poll(await this.txOf(b), {
+            rebroadcastMs: this.opts.rebroadcastMs,
+            onGap: (r, chainNonce, now) => this.lostInGap(r, b.orgId, chainNonce, now),
+          });
+          if (o.kind === 'pending') return false;
+          if (o.kind === 'replaced') {
+            b = await this.onReplaced(b, o);
+            if (b.status !== 'sent') continue;
             return false;
           }
-          if (receipt.status === 0) {
-            b = await this.onReverted(b);
+          if (o.kind === 'reverted') {
+            b = await this.onReverted(b, o);
             if (b.status === 'failed') return true;
             continue;
           }
+          if (o.kind === 'dropped') return false; // a sent row is never `dropped`
           const anchor = await this.chain.anchorOf(b.root);
           if (anchor.timestamp === 0) return false; // node lags behind its own receipt: next tick
-          b = await this.markAnchored(b, receipt.blockNumber, receipt.blockHash, anchor.timestamp, anchor.seq);
+          b = await this.markAnchored(b, o.receipt.blockNumber, o.receipt.blockHash, anchor.timestamp, anchor.seq);
           await this.opts.onStep?.('mined', b);
           continue;
         }
         case 'anchored': {
-          const head = await this.chain.blockNumber();
-          if (head - b.blockNumber! + 1 < this.opts.confirmations) return false;
-          // Reorg check: the anchoring block must still be canonical.
-          const hash = await this.chain.blockHashAt(b.blockNumber!);
-          if (hash?.toLowerCase() !== b.blockHash) {
+          // Reorg check: the anchoring block must still be canonical once deep enough.
+          const d = await this.sender.depth(b.blockNumber!, b.blockHash!);
+          if (d.confirmations < this.opts.confirmations) return false;
+          if (!d.canonical) {
             this.log.warn(
               { batch: b.id, block: b.blockNumber },
               'anchoring block reorged away; re-checking the transaction',
             );
-            const now = Date.now();
-            // updatedAt 0: due for a rebroadcast at once if the transaction is no longer known.
-            const unmined = {
-              status: 'sent' as const,
-              blockNumber: null,
-              blockHash: null,
-              blockTimestamp: null,
-              chainSeq: null,
-              updatedAt: 0,
-            };
-            await this.store.tx(async (r) => {
-              await r.updateBatch(b.id, unmined);
-              await r.updateOutbox(b.txId!, { status: 'sent', blockNumber: null, blockHash: null, updatedAt: now });
-              await r.setBatchRecordsStatus(b.id, 'pending');
-            });
-            b = { ...b, ...unmined };
+            b = await this.unmined(b);
             continue;
           }
           const now = Date.now();
@@ -450,6 +452,26 @@ export class AnchorService {
     }
   }
 
+  /** The anchoring block was reorged away: the batch goes back to `sent` (its records to pending), due at once. */
+  private async unmined(b: BatchInfo): Promise<BatchInfo> {
+    // updatedAt 0: due for a rebroadcast at once if the transaction is no longer known.
+    const unmined = {
+      status: 'sent' as const,
+      blockNumber: null,
+      blockHash: null,
+      blockTimestamp: null,
+      chainSeq: null,
+      updatedAt: 0,
+    };
+    const tx = await this.txOf(b);
+    await this.store.tx(async (r) => {
+      await r.updateBatch(b.id, unmined);
+      if (tx.status === 'mined') await this.sender.record(r, { kind: 'dropped', tx });
+      await r.setBatchRecordsStatus(b.id, 'pending');
+    });
+    return { ...b, ...unmined };
+  }
+
   private async markAnchored(
     b: BatchInfo,
     blockNumber: number,
@@ -466,9 +488,11 @@ export class AnchorService {
       chainSeq,
       updatedAt: now,
     };
+    const tx = await this.txOf(b);
     await this.store.tx(async (r) => {
       await r.updateBatch(b.id, patch);
-      await r.updateOutbox(b.txId!, { status: 'mined', blockNumber, blockHash: patch.blockHash, updatedAt: now });
+      const receipt = { status: 1 as const, blockNumber, blockHash };
+      await this.sender.record(r, { kind: 'mined', tx, receipt, confirmations: 1, final: false }, now);
       await r.setBatchRecordsStatus(b.id, 'anchored');
     });
     this.log.info({ org: b.orgId, batch: b.id, block: blockNumber, seq: chainSeq }, 'batch anchored');
@@ -476,20 +500,11 @@ export class AnchorService {
   }
 
   /**
-   * A sent transaction is not mined after a while: broadcast the same raw transaction again (same hash).
-   * If the node says its nonce is used, our transaction is gone for good: if the root is on chain anyway
-   * (an earlier attempt), adopt that anchor; otherwise sign again with a fresh nonce.
+   * The node says the transaction's nonce is used: ours is gone for good. If the root is on chain anyway (an earlier
+   * attempt), adopt that anchor; otherwise sign again with a fresh nonce.
    */
-  private async rebroadcast(b: BatchInfo): Promise<BatchInfo> {
-    const tx = (await this.store.read((r) => r.getOutbox(b.txId!)))!;
-    try {
-      await this.chain.broadcast(tx.raw);
-      await this.store.tx((r) => r.updateBatch(b.id, { updatedAt: Date.now() }));
-      return { ...b, updatedAt: Date.now() };
-    } catch (err) {
-      const f = this.chain.failureOf(err);
-      if (f?.code !== 'NONCE_TOO_LOW') throw err;
-    }
+  private async onReplaced(b: BatchInfo, o: TxOutcome): Promise<BatchInfo> {
+    await this.store.tx((r) => this.sender.record(r, o));
     const adopted = await this.adoptExisting(b);
     if (adopted) return adopted;
     return this.resign(b, 'nonce used by another transaction');
@@ -527,9 +542,8 @@ export class AnchorService {
    * `unanchor`: the batch was recorded as anchored but the chain lost it; its records go back to pending.
    */
   private async resign(b: BatchInfo, why: string, unanchor = false): Promise<BatchInfo> {
-    const org = (await this.store.read((r) => r.getOrg(b.orgId)))!;
-    const chainNonce = await this.chain.pendingNonce(b.submitter);
-    const out = await this.store.tx((r) => this.signAgainIn(r, org, b, chainNonce, why, unanchor, Date.now()));
+    const chainNonce = await this.sender.chainNonce(b.submitter);
+    const out = await this.store.tx((r) => this.signAgainIn(r, b, chainNonce, why, unanchor, Date.now()));
     this.log.warn({ batch: b.id, why }, 'anchor transaction signed again');
     return out;
   }
@@ -537,38 +551,23 @@ export class AnchorService {
   /** {@link resign} inside the caller's transaction. */
   private async signAgainIn(
     r: Repo,
-    org: Org,
     b: BatchInfo,
     chainNonce: number,
     why: string,
     unanchor: boolean,
     now: number,
   ): Promise<BatchInfo> {
-    await r.updateOutbox(b.txId!, { status: 'replaced', error: why, updatedAt: now });
-    const nonce = await this.nextNonce(r, org, b.submitter, chainNonce);
-    const signed = await this.chain.signAnchor(
-      b.submitter,
-      { root: b.root, prev: b.prev, leafCount: b.leafCount },
-      nonce,
+    const old = b.txId ? await r.getOutbox(b.txId) : null;
+    const call = { root: b.root, prev: b.prev, leafCount: b.leafCount };
+    const next = await this.sender.resign(
+      r,
+      old,
+      this.intentOf(b.orgId, b.submitter, b.id, call),
+      chainNonce,
+      why,
+      now,
     );
-    // Same nonce, same call: signing is deterministic, so an earlier attempt's row (this one's or an older one's)
-    // IS this transaction (tx hashes are unique in the outbox). Send that row again.
-    const existing = signed.hash === b.txHash ? await r.getOutbox(b.txId!) : await r.getOutboxByHash(signed.hash);
-    let txId: string;
-    if (existing) {
-      txId = existing.id;
-      await r.updateOutbox(txId, {
-        status: 'signed',
-        error: null,
-        blockNumber: null,
-        blockHash: null,
-        updatedAt: now,
-      });
-    } else {
-      txId = randomUUID();
-      await r.insertOutbox(newOutboxTx(b.orgId, b.submitter, 'anchor', b.id, signed, now, txId));
-    }
-    const patch = { status: 'signed' as const, txId, txHash: signed.hash, updatedAt: now };
+    const patch = { status: 'signed' as const, txId: next.id, txHash: next.txHash, updatedAt: now };
     const cleared = unanchor ? { blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null } : {};
     await r.updateBatch(b.id, { ...patch, ...cleared });
     if (unanchor) await r.setBatchRecordsStatus(b.id, 'pending');
@@ -576,25 +575,13 @@ export class AnchorService {
   }
 
   /**
-   * A sent anchor is still not mined, and none of the account's open transactions has the chain's next nonce:
-   * the chain lost transactions we had seen mined (a node restored from an older state, a chain reset), so ours
-   * waits forever behind a nonce gap — and batches the database holds as anchored may be gone as well.
-   * Re-signs, in one transaction and in seq order, every batch of the organisation the chain does not have (lost
-   * anchored/confirmed ones, back to pending, then the in-flight ones) with consecutive nonces from the chain's.
-   * Returns false (nothing done) when there is no gap, or when another sender's transaction (a claim) is open on
-   * the account: its nonce is not ours to reassign.
+   * Nonce-gap repair, the anchoring part (inside the sender's repair, before it signs the account's other open
+   * transactions again, claims included): every batch of the organisation the chain does not have — lost
+   * anchored/confirmed ones, back to pending, then the in-flight ones — is signed again in seq order (each names
+   * the previous root) with consecutive nonces from the chain's.
    */
-  private async repairNonceGap(b: BatchInfo): Promise<boolean> {
-    const open = await this.store.read((r) => r.openOutbox(b.submitter));
-    if (!open.length) return false;
-    const chainNonce = await this.chain.pendingNonce(b.submitter);
-    const lowest = Math.min(...open.map((t) => t.nonce));
-    if (lowest <= chainNonce) return false;
-    if (open.some((t) => t.kind !== 'anchor')) {
-      this.log.warn({ org: b.orgId, chainNonce, lowest }, 'nonce gap behind a claim transaction: not re-signing');
-      return false;
-    }
-    const batches = await this.store.read((r) => r.batchesOf(b.orgId));
+  private async lostInGap(r: Repo, orgId: string, chainNonce: number, now: number): Promise<void> {
+    const batches = await r.batchesOf(orgId);
     const todo: { batch: BatchInfo; unanchor: boolean }[] = [];
     for (let i = batches.length - 1; i >= 0; i--) {
       const x = batches[i]!;
@@ -606,23 +593,16 @@ export class AnchorService {
       if ((await this.chain.anchorOf(x.root)).timestamp !== 0) break;
       todo.unshift({ batch: x, unanchor: true });
     }
-    const org = (await this.store.read((r) => r.getOrg(b.orgId)))!;
     this.log.warn(
-      { org: b.orgId, chainNonce, lowestOpenNonce: lowest, batches: todo.map((t) => t.batch.seq) },
+      { org: orgId, chainNonce, batches: todo.map((t) => t.batch.seq) },
       'nonce gap: the chain lost earlier transactions; signing the missing anchors again in order',
     );
-    await this.store.tx(async (r) => {
-      const now = Date.now();
-      // Every open transaction of the account is ours and replaced: allocation restarts at the chain's nonce.
-      for (const t of open) await r.updateOutbox(t.id, { status: 'replaced', error: 'nonce gap', updatedAt: now });
-      for (const t of todo) await this.signAgainIn(r, org, t.batch, chainNonce, 'nonce gap', t.unanchor, now);
-    });
-    return true;
+    for (const t of todo) await this.signAgainIn(r, t.batch, chainNonce, 'nonce gap', t.unanchor, now);
   }
 
   /** The anchor transaction was mined but reverted. */
-  private async onReverted(b: BatchInfo): Promise<BatchInfo> {
-    const reason = await this.chain.revertReason(b.txHash!);
+  private async onReverted(b: BatchInfo, o: Extract<TxOutcome, { kind: 'reverted' }>): Promise<BatchInfo> {
+    const reason = o.reason;
     if (reason?.code === 'ROOT_ALREADY_ANCHORED') {
       const adopted = await this.adoptExisting(b);
       if (adopted) return adopted;
@@ -635,11 +615,7 @@ export class AnchorService {
     this.log.error({ batch: b.id, why }, 'anchor transaction reverted; batch failed, records released');
     const now = Date.now();
     await this.store.tx(async (r) => {
-      await r.updateOutbox(b.txId!, {
-        status: 'failed',
-        error: `batch ${b.id} (root ${b.root}) failed: ${why}`,
-        updatedAt: now,
-      });
+      await this.sender.record(r, o, now, `batch ${b.id} (root ${b.root}) failed: ${why}`);
       await r.releaseBatchRecords(b.id);
       await r.deleteBatch(b.id);
     });

@@ -42,11 +42,56 @@ export interface SignedChainTx {
   nonce: number;
 }
 
-/** A chain failure with a stable code (mirrors src/chain ChainError codes). */
+/**
+ * The closed set of chain failure codes (src/chain/errors.ts documents each). The use cases switch on these and
+ * nothing else: a comparison with a code not listed here does not compile.
+ */
+export type ChainFailureCode =
+  | 'CHAIN_UNREACHABLE'
+  | 'CHAIN_ID_MISMATCH'
+  | 'BAD_RESPONSE'
+  | 'INVALID_ARGUMENT'
+  | 'TX_REJECTED'
+  | 'TX_REVERTED'
+  | 'TX_UNDERPRICED'
+  | 'NONCE_TOO_LOW'
+  | 'INSUFFICIENT_FUNDS'
+  | 'NOT_AUTHORIZED'
+  | 'PAUSED'
+  | 'ZERO_ROOT'
+  | 'EMPTY_BATCH'
+  | 'ROOT_ALREADY_ANCHORED'
+  | 'UNEXPECTED_PREV'
+  | 'EMPTY_KEYS'
+  | 'TOO_MANY_KEYS'
+  | 'ZERO_CLAIM'
+  | 'DUPLICATE_KEY'
+  | 'KEY_ALREADY_CONSUMED'
+  | 'CLAIM_EXISTS'
+  | 'UNKNOWN_CLAIM'
+  | 'NOT_CONSUMER'
+  | 'CLAIM_SETTLED';
+
+/** A chain failure with a stable code. */
 export interface ChainFailure {
-  code: string;
+  code: ChainFailureCode;
   message: string;
   details: Record<string, unknown>;
+}
+
+/**
+ * What a chain adapter throws: a failure of the closed set, with the original error (the node's, ethers' or the
+ * network's) kept as `cause`. The chain layer's ChainError is one (src/chain/errors.ts).
+ */
+export class ChainFailureError extends Error implements ChainFailure {
+  readonly code: ChainFailureCode;
+  readonly details: Record<string, unknown>;
+  constructor(opts: { code: ChainFailureCode; message: string; details?: Record<string, unknown>; cause?: unknown }) {
+    super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = opts.code;
+    this.details = opts.details ?? {};
+  }
 }
 
 export interface ChainPort {

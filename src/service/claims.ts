@@ -7,10 +7,10 @@ import { computeCommitment } from '../domain/commitment';
 import { dec, minorUnit, round as decRound, str as decStr } from '../domain/decimal';
 import { invoiceKey, normaliseInvoiceField } from '../domain/invoice-key';
 import { invoiceIdentity, validatePayload } from '../domain/record-types';
-import { allocateAccountNonce, newOutboxTx } from './outbox';
 import { orgHashOf, type ChainFailure, type ChainPort } from './chain-port';
 import { ServiceError } from './errors';
-import type { ClaimInfo, Org, OutboxTx, Repo, Store } from './ports';
+import type { ClaimInfo, Org, Repo, Store } from './ports';
+import { TxSender, type TxOutcome } from './tx-sender';
 import { StoreConflictError } from './ports';
 import type { RecordService } from './records';
 
@@ -24,8 +24,11 @@ import type { RecordService } from './records';
  *  3. pre-check with `eth_call` (→ 409 INVOICE_ALREADY_CLAIMED naming the earlier claim);
  *  4. SIGN `consume(keys, commitment)` from the claimant org's account with a nonce allocated in the database
  *     (the anchoring worker shares the account), store it in the outbox, THEN broadcast;
- *  5. wait for the receipt (timeout → 503 CHAIN_UNAVAILABLE, the outbox row stays for the retry/reconciler);
- *     a revert with KEY_ALREADY_CONSUMED means another claim won the race → 409;
+ *  5. wait for the receipt and `confirmations` blocks on the still-canonical block (timeout → 503
+ *     CHAIN_UNAVAILABLE, the outbox row stays for the retry/reconciler); a consume a reorg dropped is sent again
+ *     (same raw transaction, same nonce), and if its nonce went to another transaction the claim is signed again
+ *     from `prepared` (or refused, keys not held, when another claim consumed them meanwhile); a revert with
+ *     KEY_ALREADY_CONSUMED means another claim won the race → 409;
  *  6. only then insert the expense.claim record (pending → anchored by the worker like any record).
  *
  * Crash safety: a crash after step 5 leaves the claim `signed` or `consumed` with our commitment consuming the
@@ -100,6 +103,10 @@ export interface ClaimOptions {
   pollMs?: number;
   /** Pre-check with eth_call before signing (default true; tests turn it off to exercise a mined revert). */
   precheck?: boolean;
+  /** Blocks (its own included) on the canonical chain before a consume, release or settle counts (default 1). */
+  confirmations?: number;
+  /** The account's transaction sender (default: one of this service's own). */
+  sender?: TxSender;
   /** Test hook: a crash test throws here. */
   onStep?: (step: ClaimStep, claim: ClaimInfo) => void | Promise<void>;
   log?: Pick<Console, 'info' | 'warn' | 'error'>;
@@ -135,19 +142,24 @@ async function casClaim(r: Repo, claim: ClaimInfo, patch: Partial<ClaimInfo>): P
   return { ...claim, ...patch };
 }
 
-function chainProblem(f: ChainFailure): ServiceError {
+function chainProblem(f: ChainFailure, cause?: unknown): ServiceError {
   if (f.code === 'NOT_AUTHORIZED') {
     return new ServiceError(
       'FORBIDDEN',
       `This organisation's chain account may not consume invoice keys: ${f.message}`,
+      undefined,
+      cause,
     );
   }
-  return new ServiceError('CHAIN_UNAVAILABLE', `${f.code}: ${f.message}`, { chainCode: f.code });
+  return new ServiceError('CHAIN_UNAVAILABLE', `${f.code}: ${f.message}`, { chainCode: f.code }, cause);
 }
 
 export class ClaimService {
-  private readonly opts: Required<Omit<ClaimOptions, 'onStep' | 'log'>> & Pick<ClaimOptions, 'onStep'>;
+  private readonly opts: Required<Omit<ClaimOptions, 'onStep' | 'log' | 'sender' | 'confirmations'>> &
+    Pick<ClaimOptions, 'onStep'>;
   private readonly log: Pick<Console, 'info' | 'warn' | 'error'>;
+  /** Owns the accounts' transactions (nonces, outbox, broadcast, receipts, depth, gap repair). */
+  readonly sender: TxSender;
 
   constructor(
     private readonly store: Store,
@@ -165,6 +177,7 @@ export class ClaimService {
       onStep: opts.onStep,
     };
     this.log = opts.log ?? silent;
+    this.sender = opts.sender ?? new TxSender(store, chain, { confirmations: opts.confirmations ?? 1, log: this.log });
   }
 
   /** How long a request may still be driving a claim; the reconciler leaves younger claims alone. */
@@ -563,73 +576,36 @@ export class ClaimService {
               throw chainProblem(f);
             }
           }
-          const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
+          const chainNonce = await this.chainCall(() => this.sender.chainNonce(address));
+          const { invoiceKeys, commitment } = claim;
+          const intent = {
+            kind: 'consume' as const,
+            refId: commitment,
+            orgId: org.id,
+            from: address,
+            build: (nonce: number) => this.chain.signConsume(address, invoiceKeys, commitment, nonce),
+          };
           claim = await this.store.tx(async (r) => {
-            const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
             // The compare-and-set before the outbox row: a concurrent request that signed this claim first may have
             // had its consume mined already, and its stale chain nonce then gives this one the same nonce, hence
             // the same raw transaction and hash (a unique violation, i.e. a 500, instead of ClaimMoved).
             const txId = randomUUID();
-            const next = await casClaim(r, claim, {
-              status: 'signed',
-              consumeTxId: txId,
-              error: null,
-              updatedAt: Date.now(),
+            let next: ClaimInfo | undefined;
+            await this.sender.enqueue(r, intent, chainNonce, Date.now(), txId, async () => {
+              next = await casClaim(r, claim, {
+                status: 'signed',
+                consumeTxId: txId,
+                error: null,
+                updatedAt: Date.now(),
+              });
             });
-            const signed = await this.chain.signConsume(address, claim.invoiceKeys, claim.commitment, nonce);
-            await r.insertOutbox(newOutboxTx(org.id, address, 'consume', claim.commitment, signed, Date.now(), txId));
-            return next;
+            return next!;
           });
           await this.opts.onStep?.('signed', claim);
           return { claim, done: false };
         }
-        case 'signed': {
-          const tx = (await this.store.read((r) => r.getOutbox(claim.consumeTxId!)))!;
-          if (tx.status === 'signed' || tx.status === 'sent') {
-            const resigned = await this.send(tx, claim);
-            if (resigned) return { claim: resigned, done: false };
-          }
-          await this.opts.onStep?.('broadcast', claim);
-          const receipt = await this.waitReceipt(tx.txHash, wait);
-          if (!receipt) {
-            throw new ServiceError(
-              'CHAIN_UNAVAILABLE',
-              `Consume transaction ${tx.txHash} not mined yet; retry with the same externalId`,
-              {
-                txHash: tx.txHash,
-              },
-            );
-          }
-          if (receipt.status === 1) {
-            claim = await this.store.tx(async (r) => {
-              await r.updateOutbox(tx.id, {
-                status: 'mined',
-                blockNumber: receipt.blockNumber,
-                blockHash: receipt.blockHash,
-                updatedAt: Date.now(),
-              });
-              return casClaim(r, claim, { status: 'consumed', updatedAt: Date.now() });
-            });
-            await this.opts.onStep?.('mined', claim);
-            return { claim, done: false };
-          }
-          const reason = await this.chainCall(() => this.chain.revertReason(tx.txHash));
-          const why = reason ? `${reason.code}: ${reason.message}` : 'reverted';
-          claim = await this.store.tx(async (r) => {
-            await r.updateOutbox(tx.id, {
-              status: 'failed',
-              error: why,
-              blockNumber: receipt.blockNumber,
-              blockHash: receipt.blockHash,
-              updatedAt: Date.now(),
-            });
-            return casClaim(r, claim, { status: 'failed', consumeTxId: null, error: why, updatedAt: Date.now() });
-          });
-          if (reason?.code === 'KEY_ALREADY_CONSUMED') throw await this.alreadyClaimed(reason, claim);
-          throw reason
-            ? chainProblem(reason)
-            : new ServiceError('CHAIN_UNAVAILABLE', `Consume transaction ${tx.txHash} reverted`);
-        }
+        case 'signed':
+          return this.followConsume(claim, wait);
         case 'consumed': {
           const [res] = await this.records.submit(
             org.id,
@@ -666,43 +642,89 @@ export class ClaimService {
   }
 
   /**
-   * (Re)broadcasts a stored transaction. If its nonce was taken by another transaction, a consume that is on chain
-   * anyway (ours) moves on; otherwise the claim goes back to `prepared` to be signed again. Returns the updated
-   * claim when it changed state.
+   * A signed consume: (re)broadcast it, then follow it through the sender until it is final (mined with
+   * `confirmations` blocks on the canonical chain), waiting up to `receiptTimeoutMs` on the request path. A consume
+   * a reorg dropped is sent again (same raw transaction); one whose nonce another transaction took sends the claim
+   * back to `prepared` unless the chain shows our commitment consuming the keys anyway.
    */
-  private async send(tx: OutboxTx, claim: ClaimInfo): Promise<ClaimInfo | null> {
-    try {
-      await this.chain.broadcast(tx.raw);
-    } catch (err) {
-      const f = this.chain.failureOf(err);
-      if (f?.code !== 'NONCE_TOO_LOW') throw f ? chainProblem(f) : err;
-      const mine = await this.chainCall(() => this.chain.consumptionOf(claim.invoiceKeys[0]!));
-      if (mine.claim === claim.commitment) return null; // mined earlier: the receipt tells
-      return this.store.tx(async (r) => {
-        await r.updateOutbox(tx.id, {
-          status: 'replaced',
-          error: 'nonce used by another transaction',
-          updatedAt: Date.now(),
-        });
-        return casClaim(r, claim, { status: 'prepared', consumeTxId: null, updatedAt: Date.now() });
-      });
-    }
-    if (tx.status === 'signed')
-      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }, ['signed', 'sent']));
-    return null;
-  }
-
-  private async waitReceipt(hash: string, wait: boolean) {
+  private async followConsume(claim: ClaimInfo, wait: boolean): Promise<{ claim: ClaimInfo; done: boolean }> {
+    let tx = (await this.store.read((r) => r.getOutbox(claim.consumeTxId!)))!;
     const end = Date.now() + (wait ? this.opts.receiptTimeoutMs : 0);
+    // The first look rebroadcasts a sent transaction at once (the request path resumes a stored one).
+    let rebroadcastMs = 0;
+    let first = true;
+    let said = false;
     for (;;) {
-      let receipt = null;
+      let o: TxOutcome | null = null;
       try {
-        receipt = await this.chain.receipt(hash);
+        o = await this.sender.poll(tx, { rebroadcastMs });
       } catch (err) {
-        if (!this.chain.failureOf(err)) throw err;
+        const f = this.chain.failureOf(err);
+        if (!f) throw err;
+        // The broadcast of the request itself failed: said at once. Later reads are retried until the timeout.
+        if (first) throw chainProblem(f, err);
       }
-      if (receipt) return receipt;
-      if (Date.now() >= end) return null;
+      first = false;
+      rebroadcastMs = this.opts.receiptTimeoutMs;
+      if (o && !said && o.kind !== 'replaced') {
+        said = true;
+        await this.opts.onStep?.('broadcast', claim);
+      }
+      switch (o?.kind) {
+        case 'replaced': {
+          const mine = await this.chainCall(() => this.chain.consumptionOf(claim.invoiceKeys[0]!));
+          if (mine.claim === claim.commitment) break; // mined earlier: the receipt tells
+          const out = o;
+          const next = await this.store.tx(async (r) => {
+            await this.sender.record(r, out);
+            return casClaim(r, claim, { status: 'prepared', consumeTxId: null, updatedAt: Date.now() });
+          });
+          return { claim: next, done: false };
+        }
+        case 'dropped': {
+          const out = o;
+          this.log.warn({ claim: claim.id, tx: tx.txHash }, 'consume block reorged away; sending it again');
+          tx = await this.store.tx((r) => this.sender.record(r, out));
+          continue;
+        }
+        case 'mined': {
+          const out = o;
+          if (tx.status !== 'mined' || tx.blockHash !== out.receipt.blockHash.toLowerCase())
+            tx = await this.store.tx((r) => this.sender.record(r, out));
+          if (!out.final) break;
+          claim = await this.store.tx((r) => casClaim(r, claim, { status: 'consumed', updatedAt: Date.now() }));
+          await this.opts.onStep?.('mined', claim);
+          return { claim, done: false };
+        }
+        case 'reverted': {
+          const out = o;
+          const reason = out.reason;
+          const why = reason ? `${reason.code}: ${reason.message}` : 'reverted';
+          claim = await this.store.tx(async (r) => {
+            await this.sender.record(r, out, Date.now(), why);
+            return casClaim(r, claim, { status: 'failed', consumeTxId: null, error: why, updatedAt: Date.now() });
+          });
+          if (reason?.code === 'KEY_ALREADY_CONSUMED') throw await this.alreadyClaimed(reason, claim);
+          throw reason
+            ? chainProblem(reason)
+            : new ServiceError('CHAIN_UNAVAILABLE', `Consume transaction ${tx.txHash} reverted`);
+        }
+        default:
+          if (o?.kind === 'pending' && (o.repaired || o.tx.status === 'replaced')) {
+            // A nonce-gap repair signed the consume again (the claim points at the new row): follow that one.
+            const fresh = await this.store.read((r) => r.getClaim(claim.id));
+            if (fresh) return { claim: fresh, done: false };
+          }
+          if (o) tx = o.tx;
+      }
+      if (Date.now() >= end) {
+        const mined = tx.status === 'mined';
+        throw new ServiceError(
+          'CHAIN_UNAVAILABLE',
+          `Consume transaction ${tx.txHash} not ${mined ? `confirmed (${this.sender.confirmations} blocks)` : 'mined'} yet; retry with the same externalId`,
+          { txHash: tx.txHash },
+        );
+      }
       await sleep(this.opts.pollMs);
     }
   }
@@ -713,7 +735,7 @@ export class ClaimService {
       return await fn();
     } catch (err) {
       const f = this.chain.failureOf(err);
-      if (f) throw new ServiceError('CHAIN_UNAVAILABLE', `${f.code}: ${f.message}`, { chainCode: f.code });
+      if (f) throw new ServiceError('CHAIN_UNAVAILABLE', `${f.code}: ${f.message}`, { chainCode: f.code }, err);
       throw err;
     }
   }
@@ -727,103 +749,12 @@ export class ClaimService {
         `Claim ${claim.id} was reimbursed (settled on chain): its invoice keys are never released`,
       );
     }
-    const address = org.address!;
-    const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
-    const { next, tx } = await this.store.tx(async (r) => {
-      const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
-      const signed = await this.chain.signRelease(address, claim.commitment, nonce);
-      const tx = newOutboxTx(org.id, address, 'release', claim.commitment, signed);
-      await r.insertOutbox(tx);
-      const next = await casClaim(r, claim, {
-        status: 'releasing',
-        releaseTxId: tx.id,
-        error: why,
-        updatedAt: Date.now(),
-      });
-      return { next, tx };
-    });
-    this.log.info({ claim: claim.id, tx: tx.txHash, why }, 'releasing claim keys');
-    try {
-      await this.chain.broadcast(tx.raw);
-      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }, ['signed', 'sent']));
-    } catch (err) {
-      this.log.warn({ claim: claim.id, err: String(err) }, 'release broadcast failed; the reconciler retries');
-    }
-    return next;
+    return this.signAndSend(org, claim, 'release', why);
   }
 
-  /** Follows a `releasing` claim: released once mined (or once the chain shows its keys free). */
+  /** Follows a `releasing` claim: released once final (or once the chain shows its keys free). */
   async advanceRelease(org: Org, claim: ClaimInfo, rebroadcastMs: number): Promise<void> {
-    const tx = claim.releaseTxId ? await this.store.read((r) => r.getOutbox(claim.releaseTxId!)) : null;
-    if (!tx) {
-      await this.release(org, claim, claim.error ?? 'rejected');
-      return;
-    }
-    const receipt = await this.chain.receipt(tx.txHash);
-    if (!receipt) {
-      if (Date.now() - tx.updatedAt < rebroadcastMs) return;
-      try {
-        await this.chain.broadcast(tx.raw);
-        await this.store.tx((r) =>
-          r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }, ['signed', 'sent']),
-        );
-      } catch (err) {
-        if (this.chain.failureOf(err)?.code !== 'NONCE_TOO_LOW') throw err;
-        await this.store.tx((r) =>
-          r.updateOutbox(tx.id, {
-            status: 'replaced',
-            error: 'nonce used by another transaction',
-            updatedAt: Date.now(),
-          }),
-        );
-        const still = await this.chain.consumptionOf(claim.invoiceKeys[0]!);
-        if (still.claim === claim.commitment) await this.release(org, claim, claim.error ?? 'rejected');
-        else await this.update(claim, { status: 'released' });
-      }
-      return;
-    }
-    const reason = receipt.status === 1 ? null : await this.chain.revertReason(tx.txHash);
-    if (reason?.code === 'CLAIM_SETTLED') {
-      // The claim was settled (reimbursed) on chain: its keys are never released. Refused, said, not retried.
-      await this.store.tx(async (r) => {
-        await r.updateOutbox(tx.id, {
-          status: 'failed',
-          error: `${reason.code}: ${reason.message}`,
-          blockNumber: receipt.blockNumber,
-          blockHash: receipt.blockHash,
-          updatedAt: Date.now(),
-        });
-        await casClaim(r, claim, {
-          status: 'settled',
-          error: 'release refused: the claim was settled (reimbursed) on chain',
-          updatedAt: Date.now(),
-        });
-      });
-      return;
-    }
-    const released = receipt.status === 1 || reason?.code === 'UNKNOWN_CLAIM';
-    await this.store.tx(async (r) => {
-      await r.updateOutbox(tx.id, {
-        status: receipt.status === 1 ? 'mined' : 'failed',
-        error: reason ? `${reason.code}: ${reason.message}` : null,
-        blockNumber: receipt.blockNumber,
-        blockHash: receipt.blockHash,
-        updatedAt: Date.now(),
-      });
-      // A release that reverted for another reason goes back to `recorded` and is tried again.
-      await casClaim(
-        r,
-        claim,
-        released
-          ? { status: 'released', updatedAt: Date.now() }
-          : {
-              status: 'recorded',
-              releaseTxId: null,
-              error: reason?.message ?? 'release reverted',
-              updatedAt: Date.now(),
-            },
-      );
-    });
+    await this.follow(org, claim, 'release', rebroadcastMs);
   }
 
   /**
@@ -831,76 +762,104 @@ export class ClaimService {
    * reimbursed, its keys stay consumed for ever (ClaimRegistry v2 then refuses any release).
    */
   async settle(org: Org, claim: ClaimInfo): Promise<ClaimInfo> {
+    return this.signAndSend(org, claim, 'settle', null);
+  }
+
+  /** Follows a `settling` claim: settled once final (or once the chain shows it settled). */
+  async advanceSettle(org: Org, claim: ClaimInfo, rebroadcastMs: number): Promise<void> {
+    await this.follow(org, claim, 'settle', rebroadcastMs);
+  }
+
+  /** `release` / `settle`: signed through the sender with the claim's compare-and-set, then broadcast once. */
+  private async signAndSend(
+    org: Org,
+    claim: ClaimInfo,
+    kind: 'release' | 'settle',
+    why: string | null,
+  ): Promise<ClaimInfo> {
     const address = org.address!;
-    const chainNonce = await this.chainCall(() => this.chain.pendingNonce(address));
+    const commitment = claim.commitment;
+    const chainNonce = await this.chainCall(() => this.sender.chainNonce(address));
+    const intent = {
+      kind,
+      refId: commitment,
+      orgId: org.id,
+      from: address,
+      build: (nonce: number) =>
+        kind === 'release'
+          ? this.chain.signRelease(address, commitment, nonce)
+          : this.chain.signSettle(address, commitment, nonce),
+    };
     const { next, tx } = await this.store.tx(async (r) => {
-      const nonce = await allocateAccountNonce(r, org.id, address, chainNonce);
-      const signed = await this.chain.signSettle(address, claim.commitment, nonce);
-      const tx = newOutboxTx(org.id, address, 'settle', claim.commitment, signed);
-      await r.insertOutbox(tx);
-      const next = await casClaim(r, claim, { status: 'settling', settleTxId: tx.id, updatedAt: Date.now() });
+      const tx = await this.sender.enqueue(r, intent, chainNonce);
+      const patch: Partial<ClaimInfo> =
+        kind === 'release'
+          ? { status: 'releasing', releaseTxId: tx.id, error: why }
+          : { status: 'settling', settleTxId: tx.id };
+      const next = await casClaim(r, claim, { ...patch, updatedAt: Date.now() });
       return { next, tx };
     });
-    this.log.info({ claim: claim.id, tx: tx.txHash }, 'settling claim (reimbursed)');
+    this.log.info(
+      { claim: claim.id, tx: tx.txHash, why },
+      kind === 'release' ? 'releasing claim keys' : 'settling claim (reimbursed)',
+    );
     try {
-      await this.chain.broadcast(tx.raw);
-      await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
+      await this.sender.send(tx); // a used nonce shows when the reconciler follows it
     } catch (err) {
-      this.log.warn({ claim: claim.id, err: String(err) }, 'settle broadcast failed; the reconciler retries');
+      this.log.warn({ claim: claim.id, err: String(err) }, `${kind} broadcast failed; the reconciler retries`);
     }
     return next;
   }
 
-  /** Follows a `settling` claim: settled once mined (or once the chain shows it settled). */
-  async advanceSettle(org: Org, claim: ClaimInfo, rebroadcastMs: number): Promise<void> {
-    const tx = claim.settleTxId ? await this.store.read((r) => r.getOutbox(claim.settleTxId!)) : null;
+  /**
+   * Follows a release or settle transaction through the sender. Final (mined, deep enough, canonical): released /
+   * settled. Reverted: a settled claim is never released (CLAIM_SETTLED: refused, said, not retried), an unknown
+   * one is free already; anything else goes back to `recorded` and is tried again. Its nonce taken by another
+   * transaction: done if the chain shows it done, else signed again.
+   */
+  private async follow(org: Org, claim: ClaimInfo, kind: 'release' | 'settle', rebroadcastMs: number) {
+    const txId = kind === 'release' ? claim.releaseTxId : claim.settleTxId;
+    const tx = txId ? await this.store.read((r) => r.getOutbox(txId)) : null;
+    const again = () =>
+      kind === 'release' ? this.release(org, claim, claim.error ?? 'rejected') : this.settle(org, claim);
+    const doneStatus = kind === 'release' ? ('released' as const) : ('settled' as const);
     if (!tx) {
-      await this.settle(org, claim);
+      await again();
       return;
     }
-    const settledOnChain = async () => (await this.chain.consumptionOf(claim.invoiceKeys[0]!)).settled;
-    const receipt = await this.chain.receipt(tx.txHash);
-    if (!receipt) {
-      if (Date.now() - tx.updatedAt < rebroadcastMs) return;
-      try {
-        await this.chain.broadcast(tx.raw);
-        await this.store.tx((r) => r.updateOutbox(tx.id, { status: 'sent', updatedAt: Date.now() }));
-      } catch (err) {
-        if (this.chain.failureOf(err)?.code !== 'NONCE_TOO_LOW') throw err;
-        await this.store.tx((r) =>
-          r.updateOutbox(tx.id, {
-            status: 'replaced',
-            error: 'nonce used by another transaction',
-            updatedAt: Date.now(),
-          }),
-        );
-        if (await settledOnChain()) await this.update(claim, { status: 'settled' });
-        else await this.settle(org, claim);
-      }
+    const o = await this.sender.poll(tx, { rebroadcastMs });
+    if (o.kind === 'pending') return;
+    if (o.kind === 'dropped' || (o.kind === 'mined' && !o.final)) {
+      await this.store.tx((r) => this.sender.record(r, o));
       return;
     }
-    const reason = receipt.status === 1 ? null : await this.chain.revertReason(tx.txHash);
-    const settled = receipt.status === 1 || reason?.code === 'CLAIM_SETTLED';
+    if (o.kind === 'replaced') {
+      await this.store.tx((r) => this.sender.record(r, o));
+      const c = await this.chain.consumptionOf(claim.invoiceKeys[0]!);
+      if (kind === 'release' ? c.claim !== claim.commitment : c.settled)
+        await this.update(claim, { status: doneStatus });
+      else await again();
+      return;
+    }
+    const reason = o.kind === 'reverted' ? o.reason : null;
+    let patch: Partial<ClaimInfo>;
+    if (o.kind === 'mined') patch = { status: doneStatus };
+    else if (reason?.code === 'CLAIM_SETTLED')
+      // Settled (reimbursed) on chain: its keys are never released.
+      patch =
+        kind === 'release'
+          ? { status: 'settled', error: 'release refused: the claim was settled (reimbursed) on chain' }
+          : { status: 'settled' };
+    else if (kind === 'release' && reason?.code === 'UNKNOWN_CLAIM') patch = { status: 'released' };
+    else
+      patch = {
+        status: 'recorded',
+        ...(kind === 'release' ? { releaseTxId: null } : { settleTxId: null }),
+        error: reason?.message ?? `${kind} reverted`,
+      };
     await this.store.tx(async (r) => {
-      await r.updateOutbox(tx.id, {
-        status: receipt.status === 1 ? 'mined' : 'failed',
-        error: reason ? `${reason.code}: ${reason.message}` : null,
-        blockNumber: receipt.blockNumber,
-        blockHash: receipt.blockHash,
-        updatedAt: Date.now(),
-      });
-      await casClaim(
-        r,
-        claim,
-        settled
-          ? { status: 'settled', updatedAt: Date.now() }
-          : {
-              status: 'recorded',
-              settleTxId: null,
-              error: reason?.message ?? 'settle reverted',
-              updatedAt: Date.now(),
-            },
-      );
+      await this.sender.record(r, o);
+      await casClaim(r, claim, { ...patch, updatedAt: Date.now() });
     });
   }
 

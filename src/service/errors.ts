@@ -128,8 +128,9 @@ export class ServiceError extends Error {
   readonly status: number;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
-    super(message ?? ERROR_CATALOGUE[code].title);
+  /** `cause`: the error this one reports (e.g. the chain failure behind a 503), kept for logs, never served. */
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, cause?: unknown) {
+    super(message ?? ERROR_CATALOGUE[code].title, cause === undefined ? undefined : { cause });
     this.code = code;
     this.status = ERROR_CATALOGUE[code].status;
     this.details = details;

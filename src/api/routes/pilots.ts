@@ -141,7 +141,10 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
   const traces = new TraceService(ctx.store, { rootSource: ctx.rootSource, trustedRegistries });
   const claims =
     ctx.chain && ctx.consortiumSecret
-      ? new ClaimService(ctx.store, ctx.chain, ctx.records, { consortiumSecret: ctx.consortiumSecret })
+      ? new ClaimService(ctx.store, ctx.chain, ctx.records, {
+          consortiumSecret: ctx.consortiumSecret,
+          confirmations: ctx.confirmations,
+        })
       : null;
   if (claims && ctx.anchor && ctx.anchor.local !== false) {
     const reconciler = new ClaimReconciler(ctx.store, claims);
@@ -157,7 +160,7 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
         tags: ['claims'],
         summary: 'Claim invoices for reimbursement: consumes their keys on chain, then records the expense.claim',
         description:
-          'Each invoice (any organisation’s invoice.issued, not voided) is keyed by HMAC(consortium secret, seller tax id, code, number) (DESIGN §2.5). The keys are consumed on the ClaimRegistry in one transaction from your chain account; only once that is mined is the expense.claim record stored. 409 INVOICE_ALREADY_CLAIMED (naming the earlier claim) when any invoice was claimed before anywhere in the consortium. 503 CHAIN_UNAVAILABLE when the transaction is not mined in time: retry with the same externalId. A claim that gets an expense.rejected record releases its keys.',
+          'Each invoice (any organisation’s invoice.issued, not voided) is keyed by HMAC(consortium secret, seller tax id, code, number) (DESIGN §2.5). The keys are consumed on the ClaimRegistry in one transaction from your chain account; only once that is mined and has CONFIRMATIONS blocks on the canonical chain is the expense.claim record stored (a consume a reorg dropped is sent again). 409 INVOICE_ALREADY_CLAIMED (naming the earlier claim) when any invoice was claimed before anywhere in the consortium. 503 CHAIN_UNAVAILABLE when the transaction is not mined and confirmed in time: retry with the same externalId. A claim that gets an expense.rejected record releases its keys.',
         security,
         body: ClaimBody,
         response: { 201: ClaimResponse, 200: ClaimResponse, ...errors(400, 401, 403, 404, 409, 422, 429, 503) },
