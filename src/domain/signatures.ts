@@ -1,4 +1,4 @@
-import { AbiCoder, Signature, TypedDataEncoder, getAddress, isAddress, keccak256, recoverAddress } from 'ethers';
+import { AbiCoder, TypedDataEncoder, getAddress, isAddress, keccak256, recoverAddress } from 'ethers';
 import { validateArgument } from './errors';
 import { keccak256Bytes } from './hashing';
 import { bytesToHex32, hex32ToBytes, isHex32, type Hex32 } from './hex';
@@ -88,16 +88,20 @@ export function recordSigningDigest(domain: RecordSigningDomain, commitment: Hex
   return bytesToHex32(keccak256Bytes(msg));
 }
 
-/** True when `sig` is 65 bytes of hex with a canonical (low) s and v 27/28: the only form accepted. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const HALF_N = SECP256K1_N >> 1n;
+
+/**
+ * True when `sig` is 65 bytes of hex with 0 < r < n, 0 < s ≤ n/2 (EIP-2: the low-s form, so a signature cannot be
+ * re-shaped into a second valid one) and v 27/28: the only form accepted.
+ */
 export function isCanonicalSignature(sig: unknown): sig is string {
   if (typeof sig !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(sig)) return false;
   const v = parseInt(sig.slice(130, 132), 16);
   if (v !== 27 && v !== 28) return false;
-  try {
-    return Signature.from(sig).serialized.toLowerCase() === sig.toLowerCase();
-  } catch {
-    return false; // high s, r or s out of range
-  }
+  const r = BigInt('0x' + sig.slice(2, 66));
+  const s = BigInt('0x' + sig.slice(66, 130));
+  return r > 0n && r < SECP256K1_N && s > 0n && s <= HALF_N;
 }
 
 /**

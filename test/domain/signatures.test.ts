@@ -47,6 +47,12 @@ test('non-canonical signatures are refused: high s, bad v, wrong length', async 
   assert.equal(isCanonicalSignature(highS), false);
   assert.equal(recoverRecordSigner(domain, commitment, highS), null);
   assert.equal(isCanonicalSignature(sig.slice(0, 130) + '00'), false);
+  // s just above n/2 with its top bit clear: ethers' Signature.from accepts it (it tests the top bit only); EIP-2 not.
+  const justAboveHalf = (n >> 1n) + 1n;
+  assert.equal(justAboveHalf >> 255n, 0n);
+  assert.equal(isCanonicalSignature(sig.slice(0, 66) + justAboveHalf.toString(16).padStart(64, '0') + '1b'), false);
+  assert.equal(isCanonicalSignature(sig.slice(0, 66) + (n >> 1n).toString(16).padStart(64, '0') + '1b'), true);
+  assert.equal(isCanonicalSignature('0x' + '0'.repeat(64) + sig.slice(66)), false);
   assert.equal(isCanonicalSignature(sig.slice(0, 128)), false);
 });
 
