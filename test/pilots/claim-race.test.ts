@@ -41,6 +41,9 @@ describe(
           KEYSTORE_DIR: path.join(inst.dataDir, 'keystore'),
           KEYSTORE_PASSWORD: 'ledger-notary-embedded-dev',
           WORKER: 'false',
+          // Same depth as the first instance: with a block per transaction a second confirmation only comes with
+          // the next transaction, so a claim here would wait for unrelated traffic.
+          CONFIRMATIONS: '1',
         },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
