@@ -4,10 +4,11 @@ import path from 'node:path';
 import { DataSource } from 'typeorm';
 import type { Database as SqliteHandle, Statement } from 'better-sqlite3';
 import type { PoolClient, Pool } from 'pg';
-import { entitiesFor } from './entities';
+import { entitiesFor } from './tables';
 import { MIGRATIONS } from './migrations';
+import type { Dialect } from './mapping';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type { Dialect };
 
 /**
  * The SQL surface the repositories use. Statements are written once with `?` placeholders and
@@ -145,7 +146,7 @@ class PgSql implements Sql {
 }
 
 /**
- * The storage handle: a typeorm DataSource (entity mappings, migrations, schema checks) plus a
+ * The storage handle: a typeorm DataSource (migrations, schema drift checks against src/storage/tables.ts) plus a
  * small transactional SQL runner the repositories use for every read and write.
  * - SQLite (default): better-sqlite3 in WAL mode; one connection, transactions serialized.
  * - PostgreSQL (`url`): typeorm's pg pool; each transaction on its own pooled client.
