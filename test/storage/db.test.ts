@@ -33,6 +33,29 @@ for (const kind of DB_KINDS) {
       assert.equal(names[0], 'Init1764000000000');
     });
 
+    it('runs its SQL on the connection typeorm opened (public hooks, no second connection)', { skip }, async () => {
+      // A TEMP table lives on one SQLite connection; on PostgreSQL, on one session: a pool of one client then.
+      if (kind.name === 'sqlite') {
+        await db.dataSource.query('CREATE TEMP TABLE conn_probe (x TEXT)');
+        await db.dataSource.query("INSERT INTO conn_probe VALUES ('typeorm')");
+        const rows = await db.read((sql) => sql.query<{ x: string }>('SELECT x FROM conn_probe'));
+        assert.deepEqual(rows, [{ x: 'typeorm' }]);
+        await db.dataSource.query('DROP TABLE conn_probe');
+      } else {
+        const { url, close: closeOne } = await kind.open();
+        const one = await Database.open({ url, poolSize: 1, migrate: false });
+        try {
+          await one.dataSource.query('CREATE TEMP TABLE conn_probe (x TEXT)');
+          await one.dataSource.query("INSERT INTO conn_probe VALUES ('typeorm')");
+          const rows = await one.tx((sql) => sql.query<{ x: string }>('SELECT x FROM conn_probe'));
+          assert.deepEqual(rows, [{ x: 'typeorm' }]);
+        } finally {
+          await one.close();
+          await closeOne();
+        }
+      }
+    });
+
     it('rolls a failed transaction back', { skip }, async () => {
       await assert.rejects(
         db.tx(async (sql) => {
