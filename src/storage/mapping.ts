@@ -1,4 +1,4 @@
-import { EntitySchema, type EntitySchemaColumnOptions } from 'typeorm';
+import { EntitySchema, type EntitySchemaColumnOptions, type EntitySchemaRelationOptions } from 'typeorm';
 
 /**
  * The one description of a table (src/storage/tables.ts): each column's SQL name, type and how its value is read
@@ -21,6 +21,8 @@ export interface Column<T> {
   readonly nullable?: boolean;
   readonly primary?: boolean;
   readonly default?: string | number;
+  /** A foreign key: the entity (`Table.entityName`) and column this one references. */
+  readonly references?: { readonly entity: string; readonly column: string };
   /** Database value → domain value. */
   read(v: unknown): T;
   /** Domain value → database value (never called with null). */
@@ -126,6 +128,8 @@ export const col = {
     },
     write: (v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength),
   }),
+  /** The column as a foreign key to `entity`.`column` (default `id`): NO ACTION on delete and update. */
+  ref: <T>(c: Column<T>, entity: string, column = 'id'): Column<T> => ({ ...c, references: { entity, column } }),
   /** Overrides of a column's SQL attributes (same codec). */
   with: <T>(c: Column<T>, x: Extra & { default?: string | number; read?: (v: unknown) => T }): Column<T> => ({
     ...c,
@@ -227,6 +231,21 @@ export function table<C extends Columns>(
             };
             return [k, o];
           }),
+        ),
+        // typeorm names a foreign key from its table and columns (the same name the migrations' TableForeignKey
+        // gets), and SQLite stores no names: the default naming keeps the drift check exact on both databases.
+        relations: Object.fromEntries(
+          all
+            .filter((k) => columns[k]!.references)
+            .map((k) => {
+              const c = columns[k]!;
+              const rel: EntitySchemaRelationOptions = {
+                type: 'many-to-one',
+                target: c.references!.entity,
+                joinColumn: { name: c.name, referencedColumnName: c.references!.column },
+              };
+              return [`${k}$ref`, rel];
+            }),
         ),
         indices: indices.map((i) => ({
           name: i.name,
