@@ -1,6 +1,6 @@
 /**
- * Ports the use cases need from storage (implemented by src/storage/sql-repo.ts) and from the
- * chain (implemented with src/chain). Plain data in, plain data out.
+ * Ports the use cases need from storage (implemented by src/storage/repos, composed into one unit of work in
+ * src/storage/sql-repo.ts) and from the chain (implemented with src/chain). Plain data in, plain data out.
  */
 
 import type { RecordSignature } from '../domain/signatures';
@@ -149,9 +149,8 @@ export interface ClaimInfo {
   updatedAt: number;
 }
 
-/** Repository operations, all inside the caller's transaction. */
-export interface Repo {
-  // organisations and keys
+/** Repository of organisations, their API keys, audit grants and tax ids; inside the caller's transaction. */
+export interface OrgRepo {
   insertOrg(org: Org): Promise<void>;
   getOrg(id: string): Promise<Org | null>;
   listOrgs(): Promise<Org[]>;
@@ -171,8 +170,10 @@ export interface Repo {
   setOrgTaxIds(orgId: string, taxIds: { taxId: string; display: string }[], at: number): Promise<void>;
   /** Tax ids of these organisations, as given (display) and normalised. */
   taxIdsOf(orgIds: string[]): Promise<{ orgId: string; taxId: string; display: string }[]>;
+}
 
-  // records
+/** Repository of records, their links (lineage) and their place in a batch; inside the caller's transaction. */
+export interface RecordRepo {
   findByExternalIds(orgId: string, keys: { type: string; externalId: string }[]): Promise<RecordMeta[]>;
   /** Records of the org WITHOUT externalId having one of these digests (idempotency of id-less submissions). */
   findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]>;
@@ -193,8 +194,22 @@ export interface Repo {
   setBatchRecordsStatus(batchId: string, status: RecordStatus): Promise<void>;
   releaseBatchRecords(batchId: string): Promise<void>;
   recordsOfBatch(batchId: string, limit: number, offset: number): Promise<string[]>;
+  /** Locks these records' rows until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite writers are serialized). */
+  lockRecords(ids: string[]): Promise<void>;
+  /** Children of `ids` whose type is one of `types`, in one query over record_links. */
+  childrenByType(ids: string[], types: string[]): Promise<{ parentId: string; childId: string; type: string }[]>;
+  /** Records naming one of `ids` in `supersedes`. */
+  supersedersOf(ids: string[]): Promise<{ id: string; supersedes: string }[]>;
+  /** Links reachable from `ids` towards ancestors ('up') or descendants ('down'), at most `limit`. */
+  linkClosure(ids: string[], direction: 'up' | 'down', limit: number): Promise<{ parentId: string; childId: string }[]>;
+  getRecords(ids: string[]): Promise<RecordFull[]>;
+  /** Records with their stored Merkle path (legacy) but without the payload (bulk receipts), one IN query per 1,000 ids. */
+  getReceiptRows(ids: string[]): Promise<(RecordMeta & { proof: string[] | null })[]>;
+  findByCommitments(commitments: string[]): Promise<RecordMeta[]>;
+}
 
-  // batches
+/** Repository of batches and their stored trees; inside the caller's transaction. */
+export interface BatchRepo {
   insertBatch(b: BatchInfo): Promise<void>;
   getBatch(id: string): Promise<BatchInfo | null>;
   getBatchByRoot(root: string): Promise<BatchInfo | null>;
@@ -209,12 +224,17 @@ export interface Repo {
   insertBatchTree(batchId: string, nodes: Uint8Array): Promise<void>;
   /** The stored tree nodes of a batch, or null (unknown batch, or a batch built before trees were stored). */
   getBatchTree(batchId: string): Promise<Uint8Array | null>;
+  getBatches(ids: string[]): Promise<BatchInfo[]>;
+}
 
-  // transactions (outbox) and nonces
+/** Repository of chain transactions (outbox) and the nonces of their accounts; inside the caller's transaction. */
+export interface TxRepo {
   ensureAccount(address: string, orgId: string, nextNonce: number): Promise<void>;
   getAccountNonce(address: string): Promise<number | null>;
   setAccountNonce(address: string, nextNonce: number): Promise<void>;
   allocateNonce(address: string): Promise<number>;
+  /** Locks the account row (nonce allocation shared by the anchoring worker and the claims API). */
+  lockAccount(address: string): Promise<void>;
   insertOutbox(tx: OutboxTx): Promise<void>;
   getOutbox(id: string): Promise<OutboxTx | null>;
   /** The outbox row of a transaction hash (hashes are unique: the same nonce and call sign to the same hash). */
@@ -224,23 +244,10 @@ export interface Repo {
   openOutbox(address: string): Promise<OutboxTx[]>;
   /** Every outbox row signed for `refId` (a batch id or a claim commitment), oldest first. */
   outboxByRef(kind: OutboxTx['kind'], refId: string): Promise<OutboxTx[]>;
+}
 
-  // lifecycles, lineage and claims (pilot workflows)
-  /** Locks these records' rows until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite writers are serialized). */
-  lockRecords(ids: string[]): Promise<void>;
-  /** Children of `ids` whose type is one of `types`, in one query over record_links. */
-  childrenByType(ids: string[], types: string[]): Promise<{ parentId: string; childId: string; type: string }[]>;
-  /** Records naming one of `ids` in `supersedes`. */
-  supersedersOf(ids: string[]): Promise<{ id: string; supersedes: string }[]>;
-  /** Links reachable from `ids` towards ancestors ('up') or descendants ('down'), at most `limit`. */
-  linkClosure(ids: string[], direction: 'up' | 'down', limit: number): Promise<{ parentId: string; childId: string }[]>;
-  getRecords(ids: string[]): Promise<RecordFull[]>;
-  /** Records with their stored Merkle path (legacy) but without the payload (bulk receipts), one IN query per 1,000 ids. */
-  getReceiptRows(ids: string[]): Promise<(RecordMeta & { proof: string[] | null })[]>;
-  getBatches(ids: string[]): Promise<BatchInfo[]>;
-  findByCommitments(commitments: string[]): Promise<RecordMeta[]>;
-  /** Locks the account row (nonce allocation shared by the anchoring worker and the claims API). */
-  lockAccount(address: string): Promise<void>;
+/** Repository of expense claims (pilot workflows) and their invoices; inside the caller's transaction. */
+export interface ClaimRepo {
   insertClaim(c: ClaimInfo): Promise<void>;
   /** The invoices of a claim with their fingerprints (possible-duplicate detection); replaces the claim's rows. */
   setClaimInvoices(
@@ -268,11 +275,19 @@ export interface Repo {
   rejectedClaimsToRelease(limit: number): Promise<ClaimInfo[]>;
   /** Recorded claims whose approval has an `expense.reimbursed` child: their keys are settled on chain. */
   reimbursedClaimsToSettle(limit: number): Promise<ClaimInfo[]>;
+}
 
-  // leases
+/** Repository of leases (one holder of a named job at a time); inside the caller's transaction. */
+export interface LeaseRepo {
   tryLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   dropLease(name: string, holder: string): Promise<void>;
 }
+
+/**
+ * Repository operations, all inside the caller's transaction: one unit of work over every aggregate's repository
+ * (src/storage/sql-repo.ts composes them on one transaction).
+ */
+export interface Repo extends OrgRepo, RecordRepo, BatchRepo, TxRepo, ClaimRepo, LeaseRepo {}
 
 /** One account's binding in the member directory (`MemberDirectory.memberOf`): `since` 0 when never bound. */
 export interface DirectoryKey {

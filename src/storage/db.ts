@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataSource } from 'typeorm';
 import type { Database as SqliteHandle, Statement } from 'better-sqlite3';
-import type { PoolClient, Pool } from 'pg';
-import { entitiesFor } from './entities';
+import pg, { type PoolClient, type Pool, type PoolConfig } from 'pg';
+import { entitiesFor } from './tables';
 import { MIGRATIONS } from './migrations';
+import type { Dialect } from './mapping';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type { Dialect };
 
 /**
  * The SQL surface the repositories use. Statements are written once with `?` placeholders and
@@ -53,7 +54,6 @@ export function toPgPlaceholders(sql: string): string {
   return out;
 }
 
-/** True for a unique-constraint violation on either database. */
 /**
  * The SQLite file holds payloads and commitment salts: readable by this user only, like the keystore. Creates
  * its folder 0700 when missing and the file 0600 before SQLite opens it (SQLite creates the -wal/-shm/-journal
@@ -71,6 +71,7 @@ function createPrivately(file: string): void {
   }
 }
 
+/** True for a unique-constraint violation on either database. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; driverError?: { code?: string } };
   const code = e?.code ?? e?.driverError?.code;
@@ -145,11 +146,20 @@ class PgSql implements Sql {
 }
 
 /**
- * The storage handle: a typeorm DataSource (entity mappings, migrations, schema checks) plus a
- * small transactional SQL runner the repositories use for every read and write.
- * - SQLite (default): better-sqlite3 in WAL mode; one connection, transactions serialized.
- * - PostgreSQL (`url`): typeorm's pg pool; each transaction on its own pooled client.
+ * The `pg` module as typeorm's `driver` option (public, PostgresDataSourceOptions.driver): the same module, whose
+ * Pool hands the pool typeorm creates to `onPool`, so that the repositories' SQL runs on typeorm's pool without
+ * reaching into the driver's private fields.
  */
+function capturingPg(onPool: (pool: Pool) => void): typeof pg {
+  class CapturedPool extends pg.Pool {
+    constructor(config?: PoolConfig) {
+      super(config);
+      onPool(this);
+    }
+  }
+  return { ...pg, Pool: CapturedPool };
+}
+
 /** A transaction waiting for its turn on the SQLite connection (see `Database.tx`). */
 interface TxJob {
   fn: (sql: Sql) => Promise<unknown>;
@@ -160,9 +170,18 @@ interface TxJob {
 /** Most transactions committed together by one SQLite COMMIT. */
 const MAX_GROUP = 64;
 
+/**
+ * The storage handle: a typeorm DataSource (migrations, schema drift checks against src/storage/tables.ts) plus a
+ * small transactional SQL runner the repositories use for every read and write.
+ * - SQLite (default): better-sqlite3 in WAL mode; one connection, transactions serialized. The connection is the
+ *   one typeorm opens, handed over by its public `prepareDatabase` hook.
+ * - PostgreSQL (`url`): typeorm's pg pool, handed over by the `driver` option (`capturingPg`); each transaction
+ *   on its own pooled client.
+ */
 export class Database {
   private readonly mutex = new Mutex();
   private sqlite?: SqliteSql;
+  private pool?: Pool;
   private readonly txQueue: TxJob[] = [];
   private groupScheduled = false;
 
@@ -179,6 +198,8 @@ export class Database {
       logging: opts.logging ?? false,
     };
     let ds: DataSource;
+    const pools: Pool[] = [];
+    const handles: SqliteHandle[] = [];
     if (opts.url) {
       ds = new DataSource({
         ...common,
@@ -186,6 +207,7 @@ export class Database {
         type: 'postgres',
         url: opts.url,
         poolSize: opts.poolSize ?? 10,
+        driver: capturingPg((p) => pools.push(p)),
       });
     } else {
       const file = opts.sqlitePath ?? ':memory:';
@@ -196,6 +218,7 @@ export class Database {
         type: 'better-sqlite3',
         database: file,
         prepareDatabase: (db: SqliteHandle) => {
+          handles.push(db);
           db.pragma('journal_mode = WAL');
           db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes
           db.pragma('busy_timeout = 5000');
@@ -210,9 +233,14 @@ export class Database {
     }
     await ds.initialize();
     const db = new Database(ds, opts.url ? 'postgres' : 'sqlite');
-    if (db.dialect === 'sqlite') {
-      db.sqlite = new SqliteSql((ds.driver as unknown as { databaseConnection: SqliteHandle }).databaseConnection);
+    // typeorm opens one better-sqlite3 connection, or one pg pool (no replication configured): exactly one here.
+    const opened = opts.url ? pools.length : handles.length;
+    if (opened !== 1) {
+      await ds.destroy();
+      throw new Error(`expected typeorm to open one ${opts.url ? 'pool' : 'connection'}, got ${opened}`);
     }
+    if (opts.url) db.pool = pools[0];
+    else db.sqlite = new SqliteSql(handles[0]!);
     if (opts.migrate !== false) await db.migrate();
     return db;
   }
@@ -264,8 +292,7 @@ export class Database {
         this.scheduleGroup();
       });
     }
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const client = await pool.connect();
+    const client = await this.pool!.connect();
     try {
       await client.query('BEGIN');
       const out = await fn(new PgSql(client));
@@ -355,8 +382,7 @@ export class Database {
       const s = this.sqlite;
       return this.mutex.run(() => fn(s));
     }
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    return fn(new PgSql(pool));
+    return fn(new PgSql(this.pool!));
   }
 
   async ping(): Promise<boolean> {

@@ -5,10 +5,40 @@ import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
 import { SqlStore } from '../../src/storage/sql-repo';
 import { BatchTrees } from '../../src/service/batch-trees';
 import { buildMerkleTreeSync, type MerkleTree } from '../../src/domain/merkle';
-import type { Store } from '../../src/service/ports';
+import type { Repo, Store } from '../../src/service/ports';
 
 const tree = (n: number): MerkleTree =>
   buildMerkleTreeSync(Array.from({ length: n }, () => `0x${randomBytes(32).toString('hex')}`));
+
+let seq = 0;
+/** A tree belongs to its batch (foreign key): stores a batch row of org `o` first. */
+async function storeTree(r: Repo, batchId: string, nodes: Uint8Array): Promise<void> {
+  if (!(await r.getOrg('o'))) await r.insertOrg({ id: 'o', name: 'O', kind: 'member', address: null, createdAt: 0 });
+  const hex = `0x${randomBytes(32).toString('hex')}`;
+  const zero = `0x${'00'.repeat(20)}`;
+  await r.insertBatch({
+    id: batchId,
+    orgId: 'o',
+    seq: ++seq,
+    root: hex,
+    prev: hex,
+    leafCount: 1,
+    status: 'confirmed',
+    txId: null,
+    txHash: null,
+    blockNumber: null,
+    blockHash: null,
+    blockTimestamp: null,
+    chainSeq: null,
+    chainId: 31337,
+    registry: zero,
+    submitter: zero,
+    error: null,
+    createdAt: 0,
+    updatedAt: 0,
+  });
+  await r.insertBatchTree(batchId, nodes);
+}
 
 for (const kind of DB_KINDS) {
   describe(`BatchTrees (stored trees read back for receipts) on ${kind.name}`, () => {
@@ -38,7 +68,7 @@ for (const kind of DB_KINDS) {
 
     it('stores the nodes as raw bytes and gives them back unchanged', { skip }, async () => {
       const t = tree(37);
-      await store.tx((r) => r.insertBatchTree('b-raw', t.nodes));
+      await store.tx((r) => storeTree(r, 'b-raw', t.nodes));
       const back = await store.read((r) => r.getBatchTree('b-raw'));
       assert.ok(back instanceof Uint8Array);
       assert.deepEqual(Buffer.from(back), Buffer.from(t.nodes));
@@ -47,7 +77,7 @@ for (const kind of DB_KINDS) {
 
     it('reads a tree once: repeated and concurrent gets are served from memory', { skip }, async () => {
       const t = tree(100);
-      await store.tx((r) => r.insertBatchTree('b-once', t.nodes));
+      await store.tx((r) => storeTree(r, 'b-once', t.nodes));
       const cache = new BatchTrees(counting);
       reads = 0;
       const got = await Promise.all([cache.get('b-once'), cache.get('b-once'), cache.get('b-once')]);
@@ -61,7 +91,7 @@ for (const kind of DB_KINDS) {
       assert.equal(reads, 1);
       // unknown batches are not remembered as missing: a tree stored later is found
       assert.equal(await cache.get('b-later'), null);
-      await store.tx((r) => r.insertBatchTree('b-later', t.nodes));
+      await store.tx((r) => storeTree(r, 'b-later', t.nodes));
       assert.ok(await cache.get('b-later'));
     });
 
@@ -73,7 +103,7 @@ for (const kind of DB_KINDS) {
       async () => {
         const trees = ['l1', 'l2', 'l3', 'l4'].map((id) => ({ id, t: tree(50) })); // 99 nodes × 32 B each
         await store.tx(async (r) => {
-          for (const x of trees) await r.insertBatchTree(x.id, x.t.nodes);
+          for (const x of trees) await storeTree(r, x.id, x.t.nodes);
         });
         const cache = new BatchTrees(counting, 3 * 99 * 32);
         reads = 0;
@@ -91,7 +121,7 @@ for (const kind of DB_KINDS) {
         assert.equal(reads, 5, 'l2 was evicted');
 
         const big = tree(200);
-        await store.tx((r) => r.insertBatchTree('big', big.nodes));
+        await store.tx((r) => storeTree(r, 'big', big.nodes));
         reads = 0;
         assert.deepEqual(Buffer.from((await cache.get('big'))!), Buffer.from(big.nodes));
         await cache.get('big');
@@ -107,7 +137,7 @@ for (const kind of DB_KINDS) {
       },
       async () => {
         const t = tree(9);
-        await store.tx((r) => r.insertBatchTree('b-path', t.nodes));
+        await store.tx((r) => storeTree(r, 'b-path', t.nodes));
         const cache = new BatchTrees(store);
         const stored = [`0x${'11'.repeat(32)}`];
         assert.deepEqual(await cache.pathOf({ batchId: 'b-path', leafIndex: t.leafIndexOf(0), proof: stored }), stored);

@@ -33,6 +33,29 @@ for (const kind of DB_KINDS) {
       assert.equal(names[0], 'Init1764000000000');
     });
 
+    it('runs its SQL on the connection typeorm opened (public hooks, no second connection)', { skip }, async () => {
+      // A TEMP table lives on one SQLite connection; on PostgreSQL, on one session: a pool of one client then.
+      if (kind.name === 'sqlite') {
+        await db.dataSource.query('CREATE TEMP TABLE conn_probe (x TEXT)');
+        await db.dataSource.query("INSERT INTO conn_probe VALUES ('typeorm')");
+        const rows = await db.read((sql) => sql.query<{ x: string }>('SELECT x FROM conn_probe'));
+        assert.deepEqual(rows, [{ x: 'typeorm' }]);
+        await db.dataSource.query('DROP TABLE conn_probe');
+      } else {
+        const { url, close: closeOne } = await kind.open();
+        const one = await Database.open({ url, poolSize: 1, migrate: false });
+        try {
+          await one.dataSource.query('CREATE TEMP TABLE conn_probe (x TEXT)');
+          await one.dataSource.query("INSERT INTO conn_probe VALUES ('typeorm')");
+          const rows = await one.tx((sql) => sql.query<{ x: string }>('SELECT x FROM conn_probe'));
+          assert.deepEqual(rows, [{ x: 'typeorm' }]);
+        } finally {
+          await one.close();
+          await closeOne();
+        }
+      }
+    });
+
     it('rolls a failed transaction back', { skip }, async () => {
       await assert.rejects(
         db.tx(async (sql) => {
@@ -71,6 +94,65 @@ for (const kind of DB_KINDS) {
       assert.deepEqual(
         [...got].sort((a, b) => a - b),
         Array.from({ length: 20 }, (_, i) => i),
+      );
+    });
+  });
+}
+
+for (const kind of DB_KINDS) {
+  describe(`Foreign keys (migration ForeignKeys1764900000000) on ${kind.name}`, () => {
+    const skip = kind.name === 'postgres' && !PG_AVAILABLE;
+    let db: Database;
+    let close: () => Promise<void>;
+    before(async () => {
+      if (skip) return;
+      ({ db, close } = await kind.open());
+    });
+    after(async () => close?.());
+    const org = (id: string) =>
+      db.tx((sql) =>
+        sql.exec("INSERT INTO organisations (id, name, kind, address, created_at) VALUES (?, 'n', 'member', NULL, 0)", [
+          id,
+        ]),
+      );
+    const key = (id: string, orgId: string) =>
+      db.tx((sql) =>
+        sql.exec(
+          "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, scopes, created_at) VALUES (?, ?, 'k', 'p', ?, 'submit', 0)",
+          [id, orgId, `h-${id}`],
+        ),
+      );
+    const link = (child: string, parent: string) =>
+      db.tx((sql) => sql.exec('INSERT INTO record_links (child_id, parent_id) VALUES (?, ?)', [child, parent]));
+
+    it('refuses a row naming no parent', { skip }, async () => {
+      await org('fk-org');
+      await key('k1', 'fk-org');
+      await assert.rejects(key('k2', 'no-such-org'), (e: { code?: string }) =>
+        ['23503', 'SQLITE_CONSTRAINT_FOREIGNKEY'].includes(String(e.code)),
+      );
+      await assert.rejects(link('no-child', 'no-parent'));
+      await assert.rejects(
+        db.tx((sql) =>
+          sql.exec('INSERT INTO batch_trees (batch_id, nodes) VALUES (?, ?)', ['no-batch', Buffer.alloc(32)]),
+        ),
+      );
+    });
+
+    it('migrates existing data, and refuses (changing nothing) while a row names no parent', { skip }, async () => {
+      await db.dataSource.undoLastMigration({ transaction: 'each' });
+      assert.notDeepEqual(await db.schemaDrift(), [], 'the mapping has the keys, the database no longer');
+      await key('orphan', 'gone-org'); // possible without the keys
+      await assert.rejects(db.migrate(), /api_keys\.org_id: 1 rows name no organisations\.id/);
+      assert.notDeepEqual(await db.schemaDrift(), []);
+      await db.tx((sql) => sql.exec("DELETE FROM api_keys WHERE id = 'orphan'"));
+      await db.migrate();
+      assert.deepEqual(await db.schemaDrift(), []);
+      const rows = await db.read((sql) => sql.query<{ id: string }>('SELECT id FROM api_keys ORDER BY id'));
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        ['k1'],
+        'existing rows kept through the rebuild',
       );
     });
   });

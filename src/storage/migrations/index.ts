@@ -7,6 +7,7 @@ import { ClaimInvoices1764500000000 } from './1764500000000-ClaimInvoices';
 import { BatchTrees1764600000000 } from './1764600000000-BatchTrees';
 import { ClaimSettle1764700000000 } from './1764700000000-ClaimSettle';
 import { RecordSignatures1764800000000 } from './1764800000000-RecordSignatures';
+import { ForeignKeys1764900000000 } from './1764900000000-ForeignKeys';
 
 /** Every migration, in order. Passed as classes (not a glob) so ts-node, tsc output and tests all resolve them. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   BatchTrees1764600000000,
   ClaimSettle1764700000000,
   RecordSignatures1764800000000,
+  ForeignKeys1764900000000,
 ];
