@@ -101,7 +101,15 @@ async function post(server: ServerHandle, key: string, bodies: string[]): Promis
   return accepted / ((performance.now() - t) / 1000);
 }
 
-async function ingest(runs: number, requests: number): Promise<SigningFigures['ingest']> {
+/**
+ * Interleaved rounds of unsigned then signed ingest; `only` posts one kind alone (bench/profile.ts signed|unsigned,
+ * so that a CPU profile holds one path).
+ */
+export async function ingest(
+  runs: number,
+  requests: number,
+  only?: 'signed' | 'unsigned',
+): Promise<SigningFigures['ingest']> {
   const server = await startServer({ env: { RATE_LIMIT_MAX: '1000000', WORKER: 'false' } });
   try {
     const bank = server.demo.orgs.find((o) => o.id === 'bank')!;
@@ -120,14 +128,14 @@ async function ingest(runs: number, requests: number): Promise<SigningFigures['i
           : recs;
         return JSON.stringify({ records });
       });
-    await post(server, bank.apiKey, bodies(true, 'warm-s').slice(0, 2));
-    await post(server, bank.apiKey, bodies(false, 'warm-u').slice(0, 2));
+    if (only !== 'unsigned') await post(server, bank.apiKey, bodies(true, 'warm-s').slice(0, 2));
+    if (only !== 'signed') await post(server, bank.apiKey, bodies(false, 'warm-u').slice(0, 2));
     const out = { signed: [] as number[], unsigned: [] as number[] };
     for (let i = 0; i < runs; i++) {
       const u = bodies(false, `u${i}`);
       const s = bodies(true, `s${i}`); // signed before the clock starts: the client's part is measured above
-      out.unsigned.push(await post(server, bank.apiKey, u));
-      out.signed.push(await post(server, bank.apiKey, s));
+      if (only !== 'signed') out.unsigned.push(await post(server, bank.apiKey, u));
+      if (only !== 'unsigned') out.signed.push(await post(server, bank.apiKey, s));
     }
     return out;
   } finally {
