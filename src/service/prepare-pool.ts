@@ -35,9 +35,9 @@ interface PoolOptions {
  * Runs {@link prepareBatchBody} for large batches on worker threads, so that JSON parsing, validation,
  * RFC 8785 canonicalization, hashing and the signature recovery of signed records (libsecp256k1, ~45 µs each:
  * most of a signed batch's CPU) of requests N+1, N+2 use the other cores while the main thread runs the
- * database transaction of request N. Up to `threads` workers (default: the cores, at most 2); the second starts
- * only once a batch finds the first busy. Small batches, and any batch while no worker is ready, are prepared on
- * the calling thread: same function, same answers.
+ * database transaction of request N. `threads` workers (default: the cores, at most 2), started by the first large
+ * batch; each batch goes to the least loaded ready one. Small batches, and any batch while no worker is ready, are
+ * prepared on the calling thread: same function, same answers.
  *
  * Nothing a worker does can end the process: a batch that throws inside a worker is answered with a
  * problem (never re-run on the calling thread, where the same throw would be uncaught); a worker that dies
@@ -88,10 +88,11 @@ export class PreparePool {
     const first = this.lane(0);
     if (this.closed || this.disabled || raw.length < (this.opts.minBytesForWorker ?? 40_000))
       return first.prepare(raw, signing);
-    // The idle ready worker, else the least loaded ready one; a batch that finds every worker busy starts the next.
+    // The first large batch starts every worker (a thread started while batches wait would compete with them).
+    for (let i = 1; i < this.maxLanes; i++) this.lane(i).start();
+    // The least loaded ready worker (the first of equals); none ready: the first (inline until it is).
     let best: PrepareLane | undefined;
     for (const l of this.lanes) if (l.isReady() && (!best || l.load() < best.load())) best = l;
-    if ((!best || best.load() > 0) && this.lanes.length < this.maxLanes) this.lane(this.lanes.length).start();
     return (best ?? first).prepare(raw, signing);
   }
 

@@ -62,12 +62,12 @@ describe('PreparePool with two worker threads', () => {
     });
 
   for (const threads of [1, 2]) {
-    it(`threads: ${threads}: a batch that finds every worker busy starts the next, up to ${threads}`, async () => {
+    it(`threads: ${threads}: ${threads} worker(s) take the batches in flight together`, async () => {
       const pool = new PreparePool({ threads });
       try {
         assert.equal(await pool.whenReady(), true);
         assert.equal(pool.readyWorkers(), 1);
-        // Batches in flight together until a second worker (if any) is up and takes some of them.
+        // The first large batch starts the others; batches in flight together until they are up.
         const end = Date.now() + 60_000;
         let round = 0;
         while (pool.readyWorkers() < threads && Date.now() < end) {
