@@ -1,12 +1,15 @@
 // CPU profile of a server under one of the benchmark loads: the same code as the figure, with the server child
 // started with --cpu-prof; prints the top self-time functions of the load phase (the .cpuprofile stays in
 // bench/profiles, openable in Chrome DevTools or speedscope).
-// Run: node -r ts-node/register bench/profile.ts [batch|pg|single|verify] [top=25]
+// Run: node -r ts-node/register bench/profile.ts [batch|pg|single|verify|signed|unsigned] [top=25]
+// signed / unsigned: bench/signing.ts's bulk ingest (1,000 document records per request) of one kind only.
 import fs from 'node:fs';
 import path from 'node:path';
 import { singleSubmit, verify } from './http';
 import { ingestPg, ingestSqlite } from './ingest';
 import { ROOT, startup } from './lib';
+import { ingest as ingestSigning } from './signing';
+import { initHashing } from '../src/domain/hashing';
 
 interface Node {
   id: number;
@@ -23,10 +26,17 @@ export function summarize(
   file: string,
   top: number,
   skipMs = 0,
+  /** The profile's clock (µs) that `skipMs` counts from: the process's main-thread profile start, for a worker's. */
+  originUs?: number,
 ): { busyPct: number; fns: { fn: string; pct: number }[] } {
-  const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    nodes: Node[];
+    samples: number[];
+    timeDeltas: number[];
+    startTime: number;
+  };
   const hitsOf = new Map<number, number>();
-  let t = 0;
+  let t = prof.startTime - (originUs ?? prof.startTime);
   prof.samples.forEach((id, i) => {
     t += prof.timeDeltas[i]!;
     if (t >= skipMs * 1000) hitsOf.set(id, (hitsOf.get(id) ?? 0) + 1);
@@ -60,17 +70,30 @@ async function main(): Promise<void> {
   process.env.BENCH_CPU_PROF_DIR = dir; // every server started below is profiled
   if (mode === 'batch') console.log(JSON.stringify(await ingestSqlite(1, 30)));
   else if (mode === 'pg') console.log(JSON.stringify(await ingestPg(1, 30)));
-  else if (mode === 'single') console.log(JSON.stringify(await singleSubmit(1, 8)));
+  else if (mode === 'signed' || mode === 'unsigned') {
+    await initHashing();
+    console.log(JSON.stringify(await ingestSigning(3, 10, mode)));
+  } else if (mode === 'single') console.log(JSON.stringify(await singleSubmit(1, 8)));
   else if (mode === 'verify') console.log(JSON.stringify(await verify(1, 8)));
   else throw new Error(`unknown mode ${mode}`);
-  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) throw new Error('no profile written');
-  // Skip start-up (module loading, chain deployment, keystore scrypt) and the warm-up second.
-  const { busyPct, fns } = summarize(path.join(dir, file), top, startup.lastMs + 1000);
-  console.log(
-    `profile: ${path.join(dir, file)}\nbusy ${busyPct.toFixed(0)}% of the time; self time (% of busy), top ${top}:`,
+  // One profile per thread (the API's main thread, the preparation worker thread), sorted by name.
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
+  if (!files.length) throw new Error('no profile written');
+  // Worker threads start later than the main thread: their samples are skipped on the main thread's clock.
+  const origin = Math.min(
+    ...files.map((f) => (JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { startTime: number }).startTime),
   );
-  for (const { fn, pct } of fns) console.log(`${pct.toFixed(1).padStart(6)}%  ${fn}`);
+  for (const file of files) {
+    // Skip start-up (module loading, chain deployment, keystore scrypt) and the warm-up second.
+    const { busyPct, fns } = summarize(path.join(dir, file), top, startup.lastMs + 1000, origin);
+    console.log(
+      `profile: ${path.join(dir, file)}\nbusy ${busyPct.toFixed(0)}% of the time; self time (% of busy), top ${top}:`,
+    );
+    for (const { fn, pct } of fns) console.log(`${pct.toFixed(1).padStart(6)}%  ${fn}`);
+  }
 }
 
 if (require.main === module) {

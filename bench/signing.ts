@@ -24,7 +24,23 @@ export const PER_REQUEST = 1000;
 export interface SigningFigures {
   /** Records/s of `signRecords` (id, salt, digest, commitment, EIP-712 digest, signature) per backend. */
   clientSign: { backend: string; recordsPerSecond: number[]; records: number }[];
-  ingest: { signed: number[]; unsigned: number[] };
+  ingest: {
+    signed: number[];
+    unsigned: number[];
+    /** CPU time of the server process (all its threads: API, preparation workers) per record, µs, per run. */
+    signedCpuUs?: number[];
+    unsignedCpuUs?: number[];
+  };
+}
+
+/** utime + stime of process `pid` in ms (Linux /proc; undefined elsewhere). */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks: USER_HZ 100
+  } catch {
+    return undefined;
+  }
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -79,8 +95,8 @@ async function clientSign(runs: number): Promise<SigningFigures['clientSign']> {
   return out;
 }
 
-/** Records/s of `bodies` posted with 2 requests in flight. */
-async function post(server: ServerHandle, key: string, bodies: string[]): Promise<number> {
+/** Records/s of `bodies` posted with 2 requests in flight; `cpu` gets the server's CPU µs per record. */
+async function post(server: ServerHandle, key: string, bodies: string[], cpu?: number[]): Promise<number> {
   let next = 0;
   let accepted = 0;
   const worker = async () => {
@@ -96,12 +112,24 @@ async function post(server: ServerHandle, key: string, bodies: string[]): Promis
       accepted += b.accepted;
     }
   };
+  const c0 = cpuMsOf(server.child.pid);
   const t = performance.now();
   await Promise.all([worker(), worker()]);
-  return accepted / ((performance.now() - t) / 1000);
+  const rate = accepted / ((performance.now() - t) / 1000);
+  const c1 = cpuMsOf(server.child.pid);
+  if (cpu && c0 !== undefined && c1 !== undefined) cpu.push(((c1 - c0) * 1000) / accepted);
+  return rate;
 }
 
-async function ingest(runs: number, requests: number): Promise<SigningFigures['ingest']> {
+/**
+ * Interleaved rounds of unsigned then signed ingest; `only` posts one kind alone (bench/profile.ts signed|unsigned,
+ * so that a CPU profile holds one path).
+ */
+export async function ingest(
+  runs: number,
+  requests: number,
+  only?: 'signed' | 'unsigned',
+): Promise<SigningFigures['ingest']> {
   const server = await startServer({ env: { RATE_LIMIT_MAX: '1000000', WORKER: 'false' } });
   try {
     const bank = server.demo.orgs.find((o) => o.id === 'bank')!;
@@ -120,14 +148,19 @@ async function ingest(runs: number, requests: number): Promise<SigningFigures['i
           : recs;
         return JSON.stringify({ records });
       });
-    await post(server, bank.apiKey, bodies(true, 'warm-s').slice(0, 2));
-    await post(server, bank.apiKey, bodies(false, 'warm-u').slice(0, 2));
-    const out = { signed: [] as number[], unsigned: [] as number[] };
+    if (only !== 'unsigned') await post(server, bank.apiKey, bodies(true, 'warm-s').slice(0, 2));
+    if (only !== 'signed') await post(server, bank.apiKey, bodies(false, 'warm-u').slice(0, 2));
+    const out = {
+      signed: [] as number[],
+      unsigned: [] as number[],
+      signedCpuUs: [] as number[],
+      unsignedCpuUs: [] as number[],
+    };
     for (let i = 0; i < runs; i++) {
       const u = bodies(false, `u${i}`);
       const s = bodies(true, `s${i}`); // signed before the clock starts: the client's part is measured above
-      out.unsigned.push(await post(server, bank.apiKey, u));
-      out.signed.push(await post(server, bank.apiKey, s));
+      if (only !== 'signed') out.unsigned.push(await post(server, bank.apiKey, u, out.unsignedCpuUs));
+      if (only !== 'unsigned') out.signed.push(await post(server, bank.apiKey, s, out.signedCpuUs));
     }
     return out;
   } finally {
@@ -151,6 +184,10 @@ if (require.main === module) {
       console.log(
         `ingest signed ${Math.round(median(f.ingest.signed))} records/s, unsigned ${Math.round(median(f.ingest.unsigned))}`,
       );
+      if (f.ingest.signedCpuUs?.length && f.ingest.unsignedCpuUs?.length)
+        console.log(
+          `server CPU per record (all threads): signed ${Math.round(median(f.ingest.signedCpuUs))} µs, unsigned ${Math.round(median(f.ingest.unsignedCpuUs))} µs`,
+        );
       console.log(JSON.stringify(f));
     }
   })();

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { prepareBatchBody, type PrepareFailure, type SigningContext } from './prepare';
@@ -21,41 +22,112 @@ function failed(why: string): Result {
   return { error };
 }
 
+type Stats = { worker: number; inline: number; crashes: number; restarts: number };
+
+interface PoolOptions {
+  minBytesForWorker?: number;
+  onError?: (msg: string, err?: unknown) => void;
+  workerScript?: string;
+  threads?: number;
+}
+
 /**
- * Runs {@link prepareBatchBody} for large batches on a worker thread, so that JSON parsing, validation,
- * RFC 8785 canonicalization and hashing of request N+1 use the second core while the main thread runs
- * the database transaction of request N. Small batches, and any batch while the worker is not ready, are
+ * Runs {@link prepareBatchBody} for large batches on worker threads, so that JSON parsing, validation,
+ * RFC 8785 canonicalization, hashing and the signature recovery of signed records (libsecp256k1, ~45 µs each:
+ * most of a signed batch's CPU) of requests N+1, N+2 use the other cores while the main thread runs the
+ * database transaction of request N. `threads` workers (default: the cores, at most 2), started by the first large
+ * batch; each batch goes to the least loaded ready one. Small batches, and any batch while no worker is ready, are
  * prepared on the calling thread: same function, same answers.
  *
- * Nothing the worker does can end the process: a batch that throws inside the worker is answered with a
+ * Nothing a worker does can end the process: a batch that throws inside a worker is answered with a
  * problem (never re-run on the calling thread, where the same throw would be uncaught); a worker that dies
  * is replaced, the batch it was working on is answered with a problem, and the batches queued behind it go
- * to the replacement. Only a worker that never becomes ready disables the pool (everything then runs inline).
+ * to its replacement. Only a worker that never becomes ready disables the pool (everything then runs inline).
  */
 export class PreparePool {
+  private readonly lanes: PrepareLane[] = [];
+  private readonly maxLanes: number;
+  private closed = false;
+  /** Batches prepared on a worker thread and on the calling thread; workers replaced after a crash (all workers). */
+  readonly stats: Stats = { worker: 0, inline: 0, crashes: 0, restarts: 0 };
+
+  /**
+   * `minBytesForWorker`: smaller bodies (default 40 kB, ~200 records) are faster on the calling thread.
+   * `onError`: where worker failures are reported (default: stderr). `workerScript`: tests only, another worker.
+   * `threads`: most worker threads (default min(2, cores)).
+   */
+  constructor(private readonly opts: PoolOptions = {}) {
+    this.maxLanes = Math.max(1, Math.floor(opts.threads ?? Math.min(2, availableParallelism())));
+  }
+
+  private lane(i: number): PrepareLane {
+    while (this.lanes.length <= i) this.lanes.push(new PrepareLane(this.opts, this.stats));
+    return this.lanes[i]!;
+  }
+
+  /** A worker could not start: everything runs inline. */
+  private get disabled(): boolean {
+    return this.lanes.some((l) => l.disabled);
+  }
+
+  /** Worker threads taking batches now. */
+  readyWorkers(): number {
+    return this.lanes.filter((l) => l.isReady()).length;
+  }
+
+  /** Starts the first worker and resolves once it takes batches (false if it cannot start). */
+  whenReady(): Promise<boolean> {
+    return this.lane(0).whenReady();
+  }
+
+  /**
+   * Parses and prepares a batch body; resolves with per-item results or a body-level error. Never rejects.
+   * `signing` (who submits, on which chain): signatures of records without parents are recovered here too.
+   */
+  prepare(raw: string, signing?: SigningContext): Promise<Result> {
+    const first = this.lane(0);
+    if (this.closed || this.disabled || raw.length < (this.opts.minBytesForWorker ?? 40_000))
+      return first.prepare(raw, signing);
+    // The first large batch starts every worker (a thread started while batches wait would compete with them).
+    for (let i = 1; i < this.maxLanes; i++) this.lane(i).start();
+    // The least loaded ready worker (the first of equals); none ready: the first (inline until it is).
+    let best: PrepareLane | undefined;
+    for (const l of this.lanes) if (l.isReady() && (!best || l.load() < best.load())) best = l;
+    return (best ?? first).prepare(raw, signing);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.lanes.map((l) => l.close()));
+  }
+}
+
+/** One worker thread of a {@link PreparePool} and the batches sent to it. */
+class PrepareLane {
   private worker?: Worker;
   private ready = false;
   /** The worker could not start: everything runs inline from now on. */
-  private disabled = false;
+  disabled = false;
   private closed = false;
   private nextId = 1;
   /** In the order sent: the worker handles one message at a time, so the first is the one it is working on. */
   private readonly pending = new Map<number, Job>();
   private readyWaiters: (() => void)[] = [];
-  /** Batches prepared on the worker thread and on the calling thread; workers replaced after a crash. */
-  readonly stats = { worker: 0, inline: 0, crashes: 0, restarts: 0 };
 
-  /**
-   * `minBytesForWorker`: smaller bodies (default 40 kB, ~200 records) are faster on the calling thread.
-   * `onError`: where worker failures are reported (default: stderr). `workerScript`: tests only, another worker.
-   */
   constructor(
-    private readonly opts: {
-      minBytesForWorker?: number;
-      onError?: (msg: string, err?: unknown) => void;
-      workerScript?: string;
-    } = {},
+    private readonly opts: PoolOptions,
+    readonly stats: Stats,
   ) {}
+
+  /** Whether batches sent now go to the worker thread. */
+  isReady(): boolean {
+    return this.ready && this.worker !== undefined;
+  }
+
+  /** Batches sent to this worker and not answered yet. */
+  load(): number {
+    return this.pending.size;
+  }
 
   private report(msg: string, err?: unknown): void {
     if (this.opts.onError) this.opts.onError(msg, err);
@@ -81,10 +153,7 @@ export class PreparePool {
     }
   }
 
-  /**
-   * Parses and prepares a batch body; resolves with per-item results or a body-level error. Never rejects.
-   * `signing` (who submits, on which chain): signatures of records without parents are recovered here too.
-   */
+  /** {@link PreparePool.prepare} on this worker (or inline: small body, worker not ready). */
   prepare(raw: string, signing?: SigningContext): Promise<Result> {
     if (raw.length < (this.opts.minBytesForWorker ?? 40_000)) return Promise.resolve(this.inline(raw, signing));
     this.start();
@@ -108,7 +177,7 @@ export class PreparePool {
     }
   }
 
-  private start(): void {
+  start(): void {
     if (this.worker || this.disabled || this.closed) return;
     const file = this.opts.workerScript ?? path.join(__dirname, `prepare-worker${path.extname(__filename)}`);
     // Under ts-node (npm start, tests) the worker registers ts-node itself; compiled builds load the .js.

@@ -63,10 +63,11 @@ export interface Prepared {
   violations?: RuleViolation[];
   /**
    * A signed record without parents, prepared with its organisation and chain known (batch route): its commitment
-   * and the address each signature recovers to (lowercase, null: none), so that the transaction need not recover
-   * them. Used only when the transaction computes the same commitment in the same domain (`domain`).
+   * (for `orgId`) and the address each signature recovers to (lowercase, null: none), so that the transaction need
+   * neither recompute the commitment nor recover them. Used only for a record of `orgId` still without parents, and
+   * its signers only when the commitment is the same and the domain too (`domain`).
    */
-  recovered?: { domain: string; commitment: string; signers: (string | null)[] };
+  recovered?: { domain: string; orgId: string; commitment: string; signers: (string | null)[] };
 }
 
 /** Who submits a batch, on which chain: lets the preparation recover signatures of records without parents. */
@@ -94,6 +95,7 @@ function recoverPrepared(p: Prepared, ctx: SigningContext, domain: RecordSigning
   });
   p.recovered = {
     domain: domainKey(domain),
+    orgId: ctx.orgId,
     commitment,
     signers: sigs.map((s) => recoverSignerAddress(domain, commitment, s.signature, { canonicalChecked: true })),
   };

@@ -80,7 +80,12 @@ export class RecordService {
     private readonly rules: BusinessRules | null = new BusinessRules(),
     /** Signed records (receipt version 2); without it they are refused with SIGNATURES_UNAVAILABLE. */
     private readonly signing: RecordSigning | null = null,
-  ) {}
+  ) {
+    this.signingDomainKey = signing ? domainKey(signing.domain) : null;
+  }
+
+  /** {@link domainKey} of the signing domain (compared with each prepared record's). */
+  private readonly signingDomainKey: string | null;
 
   /**
    * A UBL 2.1 Invoice or CreditNote (exact bytes) as an `invoice.issued` record. Its externalId is
@@ -222,10 +227,16 @@ export class RecordService {
 
   /**
    * Null when every signature of a signed record recovers to its signer over `commitment` and each signer is an
-   * active SIGNER key of `orgId` in the directory; else the first failure.
+   * active SIGNER key of `orgId` (`org`: its {@link orgHashOf}, hashed once per request) in the directory; else the
+   * first failure.
    */
-  private checkSignatures(orgId: string, p: Prepared, commitment: string, lookup: SignerLookup): ServiceError | null {
-    const org = orgHashOf(orgId);
+  private checkSignatures(
+    orgId: string,
+    org: string,
+    p: Prepared,
+    commitment: string,
+    lookup: SignerLookup,
+  ): ServiceError | null {
     for (const [i, s] of (p.input.signatures ?? []).entries()) {
       const address = s.signer.toLowerCase();
       const refused = lookup.refused.get(address);
@@ -234,7 +245,7 @@ export class RecordService {
       // there too (same commitment and domain, else recovered here).
       const pre = p.recovered;
       const recovered =
-        pre && pre.commitment === commitment && pre.domain === domainKey(this.signing!.domain)
+        pre && pre.commitment === commitment && pre.domain === this.signingDomainKey
           ? pre.signers[i]
           : recoverSignerAddress(this.signing!.domain, commitment, s.signature, { canonicalChecked: true });
       if (recovered !== address) {
@@ -335,6 +346,8 @@ export class RecordService {
       : null;
     // The organisation's choice for arithmetic rules, read once and only when a record breaks one.
     let mode: 'refuse' | 'warn' | undefined;
+    // keccak256(orgId) as the directory names the organisation: computed once, for the first signed record.
+    let orgHash: string | undefined;
 
     const salts = randomBytes(32 * prepared.length);
     const now = Date.now();
@@ -508,16 +521,23 @@ export class RecordService {
 
       const id = given.id ?? opts.idFor?.(i) ?? newRecordId(now);
       const salt = given.salt ?? opts.saltFor?.(i) ?? '0x' + salts.toString('hex', i * 32, i * 32 + 32);
-      const commitment = computeCommitment({
-        recordId: id,
-        orgId,
-        type: p.type,
-        digest: p.digest,
-        salt,
-        parents: parents.map((m) => m.commitment),
-      });
+      // A signed record without parents had its commitment computed where it was prepared, from the same id, salt,
+      // type and digest: reused when that preparation was for this organisation.
+      const pre = p.recovered;
+      const commitment =
+        pre && pre.orgId === orgId && parents.length === 0 && given.id === id && given.salt === salt
+          ? pre.commitment
+          : computeCommitment({
+              recordId: id,
+              orgId,
+              type: p.type,
+              digest: p.digest,
+              salt,
+              parents: parents.map((m) => m.commitment),
+            });
       if (given.signatures) {
-        const bad = this.checkSignatures(orgId, p, commitment, signers);
+        orgHash ??= orgHashOf(orgId);
+        const bad = this.checkSignatures(orgId, orgHash, p, commitment, signers);
         if (bad) {
           out.push({ error: problemOf(bad) });
           continue;

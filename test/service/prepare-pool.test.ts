@@ -50,3 +50,39 @@ describe('PreparePool (batch preparation on a worker thread)', () => {
     assert.equal(pool.stats.inline, 1);
   });
 });
+
+describe('PreparePool with two worker threads', () => {
+  /** Over the 40 kB worker threshold. */
+  const big = (tag: string) =>
+    JSON.stringify({
+      records: Array.from({ length: 300 }, (_, i) => ({
+        type: 'document',
+        payload: { title: `${tag} ${i}`, body: 'b'.repeat(200) },
+      })),
+    });
+
+  for (const threads of [1, 2]) {
+    it(`threads: ${threads}: ${threads} worker(s) take the batches in flight together`, async () => {
+      const pool = new PreparePool({ threads });
+      try {
+        assert.equal(await pool.whenReady(), true);
+        assert.equal(pool.readyWorkers(), 1);
+        // The first large batch starts the others; batches in flight together until they are up.
+        const end = Date.now() + 60_000;
+        let round = 0;
+        while (pool.readyWorkers() < threads && Date.now() < end) {
+          const raws = [big(`a${round}`), big(`b${round++}`)];
+          const res = await Promise.all(raws.map((r) => pool.prepare(r)));
+          res.forEach((r, i) => assert.deepEqual(r, prepareBatchBody(raws[i]!)));
+        }
+        assert.equal(pool.readyWorkers(), threads);
+        const before = pool.stats.worker;
+        await Promise.all([pool.prepare(big('x')), pool.prepare(big('y'))]);
+        assert.equal(pool.stats.worker, before + 2);
+        assert.equal(pool.stats.inline, 0);
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+});
