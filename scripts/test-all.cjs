@@ -12,6 +12,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { buildWorkerBundle, removeWorkerBundle } = require('./lib/worker-bundle.cjs');
 
 const root = path.resolve(__dirname, '..');
 const ONLY = { contracts: 'contract tests', node: 'node tests', service: 'node tests of test/service' };
@@ -126,12 +127,30 @@ if (!only || only === 'node' || only === 'service') {
     console.log(`\n!!! no test files found for ${only ? ONLY[only] : 'the node tests'}`);
     stageFailed = true;
   } else {
-    const r = run(
-      'node tests (node --test)',
-      process.execPath,
-      ['--require', 'ts-node/register', '--test', '--test-reporter=spec', ...files],
-      { env: { TS_NODE_TRANSPILE_ONLY: 'true' } },
-    );
+    // The anchoring worker process every test instance forks (WORKER=process, the default) loads this run's
+    // src/cli/worker.ts bundled to plain JavaScript, built now from the working tree (scripts/lib/worker-bundle.cjs).
+    process.stdout.write('\n=== worker bundle (esbuild src/cli/worker.ts)\n');
+    let bundle;
+    if (!listOnly) {
+      try {
+        bundle = buildWorkerBundle();
+      } catch (err) {
+        console.log(`!!! building the worker bundle failed: ${err.message}`);
+        stageFailed = true;
+        finish();
+      }
+    }
+    let r;
+    try {
+      r = run(
+        'node tests (node --test)',
+        process.execPath,
+        ['--require', 'ts-node/register', '--test', '--test-reporter=spec', ...files],
+        { env: { TS_NODE_TRANSPILE_ONLY: 'true', ...(bundle ? { NOTARY_WORKER_BUNDLE: bundle } : {}) } },
+      );
+    } finally {
+      if (bundle) removeWorkerBundle(bundle);
+    }
     const num = (re) => Number((r.out.match(re) || [0, 0])[1]);
     totals.passed += num(/ℹ pass (\d+)/);
     totals.failed += num(/ℹ fail (\d+)/);
