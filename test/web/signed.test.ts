@@ -5,7 +5,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { SKIP_BROWSER, launchChromium } from '../helpers/browser';
+import { SKIP_BROWSER, closePages, launchChromium, openPage } from '../helpers/browser';
 import { JsonRpcServer } from 'hardhat/internal/hardhat-network/jsonrpc/server';
 import { webPlugin } from '../../src/api/web';
 import { buildSignedSet, type SignedCase } from '../../scripts/make-golden-receipts-signed';
@@ -74,25 +74,11 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
     browser = await launchChromium();
     ctx = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
   });
-  afterEach(async () => {
-    for (const p of ctx?.pages() ?? []) await p.close();
-  });
+  afterEach(() => closePages(ctx));
   after(async () => {
     await browser?.close();
     await app?.close();
   });
-
-  async function open(): Promise<{ page: Page; errors: string[] }> {
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-    });
-    await page.goto(url);
-    await page.waitForSelector('html[data-ready="true"]');
-    return { page, errors };
-  }
 
   async function verifyPasted(page: Page, receipt: unknown, payload: unknown) {
     await page.fill('#receipt-text', JSON.stringify(receipt, null, 2));
@@ -117,7 +103,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   }
 
   it('the bundled checkReceiptLocally agrees with src/verifier on every signed receipt (sealed leaf)', async () => {
-    const { page, errors } = await open();
+    const { page, errors } = await openPage(ctx, url);
     for (const f of files) {
       const receipt = read(f);
       const payload = state.payloads[receipt.record.id];
@@ -134,7 +120,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   });
 
   it('shows every signed receipt as src/verifier does, check by check, in its order; never uploads the document', async () => {
-    const { page, errors } = await open();
+    const { page, errors } = await openPage(ctx, url);
     bodies.length = 0;
     for (const f of files) {
       const receipt = read(f);
@@ -154,7 +140,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   });
 
   it('a receipt signed by two keys: green, and the page names both signers', async () => {
-    const { page } = await open();
+    const { page } = await openPage(ctx, url);
     const receipt = read('valid-two-signers.json');
     const got = await verifyPasted(page, receipt, state.payloads[receipt.record.id]);
     assert.equal(got.verdict, 'valid', JSON.stringify(got.rows));
@@ -169,7 +155,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   });
 
   it('a signer removed before the anchor: red, signatures failed with the reason, no signer named', async () => {
-    const { page } = await open();
+    const { page } = await openPage(ctx, url);
     const receipt = read('tampered-signer-removed-before-anchor.json');
     const got = await verifyPasted(page, receipt, state.payloads[receipt.record.id]);
     assert.equal(got.verdict, 'invalid');
@@ -181,7 +167,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   });
 
   it('a signature swapped after anchoring: the browser itself fails the Merkle proof', async () => {
-    const { page } = await open();
+    const { page } = await openPage(ctx, url);
     const receipt = read('tampered-signature-swapped.json');
     const got = await verifyPasted(page, receipt, state.payloads[receipt.record.id]);
     assert.equal(got.verdict, 'invalid');

@@ -5,7 +5,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, SKIP_BROWSER, launchChromium } from '../helpers/browser';
+import { CHROMIUM, SKIP_BROWSER, closePages, launchChromium, openPage } from '../helpers/browser';
 import { VERIFIER_BUNDLE } from '../../src/api/verifier-bundle';
 import { PUBLIC_DIR, webPlugin } from '../../src/api/web';
 import {
@@ -39,29 +39,6 @@ const FORGE_HELPER = path.join(__dirname, '..', 'helpers', 'forge.ts');
 const readFixture = (f: string): any => JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8'));
 
 const launch = (): Promise<Browser> => launchChromium();
-
-interface PageErrors {
-  errors: string[];
-}
-
-/** Closes the pages a test left open (a failed assertion skips its own close). */
-async function closePages(ctx: BrowserContext | undefined): Promise<void> {
-  for (const p of ctx?.pages() ?? []) await p.close();
-}
-
-/** A page that records console errors, page errors and CSP violations. */
-async function openPage(ctx: BrowserContext, url: string): Promise<{ page: Page } & PageErrors> {
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  await page.goto(url);
-  await page.bringToFront();
-  await page.waitForSelector('html[data-ready="true"]');
-  return { page, errors };
-}
 
 interface Row {
   name: string;
