@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The whole suite in one command: compile, type-check, lint, contract tests (hardhat/mocha), then the
-// TypeScript tests (node:test + ts-node). Ends with one line CI reads:
+// TypeScript tests (node:test, transpiled by esbuild: scripts/lib/ts-register.cjs). Ends with one line CI reads:
 //   tests: N passed, N failed, N skipped
 // Usage: node scripts/test-all.cjs [--only contracts|node|service] [--no-typecheck] [test files...]
 //   --only contracts  the Hardhat contract tests
@@ -115,7 +115,7 @@ if (!only || only === 'contracts') {
   if (r.status !== 0 && num(/(\d+) failing/) === 0) stageFailed = true;
 }
 
-// 4. domain, verifier, service, API, CLI tests (node:test + ts-node)
+// 4. domain, verifier, service, API, CLI tests (node:test; TypeScript transpiled by esbuild)
 if (!only || only === 'node' || only === 'service') {
   const files = explicitFiles.length
     ? explicitFiles
@@ -145,7 +145,10 @@ if (!only || only === 'node' || only === 'service') {
       r = run(
         'node tests (node --test)',
         process.execPath,
-        ['--require', 'ts-node/register', '--test', '--test-reporter=spec', ...files],
+        // TypeScript through esbuild, file by file (scripts/lib/ts-register.cjs): what ts-node did here in
+        // transpile-only mode, without the TypeScript compiler in every test process; the typecheck stage above
+        // checks the types. Processes the tests start themselves with ts-node still use ts-node.
+        ['--require', path.join(root, 'scripts', 'lib', 'ts-register.cjs'), '--test', '--test-reporter=spec', ...files],
         { env: { TS_NODE_TRANSPILE_ONLY: 'true', ...(bundle ? { NOTARY_WORKER_BUNDLE: bundle } : {}) } },
       );
     } finally {
