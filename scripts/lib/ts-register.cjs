@@ -21,6 +21,8 @@ require.extensions['.ts'] = function loadTs(module, filename) {
     sourcefile: filename,
     sourcemap: 'inline',
     tsconfigRaw,
+    // `import()` becomes a require, as tsc does for CommonJS (a directory or extensionless import then resolves).
+    supported: { 'dynamic-import': false },
   });
   module._compile(code, filename);
 };

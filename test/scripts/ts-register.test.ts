@@ -32,6 +32,14 @@ describe('scripts/lib/ts-register.cjs', () => {
     assert.equal(r.stdout.trim(), '["function",1,true,"object"]');
   });
 
+  it('turns import() into a require, as tsc does for CommonJS (directory imports resolve)', () => {
+    fs.mkdirSync(path.join(dir, 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'lib', 'index.ts'), 'export const answer: number = 42;\n');
+    const r = runTs("void import('./lib').then((m) => console.log(m.answer));\n");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '42');
+  });
+
   it('reports errors at the TypeScript line', () => {
     const r = runTs(
       ['type T = {', '  a: string;', '};', 'const t: T = { a: "x" };', 'throw new Error(t.a);'].join('\n'),
