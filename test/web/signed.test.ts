@@ -6,6 +6,7 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SKIP_BROWSER, closePages, launchChromium, openPage } from '../helpers/browser';
+import { startVerifierPage, type VerifierPage } from '../helpers/verifier-page';
 import { JsonRpcServer } from 'hardhat/internal/hardhat-network/jsonrpc/server';
 import { webPlugin } from '../../src/api/web';
 import { buildSignedSet, type SignedCase } from '../../scripts/make-golden-receipts-signed';
@@ -55,30 +56,19 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   };
   const files = readdirSync(DIR).filter((f) => /^(valid|tampered)-/.test(f));
 
-  let app: FastifyInstance;
+  let srv: VerifierPage | undefined;
   let url: string;
-  let browser: Browser | undefined;
   let ctx: BrowserContext;
   const bodies: unknown[] = [];
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    app = Fastify({ forceCloseConnections: true });
-    await app.register(helmet);
-    await app.register(webPlugin);
-    app.post('/v1/verify', async (req) => {
-      bodies.push(req.body);
-      return verifyReceipt((req.body as { receipt: unknown }).receipt, { rootSource: source() });
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    ctx = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
+    srv = await startVerifierPage({ rootSource: source, viewport: { width: 1100, height: 1000 }, bodies: bodies });
+    ({ url, ctx } = srv);
   });
+
   afterEach(() => closePages(ctx));
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-  });
+  after(async () => srv?.close());
 
   async function verifyPasted(page: Page, receipt: unknown, payload: unknown) {
     await page.fill('#receipt-text', JSON.stringify(receipt, null, 2));
