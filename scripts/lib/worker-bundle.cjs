@@ -28,6 +28,14 @@ function buildWorkerBundle(tag = String(process.pid)) {
     sourcemap: true, // worker-<tag>.js.map beside it (node --enable-source-maps shows TypeScript lines)
     logLevel: 'error',
   });
+  // A module that finds files next to itself would look in .test-build/ once bundled: refuse rather than run a
+  // worker that differs from the one `npm start` forks.
+  const code = fs.readFileSync(outfile, 'utf8');
+  const m = /\b__(dirname|filename)\b/.exec(code);
+  if (m) {
+    removeWorkerBundle(outfile);
+    throw new Error(`the worker's modules use ${m[0]}: bundled, it would point at ${dir}`);
+  }
   return outfile;
 }
 
