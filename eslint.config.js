@@ -9,6 +9,7 @@ module.exports = tseslint.config(
       'artifacts/**',
       'cache/**',
       'typechain-types/**',
+      '.test-build/**',
       'coverage/**',
       'dist/**',
       'data/**',

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The whole suite in one command: compile, type-check, lint, contract tests (hardhat/mocha), then the
-// TypeScript tests (node:test + ts-node). Ends with one line CI reads:
+// TypeScript tests (node:test, transpiled by esbuild: scripts/lib/ts-register.cjs). Ends with one line CI reads:
 //   tests: N passed, N failed, N skipped
 // Usage: node scripts/test-all.cjs [--only contracts|node|service] [--no-typecheck] [test files...]
 //   --only contracts  the Hardhat contract tests
@@ -12,6 +12,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { buildWorkerBundle, removeWorkerBundle } = require('./lib/worker-bundle.cjs');
 
 const root = path.resolve(__dirname, '..');
 const ONLY = { contracts: 'contract tests', node: 'node tests', service: 'node tests of test/service' };
@@ -114,7 +115,7 @@ if (!only || only === 'contracts') {
   if (r.status !== 0 && num(/(\d+) failing/) === 0) stageFailed = true;
 }
 
-// 4. domain, verifier, service, API, CLI tests (node:test + ts-node)
+// 4. domain, verifier, service, API, CLI tests (node:test; TypeScript transpiled by esbuild)
 if (!only || only === 'node' || only === 'service') {
   const files = explicitFiles.length
     ? explicitFiles
@@ -126,12 +127,33 @@ if (!only || only === 'node' || only === 'service') {
     console.log(`\n!!! no test files found for ${only ? ONLY[only] : 'the node tests'}`);
     stageFailed = true;
   } else {
-    const r = run(
-      'node tests (node --test)',
-      process.execPath,
-      ['--require', 'ts-node/register', '--test', '--test-reporter=spec', ...files],
-      { env: { TS_NODE_TRANSPILE_ONLY: 'true' } },
-    );
+    // The anchoring worker process every test instance forks (WORKER=process, the default) loads this run's
+    // src/cli/worker.ts bundled to plain JavaScript, built now from the working tree (scripts/lib/worker-bundle.cjs).
+    process.stdout.write('\n=== worker bundle (esbuild src/cli/worker.ts)\n');
+    let bundle;
+    if (!listOnly) {
+      try {
+        bundle = buildWorkerBundle();
+      } catch (err) {
+        console.log(`!!! building the worker bundle failed: ${err.message}`);
+        stageFailed = true;
+        finish();
+      }
+    }
+    let r;
+    try {
+      r = run(
+        'node tests (node --test)',
+        process.execPath,
+        // TypeScript through esbuild, file by file (scripts/lib/ts-register.cjs): what ts-node did here in
+        // transpile-only mode, without the TypeScript compiler in every test process; the typecheck stage above
+        // checks the types. Processes the tests start themselves with ts-node still use ts-node.
+        ['--require', path.join(root, 'scripts', 'lib', 'ts-register.cjs'), '--test', '--test-reporter=spec', ...files],
+        { env: { TS_NODE_TRANSPILE_ONLY: 'true', ...(bundle ? { NOTARY_WORKER_BUNDLE: bundle } : {}) } },
+      );
+    } finally {
+      if (bundle) removeWorkerBundle(bundle);
+    }
     const num = (re) => Number((r.out.match(re) || [0, 0])[1]);
     totals.passed += num(/ℹ pass (\d+)/);
     totals.failed += num(/ℹ fail (\d+)/);

@@ -78,11 +78,36 @@ export interface WorkerProcessOptions {
   restartMs?: number;
 }
 
-/** The entry point forked: this folder's `worker.ts` through ts-node, or `worker.js` when compiled. */
+/**
+ * Built by scripts/test-all.cjs from this run's sources before the node tests (src/cli/worker.ts bundled by
+ * esbuild, packages left external), for that run only: the test processes fork it as plain JavaScript instead
+ * of loading worker.ts through ts-node and TypeScript again in every worker process.
+ */
+export const WORKER_BUNDLE_ENV = 'NOTARY_WORKER_BUNDLE';
+
+const isTsNode = (a: string | undefined) => a !== undefined && /(^|[\\/])ts-node[\\/]register/.test(a);
+
+/** `execArgv` without the `--require ts-node/register` (a plain JavaScript entry needs no TypeScript). */
+export function withoutTsNode(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i];
+    if ((a === '--require' || a === '-r') && isTsNode(execArgv[i + 1])) i++;
+    else if (!(a.startsWith('--require=') && isTsNode(a.slice('--require='.length)))) out.push(a);
+  }
+  return out;
+}
+
+/**
+ * The entry point forked: this folder's `worker.ts` through ts-node, `worker.js` when compiled, or the bundle of
+ * `worker.ts` that NOTARY_WORKER_BUNDLE names (test runs, {@link WORKER_BUNDLE_ENV}).
+ */
 function workerEntry(): { file: string; execArgv: string[]; env: NodeJS.ProcessEnv } {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `worker${ext}`);
   const env: NodeJS.ProcessEnv = { ...process.env, NOTARY_PROCESS: 'worker' };
+  const bundle = process.env[WORKER_BUNDLE_ENV];
+  if (bundle) return { file: bundle, execArgv: withoutTsNode(process.execArgv), env };
   if (ext !== '.ts') return { file, execArgv: process.execArgv, env };
   const hasTsNode = process.execArgv.some((a) => a.includes('ts-node'));
   env.TS_NODE_TRANSPILE_ONLY ??= 'true'; // `npm start` runs transpile-only too (scripts/start.cjs)

@@ -13,14 +13,12 @@ import type { ReceiptV1 } from '../../src/domain/receipt';
 import { ChainRootSource, verifyReceipt } from '../../src/verifier';
 import { setBalance } from '../../src/chain/dev-rpc';
 import { MemberDirectory__factory, NotaryRegistryV2__factory } from '../../typechain-types';
-import { ANCHORER_ROLE, deployRegistries, loadArtifact, type Deployment } from '../../scripts/lib/deploy-registries';
+import { ANCHORER_ROLE, loadArtifact, type Deployment } from '../../scripts/lib/deploy-registries';
 import { initHashing } from '../../src/domain/hashing';
 import { anchorBatch } from '../helpers/notary-chain';
+import { OPERATOR_KEY, deployV2File } from '../helpers/deployment';
 import { api, eventually } from '../helpers/instance';
 import { invoicePayload } from '../helpers/payloads';
-
-// anvil's second default account (public dev key): plays the consortium operator that deployed the registries.
-const OPERATOR_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 
 // anvil's fourth default account (public dev key): an ANCHORER_ROLE holder on the 1.x registry.
 const ANCHORER_V1_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6';
@@ -35,12 +33,8 @@ describe('external zero-gas chain (RPC_URL + DEPLOYMENT_FILE + GAS_PRICE=0, as i
     anvil = await startAnvil({ extraArgs: ['--base-fee', '0', '--gas-price', '0'] });
 
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-ext-'));
-    const provider = makeProvider(anvil.rpcUrl, { chainId: anvil.chainId });
-    const deployment = await deployRegistries(new Wallet(OPERATOR_KEY, provider), { adminDelay: 0 });
     // The organisation accounts the service creates hold no ether at all.
-    provider.destroy();
-    const deploymentFile = path.join(dataDir, 'deployments.json');
-    fs.writeFileSync(deploymentFile, JSON.stringify(deployment));
+    const { file: deploymentFile } = await deployV2File(anvil, dataDir);
     rt = await startRuntime(
       loadConfig({
         RPC_URL: anvil.rpcUrl,

@@ -5,18 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import 'reflect-metadata';
 import { freePort } from '../../src/chain/anvil';
-import { makeProvider } from '../../src/chain/provider';
-import { Database } from '../../src/storage/db';
-import { SqlStore } from '../../src/storage/sql-repo';
 import type { DemoFile } from '../../src/cli/runtime';
-import { documentPayload, invoicePayload } from '../helpers/payloads';
 import {
   HOOKED_START_SCRIPT,
   IngestClient,
   ServerProc,
-  auditAnchoring,
+  auditStored,
+  enqueueDemoRecords,
   waitConfirmed,
-  type Submitted,
 } from './helpers';
 
 /**
@@ -94,19 +90,7 @@ describe(
       const orgs = ['bank', 'aerospace'].map((id) => demo.orgs.find((o) => o.id === id)!);
 
       const client = new IngestClient();
-      for (let i = 0; i < RECORDS_PER_ORG; i += PER_REQUEST) {
-        for (const o of orgs) {
-          const items: Submitted[] = [];
-          for (let n = i; n < i + PER_REQUEST; n++) {
-            items.push(
-              o.id === 'bank'
-                ? { org: o.id, type: 'document', externalId: `DOC-${n}`, payload: documentPayload(n) }
-                : { org: o.id, type: 'invoice.issued', externalId: `INV-${n}`, payload: invoicePayload(n) },
-            );
-          }
-          client.enqueue(server.url, o.id, o.apiKey, items);
-        }
-      }
+      enqueueDemoRecords(client, orgs, { perOrg: RECORDS_PER_ORG, perRequest: PER_REQUEST, baseOf: () => server!.url });
       // Paced so that ingest spans several crash cycles.
       const ingest = client.run({ concurrency: 2, pauseMs: 400 });
 
@@ -145,40 +129,35 @@ describe(
       });
       log.push(`drained in ${Date.now() - tRecover} ms after the last restart (${drainMs} ms after ingest ended)`);
 
-      const db = await Database.open({ sqlitePath: path.join(dataDir, 'notary.db') });
-      const provider = makeProvider(demo.rpcUrl, { chainId: demo.chainId });
-      try {
-        const store = new SqlStore(db);
-        const result = await auditAnchoring({
-          store,
-          provider,
-          registry: demo.registry,
-          orgs: orgs.map((o) => ({ id: o.id, address: o.address, key: o.apiKey, base: server!.url })),
-          acked: [...client.acked.values()],
-        });
-        const outbox = await db.dataSource.query(
-          `SELECT kind, status, count(*) AS n FROM tx_outbox GROUP BY kind, status ORDER BY kind, status`,
-        );
-        const replaced = await db.dataSource.query(
-          `SELECT error, count(*) AS n FROM tx_outbox WHERE status <> 'mined' GROUP BY error`,
-        );
-        console.log(
-          [
-            `crash test (seed ${seed}): ${client.acked.size} records acknowledged, ${kills.length} kill -9:`,
-            ...kills.map((k, i) => `  kill ${i + 1}: ${k}`),
-            ...log.map((l) => `  ${l}`),
-            `  client: ${JSON.stringify(client.stats)}`,
-            `  audit: ${JSON.stringify(result)}`,
-            `  outbox: ${JSON.stringify(outbox)}`,
-            `  non-mined transactions: ${JSON.stringify(replaced)}`,
-            `  re-anchor/reorg warnings: ${server.output.filter((l) => /missing on chain|signed again|reorged/.test(l)).length}`,
-            `  total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
-          ].join('\n'),
-        );
-      } finally {
-        provider.destroy();
-        await db.close();
-      }
+      const { audit: result, more } = await auditStored({
+        database: { sqlitePath: path.join(dataDir, 'notary.db') },
+        demo,
+        orgs,
+        base: server.url,
+        acked: client.acked.values(),
+        more: async (db) => ({
+          outbox: await db.dataSource.query(
+            `SELECT kind, status, count(*) AS n FROM tx_outbox GROUP BY kind, status ORDER BY kind, status`,
+          ),
+          replaced: await db.dataSource.query(
+            `SELECT error, count(*) AS n FROM tx_outbox WHERE status <> 'mined' GROUP BY error`,
+          ),
+        }),
+      });
+      const { outbox, replaced } = more!;
+      console.log(
+        [
+          `crash test (seed ${seed}): ${client.acked.size} records acknowledged, ${kills.length} kill -9:`,
+          ...kills.map((k, i) => `  kill ${i + 1}: ${k}`),
+          ...log.map((l) => `  ${l}`),
+          `  client: ${JSON.stringify(client.stats)}`,
+          `  audit: ${JSON.stringify(result)}`,
+          `  outbox: ${JSON.stringify(outbox)}`,
+          `  non-mined transactions: ${JSON.stringify(replaced)}`,
+          `  re-anchor/reorg warnings: ${server.output.filter((l) => /missing on chain|signed again|reorged/.test(l)).length}`,
+          `  total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        ].join('\n'),
+      );
       await server.stop();
     });
   },

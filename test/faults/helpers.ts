@@ -4,7 +4,11 @@ import path from 'node:path';
 import { Contract, id, type JsonRpcProvider } from 'ethers';
 import { ChainRootSource, verifyReceipt } from '../../src/verifier';
 import type { Store } from '../../src/service/ports';
+import { makeProvider } from '../../src/chain/provider';
+import { Database } from '../../src/storage/db';
+import { SqlStore } from '../../src/storage/sql-repo';
 import { api } from '../helpers/instance';
+import { documentPayload, invoicePayload } from '../helpers/payloads';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const START_SCRIPT = path.join(ROOT, 'scripts', 'start.cjs');
@@ -171,6 +175,33 @@ interface Request {
   key: string;
   items: Submitted[];
   base: string;
+}
+
+/**
+ * The ingest of the fault tests: `perOrg` records for each organisation in requests of `perRequest`, interleaved
+ * org by org; aerospace sends invoices (`<prefix>INV-n`), the others documents (`<prefix>DOC-n`). `baseOf(i)` is
+ * the API of the i-th request.
+ */
+export function enqueueDemoRecords(
+  client: IngestClient,
+  orgs: { id: string; apiKey: string }[],
+  opts: { perOrg: number; perRequest: number; prefix?: string; baseOf: (i: number) => string },
+): void {
+  const prefix = opts.prefix ?? '';
+  let req = 0;
+  for (let i = 0; i < opts.perOrg; i += opts.perRequest) {
+    for (const o of orgs) {
+      const items: Submitted[] = [];
+      for (let n = i; n < i + opts.perRequest; n++) {
+        items.push(
+          o.id === 'aerospace'
+            ? { org: o.id, type: 'invoice.issued', externalId: `${prefix}INV-${n}`, payload: invoicePayload(n) }
+            : { org: o.id, type: 'document', externalId: `${prefix}DOC-${n}`, payload: documentPayload(n) },
+        );
+      }
+      client.enqueue(opts.baseOf(req++), o.id, o.apiKey, items);
+    }
+  }
 }
 
 /**
@@ -438,4 +469,36 @@ export async function auditAnchoring(opts: {
     );
   }
   return { batches: batchCount, receiptsVerified: verified, anchoredEvents: events.length };
+}
+
+/**
+ * {@link auditAnchoring} of a stopped or running service from what it stored (its SQLite file or PostgreSQL
+ * database, opened here) and the chain of its demo file; `more(db)` runs first on the same database (extra checks
+ * and statistics). Closes what it opened.
+ */
+export async function auditStored<T = undefined>(opts: {
+  database: Parameters<typeof Database.open>[0];
+  demo: { rpcUrl: string; chainId: number; registry: string };
+  orgs: { id: string; address: string; apiKey: string }[];
+  /** The API the receipts are fetched from. */
+  base: string;
+  acked: Iterable<Acked>;
+  more?: (db: Database) => Promise<T>;
+}): Promise<{ audit: AuditResult; more: T | undefined }> {
+  const db = await Database.open(opts.database);
+  const provider = makeProvider(opts.demo.rpcUrl, { chainId: opts.demo.chainId });
+  try {
+    const more = await opts.more?.(db);
+    const audit = await auditAnchoring({
+      store: new SqlStore(db),
+      provider,
+      registry: opts.demo.registry,
+      orgs: opts.orgs.map((o) => ({ id: o.id, address: o.address, key: o.apiKey, base: opts.base })),
+      acked: [...opts.acked],
+    });
+    return { audit, more };
+  } finally {
+    provider.destroy();
+    await db.close();
+  }
 }

@@ -6,19 +6,17 @@ import path from 'node:path';
 import 'reflect-metadata';
 import { Client } from 'pg';
 import { freePort } from '../../src/chain/anvil';
-import { makeProvider } from '../../src/chain/provider';
-import { Database } from '../../src/storage/db';
-import { SqlStore } from '../../src/storage/sql-repo';
 import type { DemoFile } from '../../src/cli/runtime';
 import { PG_AVAILABLE, createPgDatabase } from '../helpers/db';
 import { api } from '../helpers/instance';
-import { documentPayload, invoicePayload } from '../helpers/payloads';
+import { documentPayload } from '../helpers/payloads';
 import * as P from '../../scripts/lib/pilot-payloads';
 import {
   HOOKED_START_SCRIPT,
   IngestClient,
   ServerProc,
-  auditAnchoring,
+  auditStored,
+  enqueueDemoRecords,
   waitConfirmed,
   type Submitted,
 } from './helpers';
@@ -112,20 +110,12 @@ describe(
 
       const orgs = ['bank', 'aerospace', 'employer'].map((id) => demo.orgs.find((o) => o.id === id)!);
       const client = new IngestClient();
-      let n = 0;
-      for (let i = 0; i < RECORDS_PER_ORG; i += PER_REQUEST) {
-        for (const o of orgs) {
-          const items: Submitted[] = [];
-          for (let j = i; j < i + PER_REQUEST; j++) {
-            items.push(
-              o.id === 'aerospace'
-                ? { org: o.id, type: 'invoice.issued', externalId: `SC-INV-${j}`, payload: invoicePayload(j) }
-                : { org: o.id, type: 'document', externalId: `SC-${o.id}-${j}`, payload: documentPayload(j) },
-            );
-          }
-          client.enqueue(bases[n++ % 2]!, o.id, o.apiKey, items);
-        }
-      }
+      enqueueDemoRecords(client, orgs, {
+        perOrg: RECORDS_PER_ORG,
+        perRequest: PER_REQUEST,
+        prefix: 'SC-',
+        baseOf: (i) => bases[i % 2]!,
+      });
       const ingest = client.run({ concurrency: 4, pauseMs: 50 });
 
       // The same request through both APIs at once: both answers name the same records.
@@ -198,42 +188,36 @@ describe(
       await monitor;
       await mon.end();
 
-      const db = await Database.open({ url: pg.url, poolSize: 2 });
-      const provider = makeProvider(demo.rpcUrl, { chainId: demo.chainId });
-      try {
-        const store = new SqlStore(db);
+      const { audit: result } = await auditStored({
+        database: { url: pg.url, poolSize: 2 },
+        demo,
+        orgs,
+        base: p2!.url,
+        acked: client.acked.values(),
         // Each record in exactly one batch; batches of one org never share records.
-        const dup: { n: string }[] = await db.dataSource.query(
-          `SELECT count(*) AS n FROM (SELECT org_id, type, external_id FROM records WHERE external_id IS NOT NULL GROUP BY org_id, type, external_id HAVING count(*) > 1) d`,
-        );
-        assert.equal(Number(dup[0]!.n), 0, 'one record per (org, type, externalId)');
-        const result = await auditAnchoring({
-          store,
-          provider,
-          registry: demo.registry,
-          orgs: orgs.map((o) => ({ id: o.id, address: o.address, key: o.apiKey, base: p2!.url })),
-          acked: [...client.acked.values()],
-        });
-        const handovers = [...holders.entries()].map(
-          ([name, seq]) => `${name}: ${seq.length} holder change(s) over ${new Set(seq).size} worker(s)`,
-        );
-        const built = [p1, p2].map(
-          (p) => `${p.name} ${p.output.filter((l) => /batch raced/.test(l)).length} fenced batch builds`,
-        );
-        console.log(
-          [
-            `scale-out: ${client.acked.size} records through 2 APIs, drained ${drainMs} ms after ingest`,
-            `  audit: ${JSON.stringify(result)}`,
-            `  claim races: ${JSON.stringify(claimResults)}`,
-            `  leases: ${handovers.join('; ')}`,
-            `  ${built.join(', ')}`,
-            `  client: ${JSON.stringify(client.stats)}`,
-          ].join('\n'),
-        );
-      } finally {
-        provider.destroy();
-        await db.close();
-      }
+        more: async (db) => {
+          const dup: { n: string }[] = await db.dataSource.query(
+            `SELECT count(*) AS n FROM (SELECT org_id, type, external_id FROM records WHERE external_id IS NOT NULL GROUP BY org_id, type, external_id HAVING count(*) > 1) d`,
+          );
+          assert.equal(Number(dup[0]!.n), 0, 'one record per (org, type, externalId)');
+        },
+      });
+      const handovers = [...holders.entries()].map(
+        ([name, seq]) => `${name}: ${seq.length} holder change(s) over ${new Set(seq).size} worker(s)`,
+      );
+      const built = [p1, p2].map(
+        (p) => `${p.name} ${p.output.filter((l) => /batch raced/.test(l)).length} fenced batch builds`,
+      );
+      console.log(
+        [
+          `scale-out: ${client.acked.size} records through 2 APIs, drained ${drainMs} ms after ingest`,
+          `  audit: ${JSON.stringify(result)}`,
+          `  claim races: ${JSON.stringify(claimResults)}`,
+          `  leases: ${handovers.join('; ')}`,
+          `  ${built.join(', ')}`,
+          `  client: ${JSON.stringify(client.stats)}`,
+        ].join('\n'),
+      );
     });
   },
 );

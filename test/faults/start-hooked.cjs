@@ -20,6 +20,10 @@ const leaseMs = process.env.FAULT_LEASE_MS ? Number(process.env.FAULT_LEASE_MS) 
 // preload: the patch waits one turn (the worker builds its AnchorService only after its init message).
 const inWorker = process.env.NOTARY_PROCESS === 'worker';
 if (!inWorker) {
+  // The hook patches the worker's own src/service/anchoring.ts module: with a hook, the worker is forked from the
+  // TypeScript sources through ts-node, not from the prebuilt bundle of scripts/test-all.cjs (one module graph of
+  // its own, which this patch cannot reach).
+  if (step || leaseMs) delete process.env.NOTARY_WORKER_BUNDLE;
   // start.cjs registers ts-node and calls main(), which loads the service stack asynchronously (dynamic
   // import): patching the AnchorService export right after is in time, and runtime.ts reads it at call time.
   require(path.join(root, 'scripts', 'start.cjs'));

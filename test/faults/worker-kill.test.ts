@@ -5,18 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import 'reflect-metadata';
 import { freePort } from '../../src/chain/anvil';
-import { makeProvider } from '../../src/chain/provider';
-import { Database } from '../../src/storage/db';
-import { SqlStore } from '../../src/storage/sql-repo';
 import type { DemoFile } from '../../src/cli/runtime';
-import { documentPayload, invoicePayload } from '../helpers/payloads';
 import {
   HOOKED_START_SCRIPT,
   IngestClient,
   ServerProc,
-  auditAnchoring,
+  auditStored,
+  enqueueDemoRecords,
   waitConfirmed,
-  type Submitted,
 } from './helpers';
 
 /**
@@ -79,19 +75,7 @@ describe('worker process: kill -9 of the anchoring worker alone, restarted by np
       const demo = JSON.parse(fs.readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as DemoFile;
       const orgs = ['bank', 'aerospace'].map((id) => demo.orgs.find((o) => o.id === id)!);
       const client = new IngestClient();
-      for (let i = 0; i < RECORDS_PER_ORG; i += PER_REQUEST) {
-        for (const o of orgs) {
-          const items: Submitted[] = [];
-          for (let n = i; n < i + PER_REQUEST; n++) {
-            items.push(
-              o.id === 'bank'
-                ? { org: o.id, type: 'document', externalId: `DOC-${n}`, payload: documentPayload(n) }
-                : { org: o.id, type: 'invoice.issued', externalId: `INV-${n}`, payload: invoicePayload(n) },
-            );
-          }
-          client.enqueue(server.url, o.id, o.apiKey, items);
-        }
-      }
+      enqueueDemoRecords(client, orgs, { perOrg: RECORDS_PER_ORG, perRequest: PER_REQUEST, baseOf: () => server!.url });
       const ingest = client.run({ concurrency: 2, pauseMs: 300 });
 
       // 1. Mid-batch: the worker committed a batch and its signed transaction, then hangs (hook); kill -9 it.
@@ -133,21 +117,14 @@ describe('worker process: kill -9 of the anchoring worker alone, restarted by np
       const ready = (await (await fetch(`${server.url}/ready`)).json()) as { checks: { anchoring: { ok: boolean } } };
       assert.equal(ready.checks.anchoring.ok, true, 'anchoring healthy again');
 
-      const db = await Database.open({ sqlitePath: path.join(dataDir, 'notary.db') });
-      const provider = makeProvider(demo.rpcUrl, { chainId: demo.chainId });
-      try {
-        const result = await auditAnchoring({
-          store: new SqlStore(db),
-          provider,
-          registry: demo.registry,
-          orgs: orgs.map((o) => ({ id: o.id, address: o.address, key: o.apiKey, base: server!.url })),
-          acked: [...client.acked.values()],
-        });
-        console.log(`worker kill: workers ${first} → ${second} → ${third}; audit ${JSON.stringify(result)}`);
-      } finally {
-        provider.destroy();
-        await db.close();
-      }
+      const { audit } = await auditStored({
+        database: { sqlitePath: path.join(dataDir, 'notary.db') },
+        demo,
+        orgs,
+        base: server.url,
+        acked: client.acked.values(),
+      });
+      console.log(`worker kill: workers ${first} → ${second} → ${third}; audit ${JSON.stringify(audit)}`);
       // Graceful stop: the third worker finishes its tick and exits with the API process.
       await server.stop();
       assert.ok(!alive(third), 'the worker stopped with npm start');

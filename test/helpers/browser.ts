@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium (apt-get install -y chromium; .ci/run installs it), or CHROMIUM_PATH. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -30,4 +30,26 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
       ...extraArgs,
     ],
   });
+}
+
+/**
+ * Opens the auditor page at `url` in `ctx` and waits until its script is ready (`html[data-ready]`); `errors`
+ * collects its page errors and console errors (CSP violations among them) from then on.
+ */
+export async function openPage(ctx: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  await page.goto(url);
+  await page.bringToFront();
+  await page.waitForSelector('html[data-ready="true"]');
+  return { page, errors };
+}
+
+/** Closes the pages a test left open (a failed assertion skips its own close). */
+export async function closePages(ctx: BrowserContext | undefined): Promise<void> {
+  for (const p of ctx?.pages() ?? []) await p.close();
 }

@@ -1,11 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startInstance, api, type Instance } from '../helpers/instance';
-import { createPgDatabase, PG_AVAILABLE } from '../helpers/db';
+import { api, type Instance } from '../helpers/instance';
+import { PG_AVAILABLE } from '../helpers/db';
+import { startTwoProcesses, type TwoProcesses } from './fixtures/two-processes';
 import * as P from '../../scripts/lib/pilot-payloads';
 
 /**
@@ -18,59 +15,23 @@ describe(
   'concurrent claims from two API processes on one chain and one PostgreSQL database',
   { skip: !PG_AVAILABLE },
   () => {
-    let inst: Instance | undefined;
-    let child: ChildProcess | undefined;
+    let two: TwoProcesses | undefined;
+    let inst: Instance;
     let secondUrl = '';
-    let drop: (() => Promise<void>) | undefined;
-    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-second-'));
 
     before(async () => {
-      const pg = await createPgDatabase();
-      drop = pg.drop;
-      inst = await startInstance({ env: { DATABASE_URL: pg.url } });
-      child = fork(path.join(__dirname, 'fixtures', 'second-api.ts'), [], {
-        execArgv: ['-r', 'ts-node/register'],
-        env: {
-          ...process.env,
-          TS_NODE_TRANSPILE_ONLY: 'true',
-          DATA_DIR: dir2,
-          PORT: '0',
-          RPC_URL: inst.rpcUrl,
-          DATABASE_URL: pg.url,
-          DEPLOYMENT_FILE: path.join(inst.dataDir, 'deployment.json'),
-          KEYSTORE_DIR: path.join(inst.dataDir, 'keystore'),
-          KEYSTORE_PASSWORD: 'ledger-notary-embedded-dev',
-          WORKER: 'false',
-          // Same depth as the first instance: with a block per transaction a second confirmation only comes with
-          // the next transaction, so a claim here would wait for unrelated traffic.
-          CONFIRMATIONS: '1',
-        },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      secondUrl = await new Promise<string>((resolve, reject) => {
-        child!.once('message', (m) => resolve((m as { apiUrl: string }).apiUrl));
-        child!.once('exit', (code) => reject(new Error(`second API exited with ${code}`)));
-      });
+      two = await startTwoProcesses();
+      inst = two.inst;
+      secondUrl = two.secondUrl;
     });
-
-    after(async () => {
-      if (child && child.exitCode === null) {
-        const exited = new Promise((r) => child!.once('exit', r));
-        child.send('stop');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (child.exitCode === null) child.kill();
-      }
-      await inst?.stop();
-      await drop?.();
-      fs.rmSync(dir2, { recursive: true, force: true });
-    });
+    after(async () => two?.stop());
 
     it('exactly one claim per invoice wins; the loser gets 409 INVOICE_ALREADY_CLAIMED naming the winner', async () => {
-      const keyOf = (id: string) => inst!.demo.orgs.find((o) => o.id === id)!.apiKey;
-      assert.notEqual(secondUrl, inst!.apiUrl);
+      const keyOf = (id: string) => inst.demo.orgs.find((o) => o.id === id)!.apiKey;
+      assert.notEqual(secondUrl, inst.apiUrl);
       const rounds: { a: Awaited<ReturnType<typeof api>>; b: Awaited<ReturnType<typeof api>>; sameOrg: boolean }[] = [];
       for (let i = 0; i < 4; i++) {
-        const inv = await api(inst!.apiUrl, 'POST', '/v1/records', {
+        const inv = await api(inst.apiUrl, 'POST', '/v1/records', {
           key: keyOf('aerospace'),
           body: { type: 'invoice.issued', externalId: `RACE-INV-${i}`, payload: P.invoice(`RACE${i}`) },
         });
@@ -82,7 +43,7 @@ describe(
         // invoice (same invoice key), as a second employer of the same traveller would.
         let invB = inv.body.id as string;
         if (orgB === 'bank') {
-          const copy = await api(inst!.apiUrl, 'POST', '/v1/records', {
+          const copy = await api(inst.apiUrl, 'POST', '/v1/records', {
             key: keyOf('bank'),
             body: { type: 'invoice.issued', externalId: `RACE-INV-COPY-${i}`, payload: P.invoice(`RACE${i}`) },
           });
@@ -95,7 +56,7 @@ describe(
           invoices: [invoice],
         });
         const [a, b] = await Promise.all([
-          api(inst!.apiUrl, 'POST', '/v1/claims', { key: keyOf(orgA), body: body(`RACE-A-${i}`, inv.body.id) }),
+          api(inst.apiUrl, 'POST', '/v1/claims', { key: keyOf(orgA), body: body(`RACE-A-${i}`, inv.body.id) }),
           api(secondUrl, 'POST', '/v1/claims', { key: keyOf(orgB), body: body(`RACE-B-${i}`, invB) }),
         ]);
         rounds.push({ a, b, sameOrg: orgA === orgB });
@@ -112,7 +73,7 @@ describe(
       // Both processes see the same claims (one database), and the chain holds exactly the winners.
       for (const { a, b } of rounds) {
         const win = a.status === 201 ? a : b;
-        const c = await inst!.runtime.gateway.consumptionOf(win.body.invoiceKeys[0]);
+        const c = await inst.runtime.gateway.consumptionOf(win.body.invoiceKeys[0]);
         assert.equal(c.claim, win.body.commitment);
       }
     });

@@ -4,17 +4,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Wallet } from 'ethers';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { AdminService } from '../../src/service/admin';
 import { Database } from '../../src/storage/db';
 import { SqlStore } from '../../src/storage/sql-repo';
 import { freePort, startAnvil, type AnvilHandle } from '../../src/chain/anvil';
-import { makeProvider } from '../../src/chain/provider';
 import { loadConfig } from '../../src/config';
 import { startRuntime, type DemoFile, type Runtime } from '../../src/cli/runtime';
-import { deployRegistries } from '../../scripts/lib/deploy-registries';
 import {
   CachingRootSource,
   MemoryRootSource,
@@ -25,6 +22,7 @@ import {
 } from '../../src/verifier';
 import { RootSourceBusyError } from '../../src/verifier/caching-root-source';
 import { ServerProc } from '../faults/helpers';
+import { deployV2File } from '../helpers/deployment';
 import { api, eventually, startInstance, type Instance, type Json } from '../helpers/instance';
 import { documentPayload } from '../helpers/payloads';
 
@@ -542,8 +540,6 @@ describe(
   '/v1/info on an external chain: never RPC_URL, only PUBLIC_RPC_URL without credentials',
   { timeout: 180_000 },
   () => {
-    // anvil's second default account (public dev key): the consortium operator that deployed the registries.
-    const OPERATOR_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
     let anvil: AnvilHandle;
     let dataDir: string;
     let deploymentFile: string;
@@ -567,11 +563,7 @@ describe(
     before(async () => {
       anvil = await startAnvil();
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-info-'));
-      const provider = makeProvider(anvil.rpcUrl, { chainId: anvil.chainId });
-      const deployment = await deployRegistries(new Wallet(OPERATOR_KEY, provider), { adminDelay: 0 });
-      provider.destroy();
-      deploymentFile = path.join(dataDir, 'deployments.json');
-      fs.writeFileSync(deploymentFile, JSON.stringify(deployment));
+      deploymentFile = (await deployV2File(anvil, dataDir)).file;
     });
     after(async () => {
       await rt?.stop();

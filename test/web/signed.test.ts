@@ -5,7 +5,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { SKIP_BROWSER, launchChromium } from '../helpers/browser';
+import { SKIP_BROWSER, closePages, launchChromium, openPage } from '../helpers/browser';
+import { startVerifierPage, type VerifierPage } from '../helpers/verifier-page';
 import { JsonRpcServer } from 'hardhat/internal/hardhat-network/jsonrpc/server';
 import { webPlugin } from '../../src/api/web';
 import { buildSignedSet, type SignedCase } from '../../scripts/make-golden-receipts-signed';
@@ -55,44 +56,19 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   };
   const files = readdirSync(DIR).filter((f) => /^(valid|tampered)-/.test(f));
 
-  let app: FastifyInstance;
+  let srv: VerifierPage | undefined;
   let url: string;
-  let browser: Browser | undefined;
   let ctx: BrowserContext;
   const bodies: unknown[] = [];
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    app = Fastify({ forceCloseConnections: true });
-    await app.register(helmet);
-    await app.register(webPlugin);
-    app.post('/v1/verify', async (req) => {
-      bodies.push(req.body);
-      return verifyReceipt((req.body as { receipt: unknown }).receipt, { rootSource: source() });
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    ctx = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
-  });
-  afterEach(async () => {
-    for (const p of ctx?.pages() ?? []) await p.close();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.close();
+    srv = await startVerifierPage({ rootSource: source, viewport: { width: 1100, height: 1000 }, bodies: bodies });
+    ({ url, ctx } = srv);
   });
 
-  async function open(): Promise<{ page: Page; errors: string[] }> {
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-    });
-    await page.goto(url);
-    await page.waitForSelector('html[data-ready="true"]');
-    return { page, errors };
-  }
+  afterEach(() => closePages(ctx));
+  after(async () => srv?.close());
 
   async function verifyPasted(page: Page, receipt: unknown, payload: unknown) {
     await page.fill('#receipt-text', JSON.stringify(receipt, null, 2));
@@ -117,7 +93,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   }
 
   it('the bundled checkReceiptLocally agrees with src/verifier on every signed receipt (sealed leaf)', async () => {
-    const { page, errors } = await open();
+    const { page, errors } = await openPage(ctx, url);
     for (const f of files) {
       const receipt = read(f);
       const payload = state.payloads[receipt.record.id];
@@ -134,7 +110,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   });
 
   it('shows every signed receipt as src/verifier does, check by check, in its order; never uploads the document', async () => {
-    const { page, errors } = await open();
+    const { page, errors } = await openPage(ctx, url);
     bodies.length = 0;
     for (const f of files) {
       const receipt = read(f);
@@ -154,7 +130,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   });
 
   it('a receipt signed by two keys: green, and the page names both signers', async () => {
-    const { page } = await open();
+    const { page } = await openPage(ctx, url);
     const receipt = read('valid-two-signers.json');
     const got = await verifyPasted(page, receipt, state.payloads[receipt.record.id]);
     assert.equal(got.verdict, 'valid', JSON.stringify(got.rows));
@@ -169,7 +145,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   });
 
   it('a signer removed before the anchor: red, signatures failed with the reason, no signer named', async () => {
-    const { page } = await open();
+    const { page } = await openPage(ctx, url);
     const receipt = read('tampered-signer-removed-before-anchor.json');
     const got = await verifyPasted(page, receipt, state.payloads[receipt.record.id]);
     assert.equal(got.verdict, 'invalid');
@@ -181,7 +157,7 @@ describe('auditor web page: signed receipts (v2)', { skip: SKIP_BROWSER }, () =>
   });
 
   it('a signature swapped after anchoring: the browser itself fails the Merkle proof', async () => {
-    const { page } = await open();
+    const { page } = await openPage(ctx, url);
     const receipt = read('tampered-signature-swapped.json');
     const got = await verifyPasted(page, receipt, state.payloads[receipt.record.id]);
     assert.equal(got.verdict, 'invalid');

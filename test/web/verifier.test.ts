@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, SKIP_BROWSER, launchChromium } from '../helpers/browser';
+import { CHROMIUM, SKIP_BROWSER, closePages, launchChromium, openPage } from '../helpers/browser';
+import { startVerifierPage, type VerifierPage } from '../helpers/verifier-page';
 import { VERIFIER_BUNDLE } from '../../src/api/verifier-bundle';
-import { PUBLIC_DIR, webPlugin } from '../../src/api/web';
+import { PUBLIC_DIR } from '../../src/api/web';
 import {
   checkReceiptLocally,
   MemoryRootSource,
@@ -39,29 +38,6 @@ const FORGE_HELPER = path.join(__dirname, '..', 'helpers', 'forge.ts');
 const readFixture = (f: string): any => JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8'));
 
 const launch = (): Promise<Browser> => launchChromium();
-
-interface PageErrors {
-  errors: string[];
-}
-
-/** Closes the pages a test left open (a failed assertion skips its own close). */
-async function closePages(ctx: BrowserContext | undefined): Promise<void> {
-  for (const p of ctx?.pages() ?? []) await p.close();
-}
-
-/** A page that records console errors, page errors and CSP violations. */
-async function openPage(ctx: BrowserContext, url: string): Promise<{ page: Page } & PageErrors> {
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  await page.goto(url);
-  await page.bringToFront();
-  await page.waitForSelector('html[data-ready="true"]');
-  return { page, errors };
-}
 
 interface Row {
   name: string;
@@ -118,7 +94,7 @@ describe('auditor web page: golden receipts', { skip: SKIP }, () => {
     return s;
   };
 
-  let app: FastifyInstance;
+  let srv: VerifierPage | undefined;
   let url: string;
   let browser: Browser | undefined;
   let ctx: BrowserContext;
@@ -126,23 +102,12 @@ describe('auditor web page: golden receipts', { skip: SKIP }, () => {
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    app = Fastify({ forceCloseConnections: true }); // the test's own fetch() keeps sockets alive
-    await app.register(helmet); // the default CSP: script-src 'self', no inline handlers, no eval
-    await app.register(webPlugin);
-    app.post('/v1/verify', async (req) => {
-      verifyBodies.push(req.body);
-      return verifyReceipt((req.body as { receipt: unknown }).receipt, { rootSource: source() });
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launch();
-    ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    srv = await startVerifierPage({ rootSource: source, viewport: { width: 1100, height: 900 }, bodies: verifyBodies });
+    ({ url, browser, ctx } = srv);
   });
 
   afterEach(() => closePages(ctx));
-  after(async () => {
-    await browser?.close();
-    await app?.close();
-  });
+  after(async () => srv?.close());
 
   it('serves the page and the verifier bundle from the app itself, and nothing inline', async () => {
     const index = await fetch(`${url}/`);
