@@ -180,9 +180,10 @@ class PrepareLane {
   start(): void {
     if (this.worker || this.disabled || this.closed) return;
     const file = this.opts.workerScript ?? path.join(__dirname, `prepare-worker${path.extname(__filename)}`);
-    // Under ts-node (npm start, tests) the worker registers ts-node itself; compiled builds load the .js.
+    // From TypeScript sources the thread needs a .ts loader: the one its process preloaded (`--require` runs in
+    // worker threads too: the tests' esbuild loader), else ts-node; compiled builds load the .js.
     const code = file.endsWith('.ts')
-      ? `require('ts-node').register({ transpileOnly: true }); require(${JSON.stringify(file)});`
+      ? `if (!require.extensions['.ts']) require('ts-node').register({ transpileOnly: true }); require(${JSON.stringify(file)});`
       : `require(${JSON.stringify(file)});`;
     let w: Worker;
     try {
