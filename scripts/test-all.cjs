@@ -140,6 +140,7 @@ if (!only || only === 'node' || only === 'service') {
         finish();
       }
     }
+    const tsRegister = path.join(root, 'scripts', 'lib', 'ts-register.cjs');
     let r;
     try {
       r = run(
@@ -147,9 +148,16 @@ if (!only || only === 'node' || only === 'service') {
         process.execPath,
         // TypeScript through esbuild, file by file (scripts/lib/ts-register.cjs): what ts-node did here in
         // transpile-only mode, without the TypeScript compiler in every test process; the typecheck stage above
-        // checks the types. Processes the tests start themselves with ts-node still use ts-node.
-        ['--require', path.join(root, 'scripts', 'lib', 'ts-register.cjs'), '--test', '--test-reporter=spec', ...files],
-        { env: { TS_NODE_TRANSPILE_ONLY: 'true', ...(bundle ? { NOTARY_WORKER_BUNDLE: bundle } : {}) } },
+        // checks the types. The servers and CLI runs the tests start (scripts/start.cjs) use the same loader
+        // (NOTARY_TS_LOADER); other processes they start with ts-node still use ts-node.
+        ['--require', tsRegister, '--test', '--test-reporter=spec', ...files],
+        {
+          env: {
+            TS_NODE_TRANSPILE_ONLY: 'true',
+            NOTARY_TS_LOADER: tsRegister,
+            ...(bundle ? { NOTARY_WORKER_BUNDLE: bundle } : {}),
+          },
+        },
       );
     } finally {
       if (bundle) removeWorkerBundle(bundle);
