@@ -16,6 +16,7 @@ import { AnchorService, anchorLease } from '../../src/service/anchoring';
 import { ClaimReconciler, ClaimService, CLAIMS_LEASE } from '../../src/service/claims';
 import { WorkerLoop, type Leases, type LoopJob } from '../../src/service/worker-loop';
 import { initHashing } from '../../src/domain/hashing';
+import { api, eventually, startInstance, type Instance } from '../helpers/instance';
 
 /**
  * The one leased polling loop of the worker (src/service/worker-loop.ts): two loops on one database (two worker
@@ -334,6 +335,43 @@ describe('WorkerLoop with the anchoring worker and the claims reconciler (Hardha
     } finally {
       await first.loop.stop();
       await second.loop.stop();
+    }
+  });
+});
+
+/**
+ * WORKER=inline: the runtime runs the same loop in the API process (anchoring and the claims reconciler, one holder);
+ * its stop drops the leases.
+ */
+describe('WorkerLoop in the API process (WORKER=inline)', () => {
+  let inst: Instance | undefined;
+  after(async () => inst?.stop());
+
+  it('anchors, holds anchor:<org> and claims under one holder, and drops them on stop', async () => {
+    inst = await startInstance({ env: { WORKER: 'inline' } });
+    const aero = inst.demo.orgs.find((o) => o.id === 'aerospace')!;
+    const sub = await api(inst.apiUrl, 'POST', '/v1/records', {
+      key: aero.apiKey,
+      body: { type: 'invoice.issued', externalId: 'LOOP-INLINE-1', payload: invoicePayload(1) },
+    });
+    assert.equal(sub.status, 202);
+    await eventually(async () => {
+      const r = await api(inst!.apiUrl, 'GET', `/v1/records/${sub.body.id}/receipt`, { key: aero.apiKey });
+      return r.status === 200;
+    });
+    const db = await Database.open({ sqlitePath: path.join(inst.dataDir, 'notary.db'), migrate: false });
+    try {
+      const rows = await eventually(async () => {
+        const r = await leaseRows(new SqlStore(db));
+        return r[CLAIMS_LEASE] && r[anchorLease('aerospace')] ? r : null;
+      });
+      assert.equal(new Set(Object.values(rows)).size, 1, `one holder: ${JSON.stringify(rows)}`);
+      await inst.stop({ keepData: true });
+      assert.deepEqual(await leaseRows(new SqlStore(db)), {});
+    } finally {
+      await db.close();
+      fs.rmSync(inst.dataDir, { recursive: true, force: true });
+      inst = undefined;
     }
   });
 });
