@@ -77,8 +77,17 @@ async function leaseRows(s: SqlStore): Promise<Record<string, string>> {
   return Object.fromEntries(rows.map((r) => [r.name, r.holder]));
 }
 
+/** Who was inside a lease's critical section, and when each successful take began and returned. */
+interface Inside {
+  holders: string[];
+  now: Set<string>;
+  overlaps: number;
+  takes: { holder: string; before: number; after: number }[];
+}
+const newInside = (): Inside => ({ holders: [], now: new Set(), overlaps: 0, takes: [] });
+
 /** A job that works only under lease `name`, and records who was inside when. */
-function leasedJob(name: string, leaseMs: number, inside: { holders: string[]; now: Set<string>; overlaps: number }) {
+function leasedJob(name: string, leaseMs: number, inside: Inside) {
   let ticks = 0;
   const job: LoopJob & { ticks(): number } = {
     name: `job ${name}`,
@@ -86,7 +95,9 @@ function leasedJob(name: string, leaseMs: number, inside: { holders: string[]; n
     ticks: () => ticks,
     async tick(leases: Leases) {
       ticks++;
+      const before = Date.now();
       if (!(await leases.take(name, leaseMs))) return;
+      inside.takes.push({ holder: leases.holder, before, after: Date.now() });
       if (inside.now.size) inside.overlaps++;
       inside.now.add(leases.holder);
       if (inside.holders[inside.holders.length - 1] !== leases.holder) inside.holders.push(leases.holder);
@@ -106,7 +117,7 @@ for (const kind of kinds) {
     after(async () => db?.close());
 
     it('one holder per lease at a time: the other loop keeps ticking but never enters', async () => {
-      const inside = { holders: [] as string[], now: new Set<string>(), overlaps: 0 };
+      const inside = newInside();
       const ja = leasedJob('t:one', 10_000, inside);
       const jb = leasedJob('t:one', 10_000, inside);
       const a = new WorkerLoop(db.a, [ja]);
@@ -123,27 +134,36 @@ for (const kind of kinds) {
     });
 
     it('a lease that expired (a killed holder) goes to the other loop; never both at once', async () => {
-      const inside = { holders: [] as string[], now: new Set<string>(), overlaps: 0 };
-      // 300 ms leases, 15 ms inside: the holder renews it every tick; a killed one (no stop, no drop) loses it.
-      const ja = leasedJob('t:expire', 300, inside);
-      const jb = leasedJob('t:expire', 300, inside);
+      const inside = newInside();
+      // 1 s leases, 15 ms inside: the holder renews it every tick; a killed one (no stop, no drop) loses it.
+      const LEASE = 1_000;
+      const ja = leasedJob('t:expire', LEASE, inside);
+      const jb = leasedJob('t:expire', LEASE, inside);
       const a = new WorkerLoop(db.a, [ja]);
       const b = new WorkerLoop(db.b, [jb]);
-      a.start();
-      await a.nextTick();
-      b.start();
-      await sleep(200);
-      assert.deepEqual(inside.holders, [a.holder]);
-      // "kill" a: its timer stops (as a dead process's would), its lease is not dropped.
-      (a as unknown as { stopped: boolean }).stopped = true;
-      await sleep(150);
-      assert.deepEqual(inside.holders, [a.holder], 'not before the lease expired');
-      await sleep(400);
-      assert.equal((await leaseRows(db.a))['t:expire'], b.holder);
-      assert.deepEqual(inside.holders, [a.holder, b.holder]);
-      assert.equal(inside.overlaps, 0);
-      await b.stop();
-      await a.stop();
+      try {
+        a.start();
+        await a.nextTick();
+        b.start();
+        await sleep(200);
+        assert.deepEqual(inside.holders, [a.holder]);
+        // "kill" a: its timer stops (as a dead process's would), its lease is not dropped.
+        (a as unknown as { stopped: boolean }).stopped = true;
+        await eventually(async () => inside.holders.length > 1, 10_000, 20);
+        assert.equal((await leaseRows(db.a))['t:expire'], b.holder);
+        assert.deepEqual(inside.holders, [a.holder, b.holder]);
+        assert.equal(inside.overlaps, 0);
+        // Not before a's last renewal expired.
+        const lastA = inside.takes.filter((t) => t.holder === a.holder).pop()!;
+        const firstB = inside.takes.find((t) => t.holder === b.holder)!;
+        assert.ok(
+          firstB.after >= lastA.before + LEASE,
+          `b took over ${firstB.after - lastA.before} ms after a renewed`,
+        );
+      } finally {
+        await b.stop();
+        await a.stop();
+      }
     });
 
     it('stop finishes the tick in progress, drops the leases; the other loop takes over at its next tick', async () => {
