@@ -145,7 +145,7 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
   let statusTimer: NodeJS.Timeout | undefined;
   const heartbeat = async () => {
     // After every tick (so /ready sees a block as soon as the worker does), and every second meanwhile.
-    await Promise.race([loop.nextTick(), new Promise((r) => (statusTimer = setTimeout(r, 1000)))]);
+    await Promise.race([loop.nextTick(anchor), new Promise((r) => (statusTimer = setTimeout(r, 1000)))]);
     clearTimeout(statusTimer);
     status();
     if (!stopping) void heartbeat();

@@ -46,37 +46,40 @@ export class Leases {
 export interface LoopJob {
   /** For logs. */
   readonly name: string;
-  /** Runs again once this long after its last pass ended (the loop sleeps until the next job is due). */
+  /** Runs again once this long after its last pass ended (on its own timer). */
   readonly everyMs: number;
   /** One pass; it takes (and renews) its leases through `leases`, under the loop's holder id. */
   tick(leases: Leases): Promise<void>;
 }
 
+/** One job on the loop: its timer, its pass in progress and who waits for its next pass. */
+interface Beat {
+  job: LoopJob;
+  timer?: NodeJS.Timeout;
+  running?: Promise<void>;
+  readonly waiters: Set<() => void>;
+}
+
 /**
  * The one leased polling loop of the worker (the anchoring worker, per organisation, and the claims reconciler):
- * it owns the holder id, the timer, the leases and the drain; the jobs hold only their use cases.
+ * it owns the holder id, the timers, the leases and the drain; the jobs hold only their use cases.
  *
- * Each tick runs every due job, side by side; a job's error is logged and does not stop the others or the loop.
- * Everything a job does is driven by what is stored, so a killed loop loses nothing: its leases expire (or the
- * worker's supervisor drops them) and another loop resumes. {@link stop} finishes the tick in progress and drops
- * the leases, so another loop takes over at its next tick.
+ * Each job runs on its own beat (`everyMs` after its last pass ended), so a slow pass of one (a chain that answers
+ * slowly) never delays the other; a job's error is logged and stops neither the others nor the loop. Everything a
+ * job does is driven by what is stored, so a killed loop loses nothing: its leases expire (or the worker's
+ * supervisor drops them) and another loop resumes. {@link stop} finishes the passes in progress and drops the
+ * leases, so another loop takes over at its next tick.
  */
 export class WorkerLoop {
   readonly leases: Leases;
   private readonly log: Log;
-  private readonly lastEnd = new Map<LoopJob, number>();
-  private readonly wake = new Set<() => void>();
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly beats: Beat[];
   private stopped = true;
 
-  constructor(
-    store: Store,
-    private readonly jobs: readonly LoopJob[],
-    opts: { log?: Log; holder?: string } = {},
-  ) {
+  constructor(store: Store, jobs: readonly LoopJob[], opts: { log?: Log; holder?: string } = {}) {
     this.leases = new Leases(store, opts.holder);
     this.log = opts.log ?? silent;
+    this.beats = jobs.map((job) => ({ job, waiters: new Set() }));
   }
 
   /** The lease holder id of this loop (the supervisor drops a dead worker's leases by it). */
@@ -87,62 +90,44 @@ export class WorkerLoop {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    const loop = async () => {
-      if (this.stopped) return;
-      this.running = this.tick();
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.delay());
-    };
-    void loop();
+    for (const b of this.beats) {
+      const loop = async () => {
+        if (this.stopped) return;
+        b.running = this.pass(b);
+        await b.running;
+        if (!this.stopped) b.timer = setTimeout(() => void loop(), b.job.everyMs);
+      };
+      void loop();
+    }
   }
 
-  /** Finishes the tick in progress, then drops the leases (SIGTERM drain): another worker takes over at once. */
+  /** Finishes the passes in progress, then drops the leases (SIGTERM drain): another worker takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    for (const b of this.beats) clearTimeout(b.timer);
+    await Promise.all(this.beats.map((b) => b.running));
     await this.leases.dropAll();
   }
 
-  /** One tick: every due job (all of them on the first), side by side; never rejects. */
+  /** One pass of every job, side by side, outside the timers (tools, tests); never rejects. */
   async tick(): Promise<void> {
-    const now = Date.now();
-    await Promise.all(
-      this.jobs
-        .filter((j) => this.dueIn(j, now) <= 0)
-        .map(async (j) => {
-          try {
-            await j.tick(this.leases);
-          } catch (err) {
-            this.log.error({ err, job: j.name }, `${j.name} tick failed`);
-          } finally {
-            this.lastEnd.set(j, Date.now());
-          }
-        }),
-    );
-    for (const fn of this.wake) fn();
+    await Promise.all(this.beats.map((b) => this.pass(b)));
   }
 
-  /** Resolves after the next completed tick (status heartbeat, tests). */
-  nextTick(): Promise<void> {
-    return new Promise((resolve) => {
-      const fn = () => {
-        this.wake.delete(fn);
-        resolve();
-      };
-      this.wake.add(fn);
-    });
+  /** Resolves once `job` (by default: every job) has completed its next pass (status heartbeat, tests). */
+  async nextTick(job?: LoopJob): Promise<void> {
+    const beats = job ? this.beats.filter((b) => b.job === job) : this.beats;
+    await Promise.all(beats.map((b) => new Promise<void>((resolve) => b.waiters.add(resolve))));
   }
 
-  /** Milliseconds until `job` is due (≤ 0: due); 2 ms early counts as due (timers and clocks round). */
-  private dueIn(job: LoopJob, now: number): number {
-    const last = this.lastEnd.get(job);
-    return last === undefined ? 0 : last + job.everyMs - now - 2;
-  }
-
-  private delay(): number {
-    const now = Date.now();
-    if (!this.jobs.length) return 1_000;
-    return Math.max(0, Math.min(...this.jobs.map((j) => this.dueIn(j, now) + 2)));
+  private async pass(b: Beat): Promise<void> {
+    try {
+      await b.job.tick(this.leases);
+    } catch (err) {
+      this.log.error({ err, job: b.job.name }, `${b.job.name} tick failed`);
+    }
+    const waiters = [...b.waiters];
+    b.waiters.clear();
+    for (const fn of waiters) fn();
   }
 }

@@ -258,6 +258,22 @@ for (const kind of kinds) {
       assert.ok(errors.every((e) => e.startsWith('bad:')));
     });
 
+    it('a slow pass of one job does not delay the other', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let fast = 0;
+      const loop = new WorkerLoop(db.a, [
+        { name: 'stuck', everyMs: 5, tick: () => gate },
+        { name: 'fast', everyMs: 5, tick: async () => void fast++ },
+      ]);
+      loop.start();
+      await sleep(150);
+      const during = fast;
+      release();
+      await loop.stop();
+      assert.ok(during >= 5, `the fast job ran ${during} times while the other was stuck`);
+    });
+
     it('each job runs at its own pace (everyMs after its last pass)', async () => {
       const runs = { fast: 0, slow: 0 };
       const loop = new WorkerLoop(db.a, [
