@@ -17,10 +17,7 @@ import type { Metrics } from './metrics';
 export type AnchorView = Pick<
   AnchorService,
   'lastError' | 'blocked' | 'stats' | 'chainHealthy' | 'blockedOf' | 'holding'
-> & {
-  /** false: the worker and the claims reconciler run in another process (the reconciler is not started here). */
-  readonly local?: boolean;
-};
+>;
 
 /** Everything the routes use, built once by `buildApp`. */
 export interface AppContext {

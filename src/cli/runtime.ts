@@ -19,6 +19,9 @@ import { ChainGateway } from '../chain/gateway';
 import { DirectoryAdminClient } from '../chain/directory-admin';
 import { MemberDirectoryReader } from '../chain/registries';
 import { AnchorService } from '../service/anchoring';
+import { ClaimReconciler, ClaimService } from '../service/claims';
+import { RecordService } from '../service/records';
+import { WorkerLoop } from '../service/worker-loop';
 import { AdminService } from '../service/admin';
 import { ServiceError } from '../service/errors';
 import { createApiKey } from '../service/auth';
@@ -462,6 +465,12 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
             init: () => ({ config, rpcUrl: rpcUrl!, chainId, deployment: deployment!, fee, funding: Boolean(topUp) }),
           })
         : undefined;
+    const workerLog = {
+      info: () => undefined,
+      warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
+      error: (o: unknown, m?: string) =>
+        log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
+    } as unknown as Pick<Console, 'info' | 'warn' | 'error'>;
     const anchor =
       config.worker && !workerProcess
         ? new AnchorService(store, gateway, {
@@ -470,14 +479,27 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
             confirmations: config.confirmations,
             leaseMs: config.leaseMs,
             ensureFunds: topUp,
-            log: {
-              info: () => undefined,
-              warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
-              error: (o: unknown, m?: string) =>
-                log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
-            } as unknown as Pick<Console, 'info' | 'warn' | 'error'>,
+            log: workerLog,
           })
         : undefined;
+    // WORKER=inline: the one leased polling loop of the worker (anchoring and the claims reconciler) runs here, as in
+    // the worker process (src/cli/worker.ts).
+    const loop = anchor
+      ? new WorkerLoop(
+          store,
+          [
+            anchor,
+            new ClaimReconciler(
+              store,
+              new ClaimService(store, gateway, new RecordService(store), {
+                consortiumSecret: config.consortiumSecret,
+                confirmations: config.confirmations,
+              }),
+            ),
+          ],
+          { log: workerLog },
+        )
+      : undefined;
     const deps: AppDeps = {
       store,
       chain: gateway,
@@ -509,7 +531,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     });
     const address = await app.listen({ port: config.port, host: config.host });
     const apiUrl = address.replace('[::1]', '127.0.0.1');
-    anchor?.start();
+    loop?.start();
     workerProcess?.start(preforked);
 
     if (demo) {
@@ -521,7 +543,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
     const stop = () =>
       (stopping ??= (async () => {
         await app.close();
-        await anchor?.stop().catch(() => undefined);
+        await loop?.stop().catch(() => undefined);
         await workerProcess?.stop().catch(() => undefined);
         await store.close();
         provider.destroy?.();

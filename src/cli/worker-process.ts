@@ -2,7 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../config';
 import type { FeePolicy } from '../chain/tx';
-import type { AnchorBlock } from '../service/anchoring';
+import { anchorLease, type AnchorBlock } from '../service/anchoring';
+import { CLAIMS_LEASE } from '../service/claims';
 import type { Store } from '../service/ports';
 import type { Deployment } from '../../scripts/lib/deploy-registries';
 
@@ -115,8 +116,6 @@ function workerEntry(): { file: string; execArgv: string[]; env: NodeJS.ProcessE
 }
 
 export class WorkerProcess {
-  /** The worker and the claims reconciler run in the child process, not in this one. */
-  readonly local = false;
   readonly lastError = new Map<string, string>();
   readonly blocked = new Map<string, AnchorBlock>();
   chainHealthy = true;
@@ -254,8 +253,8 @@ export class WorkerProcess {
       const orgs = await this.opts.store.read((r) => r.listOrgs());
       await this.opts.store.tx(async (r) => {
         for (const h of holders) {
-          for (const o of orgs) await r.dropLease(`anchor:${o.id}`, h);
-          await r.dropLease('claims', h);
+          for (const o of orgs) await r.dropLease(anchorLease(o.id), h);
+          await r.dropLease(CLAIMS_LEASE, h);
         }
       });
     } catch (err) {

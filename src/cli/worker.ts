@@ -9,6 +9,7 @@ import { ChainGateway } from '../chain/gateway';
 import { AnchorService } from '../service/anchoring';
 import { ClaimReconciler, ClaimService } from '../service/claims';
 import { RecordService } from '../service/records';
+import { WorkerLoop } from '../service/worker-loop';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-process';
 
 /**
@@ -61,6 +62,12 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
     fromBlock: init.deployment.notaryRegistry.block,
   });
 
+  const workerLog = {
+    info: () => undefined,
+    warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
+    error: (o: unknown, m?: string) =>
+      log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
+  } as unknown as Pick<Console, 'info' | 'warn' | 'error'>;
   let fundSeq = 0;
   const funding = new Map<number, () => void>();
   const anchor = new AnchorService(store, gateway, {
@@ -78,12 +85,7 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
             send({ t: 'ensureFunds', id, address });
           })
       : undefined,
-    log: {
-      info: () => undefined,
-      warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
-      error: (o: unknown, m?: string) =>
-        log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
-    } as unknown as Pick<Console, 'info' | 'warn' | 'error'>,
+    log: workerLog,
   });
   const reconciler = new ClaimReconciler(
     store,
@@ -92,6 +94,8 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
       confirmations: config.confirmations,
     }),
   );
+  // One leased polling loop runs both (one holder id, one timer, one drain).
+  const loop = new WorkerLoop(store, [anchor, reconciler], { log: workerLog });
 
   const releases = new Map<number, () => void>();
   const hold = (id: number, orgId: string, reply: boolean) => {
@@ -125,7 +129,7 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
         return;
     }
   };
-  // Holds first (a key rotation started before this worker), then the loops.
+  // Holds first (a key rotation started before this worker), then the loop.
   for (const [id, orgId] of init.held) hold(id, orgId, false);
   for (const m of pending) handle(m);
   onMessage(handle);
@@ -141,24 +145,22 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
   let statusTimer: NodeJS.Timeout | undefined;
   const heartbeat = async () => {
     // After every tick (so /ready sees a block as soon as the worker does), and every second meanwhile.
-    await Promise.race([anchor.nextTick(), new Promise((r) => (statusTimer = setTimeout(r, 1000)))]);
+    await Promise.race([loop.nextTick(anchor), new Promise((r) => (statusTimer = setTimeout(r, 1000)))]);
     clearTimeout(statusTimer);
     status();
     if (!stopping) void heartbeat();
   };
 
   stopFn = async () => {
-    await anchor.stop().catch(() => undefined);
-    await reconciler.stop().catch(() => undefined);
+    await loop.stop().catch(() => undefined);
     clearTimeout(statusTimer);
     status();
     for (const fn of funding.values()) fn();
     await store.close();
     provider.destroy?.();
   };
-  anchor.start();
-  reconciler.start();
-  send({ t: 'up', holders: [anchor.holder, reconciler.holder] });
+  loop.start();
+  send({ t: 'up', holders: [loop.holder] });
   void heartbeat();
 }
 

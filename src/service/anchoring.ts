@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buildMerkleTree } from '../domain/merkle';
 import { ZERO_HEX32 } from '../domain/hex';
@@ -6,6 +5,10 @@ import { leafValueOf } from '../domain/signatures';
 import { orgHashOf, type ChainFailureCode, type ChainPort } from './chain-port';
 import type { BatchInfo, Org, OutboxTx, Repo, Store } from './ports';
 import { TxSender, type TxIntent, type TxOutcome } from './tx-sender';
+import { Leases, type LoopJob } from './worker-loop';
+
+/** The database lease of "exactly one worker anchors for the organisation" (its name is shared by every version). */
+export const anchorLease = (orgId: string) => `anchor:${orgId}`;
 
 export interface AnchorOptions {
   /** Anchor an org's pending records at least this often. */
@@ -18,7 +21,7 @@ export interface AnchorOptions {
   rebroadcastMs?: number;
   /** Lease time of "exactly one worker per organisation". */
   leaseMs?: number;
-  /** How often the loop wakes up. */
+  /** How often the worker loop runs a pass (after the last one ended). */
   tickMs?: number;
   log?: Pick<Console, 'info' | 'warn' | 'error'>;
   /** Called before a new batch is built for the account: tops it up on chains that charge gas (runtime). */
@@ -71,12 +74,16 @@ const silent = { info() {}, warn() {}, error() {} };
  * Every step is idempotent and driven only by what is stored, so after a crash at any point the next
  * tick resumes: a stored signed tx is rebroadcast (same hash: never a second anchor), a batch is never
  * rebuilt while one is unfinished, and acknowledged records stay in the table until anchored.
+ *
+ * A job of the {@link WorkerLoop} (src/service/worker-loop.ts), which runs {@link tick} and owns the timer, the
+ * holder id and the drain; each organisation is worked on under its lease ({@link anchorLease}).
  */
-export class AnchorService {
-  readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private timer?: NodeJS.Timeout;
+export class AnchorService implements LoopJob {
+  readonly name = 'anchor';
+  /** The pass in progress ({@link holding} waits for it). */
   private running?: Promise<void>;
-  private stopped = true;
+  /** Leases of a pass run on its own (`tick()` without the loop's: tests, tools). */
+  private ownLeases?: Leases;
   private readonly log: Pick<Console, 'info' | 'warn' | 'error'>;
   private readonly opts: Required<Omit<AnchorOptions, 'log' | 'onStep' | 'ensureFunds'>> &
     Pick<AnchorOptions, 'onStep' | 'ensureFunds'>;
@@ -91,7 +98,6 @@ export class AnchorService {
   chainHealthy = true;
   /** `buildTxMs`: time spent in the transactions that stored new batches (tree, leaf positions, signed tx). */
   readonly stats = { batches: 0, leaves: 0, confirmed: 0, buildTxMs: 0 };
-  private readonly wake = new Set<() => void>();
   private readonly reconciled = new Set<string>();
   /** Organisations the worker leaves alone for now (a key rotation in progress). */
   private readonly held = new Set<string>();
@@ -117,29 +123,6 @@ export class AnchorService {
     this.sender = new TxSender(store, chain, { confirmations: opts.confirmations, log: this.log });
   }
 
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const loop = async () => {
-      if (this.stopped) return;
-      this.running = this.tick().catch((err) => this.log.error({ err }, 'anchor tick failed'));
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.opts.tickMs);
-    };
-    void loop();
-  }
-
-  /** Finishes the tick in progress, then stops (SIGTERM drain). Leases are dropped so another worker takes over at once. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-    const orgs = await this.store.read((r) => r.listOrgs());
-    await this.store.tx(async (r) => {
-      for (const o of orgs) await r.dropLease(`anchor:${o.id}`, this.holder);
-    });
-  }
-
   /**
    * Runs `fn` while the worker signs nothing for `orgId` (key rotation): waits for the tick in progress first, and
    * after `fn` for the tick that may have read the organisation before `fn` changed it.
@@ -155,8 +138,18 @@ export class AnchorService {
     }
   }
 
-  /** One pass over every organisation with a chain account. */
-  async tick(): Promise<void> {
+  get everyMs(): number {
+    return this.opts.tickMs;
+  }
+
+  /** One pass over every organisation with a chain account, each under its lease (`leases`: the loop's). */
+  tick(leases?: Leases): Promise<void> {
+    const pass = this.pass(leases ?? (this.ownLeases ??= new Leases(this.store)));
+    this.running = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async pass(leases: Leases): Promise<void> {
     const [orgs, pending] = await this.store.read(
       async (r) => [await r.listOrgs(), await r.orgsWithPending()] as const,
     );
@@ -169,9 +162,7 @@ export class AnchorService {
         this.unblock(org.id); // nothing left to anchor: nothing is blocked
         continue;
       }
-      const now = Date.now();
-      const leased = await this.store.tx((r) => r.tryLease(`anchor:${org.id}`, this.holder, this.opts.leaseMs, now));
-      if (!leased) continue;
+      if (!(await leases.take(anchorLease(org.id), this.opts.leaseMs))) continue;
       try {
         await this.processOrg(org, w);
         this.unblock(org.id);
@@ -182,7 +173,6 @@ export class AnchorService {
         this.block(org.id, err);
       }
     }
-    for (const fn of this.wake) fn();
   }
 
   /** Why `orgId`'s pending records wait, or null when its anchoring is not stuck. */
@@ -227,17 +217,6 @@ export class AnchorService {
   private async precheck(address: string, a?: { root: string; prev: string; leafCount: number }): Promise<void> {
     const f = await this.chain.anchorPrecheck(address, a);
     if (f) throw new AnchorBlocked(BLOCK_CODES[f.code] ?? f.code, f.message);
-  }
-
-  /** Resolves after the next completed tick (tests and `drain`). */
-  nextTick(): Promise<void> {
-    return new Promise((resolve) => {
-      const fn = () => {
-        this.wake.delete(fn);
-        resolve();
-      };
-      this.wake.add(fn);
-    });
   }
 
   private async processOrg(org: Org, waiting?: { count: number; oldest: number }): Promise<void> {

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { newRecordId } from './ids';
 import { precheckClaim } from './business-rules';
-import { hostname } from 'node:os';
 import { canonicalize, digestCanonical } from '../domain/canonicalize';
 import { computeCommitment } from '../domain/commitment';
 import { dec, minorUnit, round as decRound, str as decStr } from '../domain/decimal';
@@ -13,6 +12,10 @@ import type { ClaimInfo, Org, Repo, Store } from './ports';
 import { TxSender, type TxOutcome } from './tx-sender';
 import { StoreConflictError } from './ports';
 import type { RecordService } from './records';
+import { Leases, type LoopJob } from './worker-loop';
+
+/** The database lease of "one claims reconciler at a time" (its name is shared by every version). */
+export const CLAIMS_LEASE = 'claims';
 
 /**
  * Expense claims with the consortium-wide double-reimbursement guard (DESIGN §1, §2.5, §5: POST /v1/claims).
@@ -886,20 +889,20 @@ export class ClaimService {
 }
 
 /**
- * Background part of the claims use case (runs where the anchoring worker runs, one process at a time by lease):
- * finishes claims a request left behind (crash, timeout: rebroadcast, receipt, record), and releases the keys of
- * rejected claims.
+ * Background part of the claims use case (a job of the worker loop, src/service/worker-loop.ts, beside the anchoring
+ * worker; one process at a time by its lease): finishes claims a request left behind (crash, timeout: rebroadcast,
+ * receipt, record), and releases the keys of rejected claims.
  */
-export class ClaimReconciler {
-  readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = true;
+export class ClaimReconciler implements LoopJob {
+  readonly name = 'claims';
+  /** Leases of a pass run on its own (`tick()` without the loop's: tests, tools). */
+  private ownLeases?: Leases;
 
   constructor(
     private readonly store: Store,
     private readonly claims: ClaimService,
     private readonly opts: {
+      /** How often the worker loop runs a pass (after the last one ended). */
       tickMs?: number;
       leaseMs?: number;
       rebroadcastMs?: number;
@@ -907,33 +910,14 @@ export class ClaimReconciler {
     } = {},
   ) {}
 
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const loop = async () => {
-      if (this.stopped) return;
-      this.running = this.tick().catch((err) =>
-        (this.opts.log ?? silent).warn({ err: String(err) }, 'claims reconciler tick failed'),
-      );
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.opts.tickMs ?? 500);
-    };
-    void loop();
+  get everyMs(): number {
+    return this.opts.tickMs ?? 500;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-    await this.store.tx((r) => r.dropLease('claims', this.holder)).catch(() => undefined);
-  }
-
-  async tick(): Promise<void> {
+  /** One pass, under the {@link CLAIMS_LEASE} (`leases`: the worker loop's). */
+  async tick(leases: Leases = (this.ownLeases ??= new Leases(this.store))): Promise<void> {
     const log = this.opts.log ?? silent;
-    const leased = await this.store.tx((r) =>
-      r.tryLease('claims', this.holder, this.opts.leaseMs ?? 30_000, Date.now()),
-    );
-    if (!leased) return;
+    if (!(await leases.take(CLAIMS_LEASE, this.opts.leaseMs ?? 30_000))) return;
     const orgs = new Map((await this.store.read((r) => r.listOrgs())).map((o) => [o.id, o]));
     const [stuck, rejected, releasing, reimbursed, settling] = await this.store.read(
       async (r) =>

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ClaimReconciler, ClaimService, MAX_INVOICES_PER_CLAIM } from '../../service/claims';
+import { ClaimService, MAX_INVOICES_PER_CLAIM } from '../../service/claims';
 import { ServiceError } from '../../service/errors';
 import { CHAIN_PAGE_DEFAULT, CHAIN_PAGE_MAX, TraceService, checkCompleteness } from '../../service/trace';
 import { authenticate, type AppContext } from '../context';
@@ -130,9 +130,9 @@ const CompletenessResponse = Type.Object({
 
 /**
  * Pilot workflows (DESIGN §1, §5): POST /v1/claims, GET /v1/claims/:id, GET /v1/records/:id/trace
- * (?format=bundle), GET /v1/orgs/:id/chain. Registered through `AppDeps.plugins`. Where the anchoring worker
- * runs in this process (ctx.anchor, not `local: false`), the claims reconciler runs too (finishes interrupted claims,
- * releases rejected ones); with the worker in its own process (WORKER=process) the reconciler runs there.
+ * (?format=bundle), GET /v1/orgs/:id/chain. Registered through `AppDeps.plugins`. The claims reconciler (finishes
+ * interrupted claims, releases rejected ones) runs in the worker loop, beside the anchoring worker (src/cli/worker.ts,
+ * or src/cli/runtime.ts with WORKER=inline).
  */
 export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -146,11 +146,6 @@ export async function pilotRoutes(app: FastifyInstance, ctx: AppContext): Promis
           confirmations: ctx.confirmations,
         })
       : null;
-  if (claims && ctx.anchor && ctx.anchor.local !== false) {
-    const reconciler = new ClaimReconciler(ctx.store, claims);
-    reconciler.start();
-    app.addHook('onClose', async () => reconciler.stop());
-  }
 
   r.post(
     '/v1/claims',
