@@ -69,7 +69,7 @@ loop();
 export interface CheckpointerOptions {
   /** How often the WAL is looked at (default 20 ms; a PASSIVE checkpoint of an empty WAL costs microseconds). */
   pollMs?: number;
-  /** Most time a RESTART checkpoint waits for the writer (default 100 ms, then retried). */
+  /** Most time a RESTART checkpoint waits for the writer and the readers (default 20 ms, then retried): writers wait meanwhile. */
   restartWaitMs?: number;
   /** Called once when the thread stops for any reason other than {@link Checkpointer.stop}. */
   onStop: (err?: unknown) => void;
@@ -88,7 +88,7 @@ export class Checkpointer {
         module: require.resolve('better-sqlite3'),
         file,
         pollMs: opts.pollMs ?? 20,
-        restartWaitMs: opts.restartWaitMs ?? 100,
+        restartWaitMs: opts.restartWaitMs ?? 20,
         restartFrames: RESTART_FRAMES,
       },
     });
