@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { newRecordId } from './ids';
+import { newRecordId, newSalt } from './ids';
 import { computeCommitment } from '../domain/commitment';
 import { checkLineage } from '../domain/lineage';
 import type { RecordType } from '../domain/record-types';
@@ -349,7 +348,6 @@ export class RecordService {
     // keccak256(orgId) as the directory names the organisation: computed once, for the first signed record.
     let orgHash: string | undefined;
 
-    const salts = randomBytes(32 * prepared.length);
     const now = Date.now();
     const rows: NewRecord[] = [];
     const out: BatchItemResult[] = [];
@@ -520,7 +518,7 @@ export class RecordService {
       }
 
       const id = given.id ?? opts.idFor?.(i) ?? newRecordId(now);
-      const salt = given.salt ?? opts.saltFor?.(i) ?? '0x' + salts.toString('hex', i * 32, i * 32 + 32);
+      const salt = given.salt ?? opts.saltFor?.(i) ?? newSalt();
       // A signed record without parents had its commitment computed where it was prepared, from the same id, salt,
       // type and digest: reused when that preparation was for this organisation.
       const pre = p.recovered;

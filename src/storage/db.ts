@@ -7,6 +7,7 @@ import pg, { type PoolClient, type Pool, type PoolConfig } from 'pg';
 import { entitiesFor } from './tables';
 import { MIGRATIONS } from './migrations';
 import type { Dialect } from './mapping';
+import { Checkpointer } from './checkpointer';
 
 export type { Dialect };
 
@@ -33,6 +34,11 @@ export interface DatabaseOptions {
   migrate?: boolean;
   logging?: boolean;
   poolSize?: number;
+  /**
+   * SQLite file: WAL checkpoints on a worker thread instead of inside this connection's COMMITs (default true;
+   * see src/storage/checkpointer.ts).
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 /** Rewrites `?` placeholders (outside quotes) to PostgreSQL's `$1, $2, …`. */
@@ -170,6 +176,12 @@ interface TxJob {
 /** Most transactions committed together by one SQLite COMMIT. */
 const MAX_GROUP = 64;
 
+/** How long a write transaction waits for another connection's write lock (SQLITE_BUSY) before it fails. */
+const BUSY_TIMEOUT_MS = 5000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const isBusy = (err: unknown) => String((err as { code?: unknown })?.code).startsWith('SQLITE_BUSY');
+
 /**
  * The storage handle: a typeorm DataSource (migrations, schema drift checks against src/storage/tables.ts) plus a
  * small transactional SQL runner the repositories use for every read and write.
@@ -184,6 +196,7 @@ export class Database {
   private pool?: Pool;
   private readonly txQueue: TxJob[] = [];
   private groupScheduled = false;
+  private checkpointer?: Checkpointer;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -221,7 +234,7 @@ export class Database {
           handles.push(db);
           db.pragma('journal_mode = WAL');
           db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes
-          db.pragma('busy_timeout = 5000');
+          db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
           db.pragma('foreign_keys = ON');
           // Records are keyed by random UUIDs and hashes: inserts touch pages all over six B-trees. A 64 MiB
           // page cache and memory-mapped reads keep those pages in memory instead of re-reading them.
@@ -242,7 +255,30 @@ export class Database {
     if (opts.url) db.pool = pools[0];
     else db.sqlite = new SqliteSql(handles[0]!);
     if (opts.migrate !== false) await db.migrate();
+    const file = opts.sqlitePath ?? ':memory:';
+    if (db.sqlite && file !== ':memory:' && opts.backgroundCheckpoints !== false) await db.startCheckpointer(file);
     return db;
+  }
+
+  /**
+   * Moves this connection's WAL checkpoints to a thread (src/storage/checkpointer.ts). Automatic checkpoints
+   * stay on (in the COMMITs, as before) if the thread cannot start, and come back on if it stops.
+   */
+  private async startCheckpointer(file: string): Promise<void> {
+    const h = this.sqlite!.handle;
+    try {
+      this.checkpointer = await Checkpointer.start(path.resolve(file), {
+        onStop: (err) => {
+          this.checkpointer = undefined;
+          if (h.open) h.pragma('wal_autocheckpoint = 1000');
+          if (err) console.error(`[notary] SQLite checkpoint thread stopped: ${String(err)}`);
+        },
+      });
+    } catch (err) {
+      console.error(`[notary] SQLite checkpoint thread did not start (checkpoints stay in COMMIT): ${String(err)}`);
+      return;
+    }
+    h.pragma('wal_autocheckpoint = 0');
   }
 
   /** Runs pending migrations (never `synchronize`). */
@@ -313,23 +349,58 @@ export class Database {
       // Better-sqlite3 is synchronous, so a transaction usually runs to its end before the event loop reads
       // the next request: yield one turn first, so that the requests already received join this group.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      let began: unknown = null;
+      try {
+        await this.beginImmediate();
+      } catch (err) {
+        began = err;
+      }
+      // Taken once the write lock is ours: requests received while another process held it join this group.
       this.groupScheduled = false;
       const jobs = this.txQueue.splice(0, MAX_GROUP);
       try {
-        await this.runGroup(jobs);
+        if (began) for (const j of jobs) j.reject(began);
+        else await this.runGroup(jobs);
       } finally {
         this.scheduleGroup(); // what queued meanwhile (or did not fit)
       }
     });
   }
 
+  /**
+   * BEGIN IMMEDIATE without blocking the event loop while another connection (the worker process, the
+   * checkpoint thread's RESTART) holds the write lock: SQLite's busy handler would sleep synchronously for up to
+   * busy_timeout, stalling every request of this process. Here SQLITE_BUSY is retried every millisecond on a
+   * timer, for at most the same {@link BUSY_TIMEOUT_MS}, after which the error is the caller's as before.
+   */
+  private async beginImmediate(): Promise<void> {
+    const h = this.sqlite!.handle;
+    const deadline = performance.now() + BUSY_TIMEOUT_MS;
+    for (;;) {
+      h.pragma('busy_timeout = 0');
+      try {
+        h.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (err) {
+        if (!isBusy(err) || performance.now() >= deadline) throw err;
+      } finally {
+        h.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+      await sleep(1);
+    }
+  }
+
+  /** Runs `jobs` in the write transaction {@link beginImmediate} opened, and commits (or rolls back) it. */
   private async runGroup(jobs: TxJob[]): Promise<void> {
     const h = this.sqlite!.handle;
     const s = this.sqlite!;
+    if (!jobs.length) {
+      h.exec('ROLLBACK');
+      return;
+    }
     if (jobs.length === 1) {
       const job = jobs[0]!;
       try {
-        h.exec('BEGIN IMMEDIATE');
         const out = await job.fn(s);
         h.exec('COMMIT');
         job.resolve(out);
@@ -337,12 +408,6 @@ export class Database {
         if (h.inTransaction) h.exec('ROLLBACK');
         job.reject(err);
       }
-      return;
-    }
-    try {
-      h.exec('BEGIN IMMEDIATE');
-    } catch (err) {
-      for (const j of jobs) j.reject(err);
       return;
     }
     const done: { job: TxJob; out: unknown }[] = [];
@@ -396,6 +461,8 @@ export class Database {
 
   async close(): Promise<void> {
     await this.mutex.run(async () => {
+      await this.checkpointer?.stop();
+      this.checkpointer = undefined;
       if (this.dataSource.isInitialized) await this.dataSource.destroy();
     });
   }

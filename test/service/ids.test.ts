@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { newRecordId } from '../../src/service/ids';
+import { newRecordId, newSalt } from '../../src/service/ids';
 import { isRecordId } from '../../src/domain/hex';
 
 describe('newRecordId', () => {
@@ -17,5 +17,16 @@ describe('newRecordId', () => {
     const ids = Array.from({ length: 20_000 }, () => newRecordId());
     assert.equal(new Set(ids).size, ids.length);
     assert.deepEqual([...ids].sort(), ids);
+  });
+});
+
+describe('newSalt', () => {
+  it('is 0x + 64 lowercase hex, and never repeats across pool refills', () => {
+    const salts = Array.from({ length: 1000 }, () => newSalt()); // ~8 refills of the 4 KiB pool
+    for (const s of salts) assert.match(s, /^0x[0-9a-f]{64}$/);
+    assert.equal(new Set(salts).size, salts.length);
+    // No 32-byte salt shares a half with another one (a pool read twice would repeat whole salts or halves).
+    const halves = salts.flatMap((s) => [s.slice(2, 34), s.slice(34)]);
+    assert.equal(new Set(halves).size, halves.length);
   });
 });
