@@ -15,7 +15,13 @@ async function main(): Promise<void> {
     process.send!({ apiUrl, demo: null, dataDir: null });
     stop = () => app.close();
   } else {
-    const env = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
+    // The product's defaults (src/config.ts), not the test helper's faster ones: the figures that count are those
+    // of the configuration a user runs (anchor every 1 s, 2 confirmations); BENCH_ENV may still set either.
+    const env = {
+      ANCHOR_INTERVAL_MS: '1000',
+      CONFIRMATIONS: '2',
+      ...(JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>),
+    };
     const inst = await startInstance({ env, blockTime: Number(process.env.BENCH_BLOCK_TIME ?? 1) });
     process.send!({ apiUrl: inst.apiUrl, demo: inst.demo, dataDir: inst.dataDir });
     stop = () => inst.stop();
