@@ -22,8 +22,13 @@ const inWorker = process.env.NOTARY_PROCESS === 'worker';
 if (!inWorker) {
   // The hook patches the worker's own src/service/anchoring.ts module: with a hook, the worker is forked from the
   // TypeScript sources through ts-node, not from the prebuilt bundle of scripts/test-all.cjs (one module graph of
-  // its own, which this patch cannot reach).
-  if (step || leaseMs) delete process.env.NOTARY_WORKER_BUNDLE;
+  // its own, which this patch cannot reach). For the same reason the hooked server loads its sources through
+  // ts-node rather than the tests' esbuild loader (NOTARY_TS_LOADER): esbuild's CommonJS exports are getters,
+  // which the assignment of the patched AnchorService below cannot replace.
+  if (step || leaseMs) {
+    delete process.env.NOTARY_WORKER_BUNDLE;
+    delete process.env.NOTARY_TS_LOADER;
+  }
   // start.cjs registers ts-node and calls main(), which loads the service stack asynchronously (dynamic
   // import): patching the AnchorService export right after is in time, and runtime.ts reads it at call time.
   require(path.join(root, 'scripts', 'start.cjs'));
