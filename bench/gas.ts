@@ -54,7 +54,11 @@ async function rowOf(
 
 export async function gas(): Promise<{ rows: GasRow[]; naivePerRecord: number }> {
   await initHashing();
-  const server = await startServer({ env: { RATE_LIMIT_MAX: '1000000', ANCHOR_INTERVAL_MS: '200' }, blockTime: 0 });
+  const server = await startServer({
+    // Mined on every transaction (blockTime 0): nothing would mine a second block for depth 2.
+    env: { RATE_LIMIT_MAX: '1000000', ANCHOR_INTERVAL_MS: '200', CONFIRMATIONS: '1' },
+    blockTime: 0,
+  });
   const provider = new JsonRpcProvider(server.demo.rpcUrl, undefined, { staticNetwork: true });
   try {
     const key = server.demo.orgs.find((o) => o.id === 'aerospace')!.apiKey;
