@@ -21,7 +21,7 @@ import { MemberDirectoryReader } from '../chain/registries';
 import { AnchorService } from '../service/anchoring';
 import { ClaimReconciler, ClaimService } from '../service/claims';
 import { RecordService } from '../service/records';
-import { WorkerLoop } from '../service/worker-loop';
+import { WorkerLoop, lineLogger } from '../service/worker-loop';
 import { AdminService } from '../service/admin';
 import { ServiceError } from '../service/errors';
 import { createApiKey } from '../service/auth';
@@ -465,12 +465,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
             init: () => ({ config, rpcUrl: rpcUrl!, chainId, deployment: deployment!, fee, funding: Boolean(topUp) }),
           })
         : undefined;
-    const workerLog = {
-      info: () => undefined,
-      warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
-      error: (o: unknown, m?: string) =>
-        log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
-    } as unknown as Pick<Console, 'info' | 'warn' | 'error'>;
+    const workerLog = lineLogger(log);
     const anchor =
       config.worker && !workerProcess
         ? new AnchorService(store, gateway, {

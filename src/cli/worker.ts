@@ -9,7 +9,7 @@ import { ChainGateway } from '../chain/gateway';
 import { AnchorService } from '../service/anchoring';
 import { ClaimReconciler, ClaimService } from '../service/claims';
 import { RecordService } from '../service/records';
-import { WorkerLoop } from '../service/worker-loop';
+import { WorkerLoop, lineLogger } from '../service/worker-loop';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-process';
 
 /**
@@ -62,12 +62,7 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
     fromBlock: init.deployment.notaryRegistry.block,
   });
 
-  const workerLog = {
-    info: () => undefined,
-    warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
-    error: (o: unknown, m?: string) =>
-      log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
-  } as unknown as Pick<Console, 'info' | 'warn' | 'error'>;
+  const workerLog = lineLogger(log);
   let fundSeq = 0;
   const funding = new Map<number, () => void>();
   const anchor = new AnchorService(store, gateway, {

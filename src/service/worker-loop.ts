@@ -7,6 +7,19 @@ type Log = Pick<Console, 'info' | 'warn' | 'error'>;
 const silent = { info() {}, warn() {}, error() {} };
 
 /** A lease holder id: host, process and a random part (two loops of one process never share one). */
+/**
+ * The worker's console for a line logger (`log(msg)`): warnings and errors as one line each (errors by their
+ * message), info dropped — what the anchoring worker and the loop log through, inline and in the worker process.
+ */
+export function lineLogger(log: (msg: string) => void): Pick<Console, 'info' | 'warn' | 'error'> {
+  return {
+    info: () => undefined,
+    warn: (o: unknown, m?: string) => log(`warn: ${m ?? ''} ${JSON.stringify(o)}`),
+    error: (o: unknown, m?: string) =>
+      log(`error: ${m ?? ''} ${JSON.stringify(o, (_k, v: unknown) => (v instanceof Error ? v.message : v))}`),
+  } as unknown as Pick<Console, 'info' | 'warn' | 'error'>;
+}
+
 export function newHolder(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
