@@ -489,7 +489,9 @@ export async function startRuntime(config: Config, opts: RuntimeOptions = {}): P
               new ClaimService(store, gateway, new RecordService(store), {
                 consortiumSecret: config.consortiumSecret,
                 confirmations: config.confirmations,
+                log: workerLog,
               }),
+              { log: workerLog },
             ),
           ],
           { log: workerLog },

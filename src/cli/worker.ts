@@ -87,7 +87,9 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
     new ClaimService(store, gateway, new RecordService(store), {
       consortiumSecret: config.consortiumSecret,
       confirmations: config.confirmations,
+      log: workerLog,
     }),
+    { log: workerLog },
   );
   // One leased polling loop runs both (one holder id, one timer, one drain).
   const loop = new WorkerLoop(store, [anchor, reconciler], { log: workerLog });
