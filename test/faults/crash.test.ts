@@ -91,10 +91,11 @@ describe(
 
       const client = new IngestClient();
       enqueueDemoRecords(client, orgs, { perOrg: RECORDS_PER_ORG, perRequest: PER_REQUEST, baseOf: () => server!.url });
-      // Paced so that ingest spans several crash cycles.
-      const ingest = client.run({ concurrency: 2, pauseMs: 400 });
+      // Paced so that ingest spans several crash cycles (~1.7 requests/s while the server is up; asserted below).
+      const ingest = client.run({ concurrency: 2, pauseMs: 1200 });
 
       const kills: string[] = [];
+      const ackedAtKill: number[] = [];
       for (const [i, k] of CYCLES.entries()) {
         if (i > 0) {
           server.start(hooked(k.at === 'random' ? {} : { FAULT_PAUSE_AT: k.at }));
@@ -110,9 +111,15 @@ describe(
           what = line ? `at ${k.at}` : `at ${k.at} (step not reached in 15 s: killed anyway)`;
         }
         await server.kill9();
+        ackedAtKill.push(client.acked.size);
         kills.push(`${what}, ${client.acked.size} acked`);
         server.output.push(`---- kill -9 ${what} at ${Date.now() - t0} ms`);
       }
+
+      assert.ok(
+        ackedAtKill[1]! < RECORDS_PER_ORG * orgs.length,
+        `ingest must still be running at the second kill (acked: ${ackedAtKill.join(', ')})`,
+      );
 
       // Last start: plain `node scripts/start.cjs`, no hooks. Ingest finishes, the backlog drains.
       server.start();
