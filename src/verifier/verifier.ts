@@ -94,9 +94,11 @@ export function isSignerActiveAt(key: MemberKey, org: Hex32, blockNumber: number
   );
 }
 
+const UTF8 = new TextEncoder();
+
 /** keccak256(bytes(orgId)) as the directory and registry 2.x name an organisation. */
 export function orgHashOf(orgId: string): Hex32 {
-  return bytesToHex32(keccak256Bytes(new TextEncoder().encode(orgId)));
+  return bytesToHex32(keccak256Bytes(UTF8.encode(orgId)));
 }
 
 /** Whether the verdict establishes that the organisation named in the record anchored it (registry 2.x). */

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
+import { sha256 as ethersSha256 } from 'ethers';
 import { canonicalize, digestCanonical, digestPayload, DomainError, newSalt } from '../../src/domain';
+import { sha256Hex } from '../../src/domain/hashing';
 
 // Inputs of the JCS authors' public test data (cyberphone/json-canonicalization, testdata/input), as shipped in
 // shared/vectors/rfc8785; copied here so the suite needs nothing outside the repository.
@@ -141,5 +144,26 @@ describe('newSalt', () => {
     const b = newSalt();
     assert.match(a, /^0x[0-9a-f]{64}$/);
     assert.notEqual(a, b);
+  });
+});
+
+describe('sha256Hex', () => {
+  // Node's one-shot crypto.hash, createHash and the browser's JS SHA-256 (ethers) must agree on every input.
+  const inputs: (string | Uint8Array)[] = [
+    '',
+    'abc',
+    '{"p\u00e9ch\u00e9":"\u20ac 1250.00","emoji":"\ud83d\ude00"}',
+    'x'.repeat(1 << 20),
+    new Uint8Array([0, 1, 2, 255]),
+    new TextEncoder().encode('\u00e9\u20ac\ud83d\ude00'),
+  ];
+  it('equals createHash and the JS SHA-256 of the UTF-8 bytes, for strings and bytes', () => {
+    for (const x of inputs) {
+      const bytes = typeof x === 'string' ? new TextEncoder().encode(x) : x;
+      const js = ethersSha256(bytes);
+      assert.equal(sha256Hex(x), js, typeof x === 'string' ? x.slice(0, 40) : 'bytes');
+      assert.equal(sha256Hex(x), '0x' + createHash('sha256').update(bytes).digest('hex'));
+    }
+    assert.equal(sha256Hex('abc'), '0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });

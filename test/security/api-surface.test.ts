@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyHelmet from '@fastify/helmet';
 import { buildApp } from '../../src/api/app';
 import { AdminService } from '../../src/service/admin';
 import { Database } from '../../src/storage/db';
@@ -363,6 +364,62 @@ describe('rate limits, early authentication, headers, /v1/info (buildApp, SQLite
       assert.equal(res.headers['strict-transport-security'] !== undefined, tls, publicUrl);
       assert.equal(/upgrade-insecure-requests/.test(String(res.headers['content-security-policy'])), tls, publicUrl);
       if (tls) assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/);
+    }
+  });
+
+  it("every answer carries @fastify/helmet's headers for the same options (built once, not per request)", async () => {
+    // The reference: @fastify/helmet with the options buildApp gives helmet over plain HTTP and over TLS.
+    const helmetHeaders = async (tls: boolean): Promise<Record<string, unknown>> => {
+      const ref = Fastify();
+      await ref.register(fastifyHelmet, {
+        contentSecurityPolicy: {
+          directives: {
+            defaultSrc: ["'self'"],
+            scriptSrc: ["'self'"],
+            styleSrc: ["'self'", "'unsafe-inline'"],
+            imgSrc: ["'self'", 'data:'],
+            connectSrc: ["'self'"],
+            upgradeInsecureRequests: tls ? [] : null,
+          },
+        },
+        strictTransportSecurity: tls ? { maxAge: 31_536_000, includeSubDomains: false } : false,
+        ...(tls ? {} : { crossOriginOpenerPolicy: false, originAgentCluster: false }),
+      });
+      ref.get('/', async () => ({}));
+      const res = await ref.inject({ method: 'GET', url: '/' });
+      await ref.close();
+      const { 'content-type': _t, 'content-length': _l, date: _d, connection: _c, ...rest } = res.headers;
+      return rest;
+    };
+    for (const [publicUrl, tls] of [
+      [undefined, false],
+      ['https://notary.example.org', true],
+    ] as const) {
+      const expected = await helmetHeaders(tls);
+      assert.ok(Object.keys(expected).length >= 8, JSON.stringify(expected));
+      const a = await buildApp({ store: new SqlStore(db) }, { web: false, publicUrl });
+      const answers = [
+        await a.inject({ method: 'GET', url: '/health' }),
+        await a.inject({ method: 'GET', url: '/v1/no-such-route' }),
+        await a.inject({
+          method: 'POST',
+          url: '/v1/verify',
+          headers: { 'content-type': 'application/json' },
+          body: '{',
+        }),
+        await a.inject({ method: 'POST', url: '/v1/verify', payload: { receipt: {} } }),
+        await a.inject({ method: 'GET', url: '/v1/batches/0x00', headers: { authorization: 'Bearer nope' } }),
+      ];
+      await a.close();
+      for (const res of answers) {
+        for (const [name, value] of Object.entries(expected)) {
+          assert.equal(res.headers[name], value, `${publicUrl ?? 'http'} ${res.statusCode} ${name}`);
+        }
+      }
+      assert.deepEqual(
+        answers.map((r) => r.statusCode),
+        [200, 404, 400, 200, 401],
+      );
     }
   });
 

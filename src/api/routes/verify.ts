@@ -63,12 +63,15 @@ export async function verifyRoutes(app: FastifyInstance, ctx: AppContext): Promi
       const verdict = { ...checked, organisationVerified: isOrganisationVerified(checked) };
       ctx.metrics.inc('notary_verifications_total', { valid: String(verdict.valid) });
       // "Valid, superseded by …": only for a valid receipt of a record this service holds with that commitment.
+      // Superseders first: most records have none, and then the record itself need not be read.
       if (verdict.valid && verdict.receipt) {
         const { recordId } = verdict.receipt;
         const commitment = (body.receipt as { commitment: string }).commitment;
         const by = await ctx.store.read(async (r) => {
+          const [first] = await r.supersedersOf([recordId]);
+          if (first === undefined) return null;
           const [m] = await r.getRecordsMeta([recordId]);
-          return m?.commitment === commitment ? ((await r.supersedersOf([recordId]))[0]?.id ?? null) : null;
+          return m?.commitment === commitment ? first.id : null;
         });
         if (by) return { ...verdict, superseded: { by } };
       }
