@@ -5,11 +5,11 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
+import { STATUS_CODES } from 'node:http';
 import type { RootSource } from '../verifier';
 import { AdminService, type AccountProvisioner, type KeyRotator } from '../service/admin';
 import { AuthService } from '../service/auth';
@@ -28,16 +28,6 @@ import { recordRoutes } from './routes/records';
 import { verifyRoutes } from './routes/verify';
 import { Problem } from './schemas';
 import { webPlugin } from './web';
-
-/**
- * Helmet's middleware (security headers, CSP), made ONCE from the app's options: @fastify/helmet 13 calls
- * `helmet(options)` (parsing and checking every CSP directive) in an onRequest hook on every request, ~5 % of the
- * API thread under the receipt-read load. The same `helmet` package @fastify/helmet depends on, so the same headers.
- */
-type HelmetMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: Error) => void) => void;
-const helmetOf = createRequire(require.resolve('@fastify/helmet'))('helmet') as (
-  options: Record<string, unknown>,
-) => HelmetMiddleware;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -258,7 +248,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     });
   });
 
-  const securityHeaders = helmetOf({
+  await app.register(helmet, {
     // The web page and Swagger UI load only same-origin scripts and styles.
     contentSecurityPolicy: {
       directives: {
@@ -277,7 +267,6 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     // Both are ignored, with a console error, on an untrustworthy origin (plain HTTP under a host name).
     ...(tls ? {} : { crossOriginOpenerPolicy: false, originAgentCluster: false }),
   });
-  app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, done));
   // No route: answer before reading the body (the not-found handler would run after parsing it).
   app.addHook('onRequest', async (req) => {
     if (req.is404) throw new ServiceError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`);
