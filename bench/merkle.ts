@@ -7,10 +7,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Sqlite from 'better-sqlite3';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { buildMerkleTreeSync, initHashing } from '../src/domain';
 import { fastKeccak } from '../src/domain/hashing';
+import type { BatchInfo } from '../src/service/ports';
+import { Database } from '../src/storage/db';
+import { SqlStore } from '../src/storage/sql-repo';
 
 const mb = (x: number): string => `${(x / 2 ** 20).toFixed(0)} MB`;
 const ms = (x: number): string => `${x.toFixed(0)} ms`;
@@ -22,7 +24,7 @@ export interface MerkleFigures {
   buildMs: number;
   proofIndicesMs: number;
   proofBytesMs: number;
-  /** Storing the built tree as the worker does: all nodes as one blob row of `batch_trees`, one transaction. */
+  /** Storing the built tree as the worker does: all nodes as one blob row of `batch_trees` (service storage), one transaction. */
   storeMs: number;
   ozMs: number;
   sameRoot: boolean;
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
   t = performance.now();
   const tree = buildMerkleTreeSync(flat);
   const built = performance.now() - t;
-  const storeMs = storeTree(tree.nodes);
+  const storeMs = await storeTree(tree.nodes, tree.root);
   t = performance.now();
   const indices = tree.proofIndicesAll();
   const proved = performance.now() - t;
@@ -119,23 +121,47 @@ async function main(): Promise<void> {
 }
 
 /**
- * What the anchoring worker writes for a batch's tree (issue 18): every node in one `batch_trees` row, in a SQLite
- * file with WAL and synchronous=NORMAL like the service's; ms for the transaction.
+ * What the anchoring worker writes for a batch's tree (issue 18): every node in one `batch_trees` row, through the
+ * service's own storage (`Database.open`: migrations, WAL, synchronous=NORMAL, the page cache and mmap settings,
+ * WAL checkpoints on their own thread as in the worker process, so none runs inside this COMMIT); ms for the
+ * transaction that stores the batch row and its tree. The organisation row is stored before the clock starts.
  */
-function storeTree(nodes: Uint8Array): number {
+async function storeTree(nodes: Uint8Array, root: string): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-merkle-'));
+  const db = await Database.open({ sqlitePath: path.join(dir, 'notary.db') });
   try {
-    const db = new Sqlite(path.join(dir, 'tree.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec('CREATE TABLE batch_trees (batch_id VARCHAR(36) PRIMARY KEY, nodes BLOB NOT NULL)');
-    const insert = db.prepare('INSERT INTO batch_trees (batch_id, nodes) VALUES (?, ?)');
+    const store = new SqlStore(db);
+    await store.tx((r) => r.insertOrg({ id: 'o', name: 'O', kind: 'member', address: null, createdAt: 0 }));
+    const zero = `0x${'00'.repeat(20)}`;
+    const batch: BatchInfo = {
+      id: 'b',
+      orgId: 'o',
+      seq: 1,
+      root,
+      prev: `0x${'00'.repeat(32)}`,
+      leafCount: (nodes.byteLength / 32 + 1) / 2,
+      status: 'signed',
+      txId: null,
+      txHash: null,
+      blockNumber: null,
+      blockHash: null,
+      blockTimestamp: null,
+      chainSeq: null,
+      chainId: 31337,
+      registry: zero,
+      submitter: zero,
+      error: null,
+      createdAt: 0,
+      updatedAt: 0,
+    };
     const t = performance.now();
-    db.transaction(() => insert.run('b', Buffer.from(nodes.buffer, nodes.byteOffset, nodes.byteLength)))();
-    const dt = performance.now() - t;
-    db.close();
-    return dt;
+    await store.tx(async (r) => {
+      await r.insertBatch(batch);
+      await r.insertBatchTree(batch.id, nodes);
+    });
+    return performance.now() - t;
   } finally {
+    await db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,9 @@
 // CPU profile of a server under one of the benchmark loads: the same code as the figure, with the server child
 // started with --cpu-prof; prints the top self-time functions of the load phase (the .cpuprofile stays in
 // bench/profiles, openable in Chrome DevTools or speedscope).
-// Run: node -r ts-node/register bench/profile.ts [batch|pg|single|verify|signed|unsigned] [top=25]
+// Run: node -r ts-node/register bench/profile.ts [batch|pg|single|verify|signed|unsigned|receipt] [top=25]
+// receipt: bench/storage.ts (50,000 records in batches of 1,000, then GET /v1/records/:id/receipt at 50
+// connections); only the samples of the receipt load are counted.
 // signed / unsigned: bench/signing.ts's bulk ingest (1,000 document records per request) of one kind only.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +11,7 @@ import { singleSubmit, verify } from './http';
 import { ingestPg, ingestSqlite } from './ingest';
 import { ROOT, startup } from './lib';
 import { ingest as ingestSigning } from './signing';
+import { storage } from './storage';
 import { initHashing } from '../src/domain/hashing';
 
 interface Node {
@@ -62,6 +65,9 @@ export function summarize(
   return { busyPct: (100 * total) / (total + idle), fns };
 }
 
+/** Monotonic µs at which the measured load started, when a mode counts only that phase. */
+let loadFromUs: number | undefined;
+
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? 'batch';
   const top = Number(process.argv[3] ?? 25);
@@ -75,7 +81,13 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await ingestSigning(3, 10, mode)));
   } else if (mode === 'single') console.log(JSON.stringify(await singleSubmit(1, 8)));
   else if (mode === 'verify') console.log(JSON.stringify(await verify(1, 8)));
-  else throw new Error(`unknown mode ${mode}`);
+  else if (mode === 'receipt') {
+    const f = await storage(Number(process.env.BENCH_PROFILE_RECORDS ?? 50_000), 1000, 8, 2, () => {
+      // V8's profile clock and hrtime are both the monotonic clock (µs): samples before this are the ingest.
+      loadFromUs = Number(process.hrtime.bigint() / 1000n);
+    });
+    console.log(JSON.stringify({ ...f, objects: undefined }));
+  } else throw new Error(`unknown mode ${mode}`);
   // One profile per thread (the API's main thread, the preparation worker thread), sorted by name.
   const files = fs
     .readdirSync(dir)
@@ -88,7 +100,10 @@ async function main(): Promise<void> {
   );
   for (const file of files) {
     // Skip start-up (module loading, chain deployment, keystore scrypt) and the warm-up second.
-    const { busyPct, fns } = summarize(path.join(dir, file), top, startup.lastMs + 1000, origin);
+    const { busyPct, fns } =
+      loadFromUs === undefined
+        ? summarize(path.join(dir, file), top, startup.lastMs + 1000, origin)
+        : summarize(path.join(dir, file), top, loadFromUs / 1000, 0);
     console.log(
       `profile: ${path.join(dir, file)}\nbusy ${busyPct.toFixed(0)}% of the time; self time (% of busy), top ${top}:`,
     );

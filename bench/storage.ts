@@ -29,9 +29,29 @@ export interface StorageFigures {
   batchTxMs: number;
   /** Runs of GET /v1/records/:id/receipt at 50 connections. */
   receipt: LoadResult[];
+  /**
+   * CPU time of the API process (all its threads, /proc) per receipt answered, µs, per run: the cost of a request,
+   * which a shared machine's load inflates far less than it does the latencies.
+   */
+  receiptCpuUs: number[];
   ingestSeconds: number;
   /** Bytes per table and index (SQLite `dbstat`), largest first; empty when dbstat is not compiled in. */
   objects: { name: string; bytes: number }[];
+}
+
+/** utime + stime of a process (all its threads), ms; NaN where /proc is not there. */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [utime, stime] = f
+      .slice(f.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(11, 13)
+      .map(Number);
+    return ((utime! + stime!) * 1000) / 100; // USER_HZ: 100 on Linux
+  } catch {
+    return NaN;
+  }
 }
 
 function metric(text: string, name: string): number {
@@ -39,7 +59,14 @@ function metric(text: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-export async function storage(records = 50_000, batchSize = 1000, seconds = 8, runs = 3): Promise<StorageFigures> {
+export async function storage(
+  records = 50_000,
+  batchSize = 1000,
+  seconds = 8,
+  runs = 3,
+  /** Called right before the receipt load starts (bench/profile.ts counts only the samples after it). */
+  onLoad?: () => void,
+): Promise<StorageFigures> {
   const server = await startServer({
     env: {
       RATE_LIMIT_MAX: '100000000',
@@ -100,15 +127,18 @@ export async function storage(records = 50_000, batchSize = 1000, seconds = 8, r
     // Random records of every batch; 1,000 paths (autocannon's config travels as one argv string).
     const sample = Array.from({ length: 1000 }, () => ids[Math.floor(Math.random() * ids.length)]!);
     const receipt: LoadResult[] = [];
+    const receiptCpuUs: number[] = [];
+    onLoad?.();
     for (let run = 0; run < runs; run++) {
-      receipt.push(
-        await autocannon(`${server.apiUrl}/v1/records/${sample[0]}/receipt`, {
-          connections: 50,
-          seconds,
-          headers: { authorization: `Bearer ${key}` },
-          paths: sample.map((id) => `/v1/records/${id}/receipt`),
-        }),
-      );
+      const cpu0 = cpuMsOf(server.child.pid);
+      const r = await autocannon(`${server.apiUrl}/v1/records/${sample[0]}/receipt`, {
+        connections: 50,
+        seconds,
+        headers: { authorization: `Bearer ${key}` },
+        paths: sample.map((id) => `/v1/records/${id}/receipt`),
+      });
+      receipt.push(r);
+      receiptCpuUs.push(((cpuMsOf(server.child.pid) - cpu0) * 1000) / (r.rps * seconds));
     }
     return {
       records,
@@ -120,6 +150,7 @@ export async function storage(records = 50_000, batchSize = 1000, seconds = 8, r
       payloadBytesPerRecord: payloadBytes / records,
       batchTxMs,
       receipt,
+      receiptCpuUs,
       ingestSeconds,
       objects,
     };

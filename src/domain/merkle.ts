@@ -230,8 +230,8 @@ export function buildMerkleTreeSync(commitments: readonly Hex32[] | Uint8Array):
   const n = flat.length / 32;
   if (n === 0) throw new DomainError({ code: 'MERKLE_EMPTY', message: 'a Merkle tree needs at least one leaf' });
   if (n > 0x7fffffff) throw new DomainError({ code: 'INVALID_ARGUMENT', message: 'too many leaves' });
-  // Own copy of the inputs (callers may reuse their buffer).
-  const values = new Uint8Array(flat);
+  // Own copy of the inputs when given bytes (callers may reuse their buffer); hex input was decoded afresh.
+  const values = commitments instanceof Uint8Array ? new Uint8Array(flat) : flat;
   const hash = hasher();
   const leaves = new Uint8Array(n * 32);
   const tmp = new Uint8Array(32);

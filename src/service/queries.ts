@@ -99,9 +99,19 @@ export class QueryService {
     return v;
   }
 
-  /** DESIGN §2.4 receipt, once the record's batch is mined. */
+  /**
+   * DESIGN §2.4 receipt, once the record's batch is mined. HOT PATH (GET /v1/records/:id/receipt): the row is read
+   * without its payload (a UBL invoice's can be megabytes, copied out of SQLite synchronously for nothing).
+   */
   async receipt(id: string, readable: Set<string>): Promise<Receipt> {
-    const { rec, batch } = await this.record(id, readable);
+    const found = await this.store.read(async (r) => {
+      const [rec] = await r.getReceiptRows([id]);
+      if (!rec || !readable.has(rec.orgId)) return null;
+      const batch = rec.batchId ? await r.getBatch(rec.batchId) : null;
+      return { rec, batch };
+    });
+    if (!found) throw new ServiceError('RECORD_NOT_FOUND', `Record ${id} not found`);
+    const { rec, batch } = found;
     const path = batch && isAnchored(batch) && rec.batchId === batch.id ? await this.trees.pathOf(rec) : null;
     if (!batch || !isAnchored(batch) || path === null) {
       throw new ServiceError(
