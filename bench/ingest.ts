@@ -87,6 +87,31 @@ export interface IngestFigures {
   limit: number[];
   /** CPU cores the instance's processes (API, worker, anvil) used while each limit run ran (~0 when it was quiet). */
   instanceCoresDuringLimit: number[];
+  /**
+   * CPU time per accepted record of each of the instance's processes, from the start of each service run until
+   * the instance settled after it (its records confirmed): µs of user + system time, all threads (the API
+   * process with its preparation and checkpoint threads, the worker process, anvil). Unlike records/s, it does
+   * not count time spent waiting for a core, so it reads the same on a loaded machine (cache sharing aside).
+   */
+  cpuUsPerRecord: { api: number[]; worker: number[]; anvil: number[] };
+}
+
+/** The instance's processes by role: the API process (`root`), the anchoring worker process, anvil. */
+function roles(root: number): { api: number[]; worker: number[]; anvil: number[] } {
+  const out = { api: [root], worker: [] as number[], anvil: [] as number[] };
+  for (const pid of processTree(root)) {
+    if (pid === root) continue;
+    let cmd = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (/anvil/.test(cmd)) out.anvil.push(pid);
+    else if (/worker/.test(cmd)) out.worker.push(pid);
+    else out.api.push(pid); // anything else the API process started
+  }
+  return out;
 }
 
 /**
@@ -115,7 +140,12 @@ async function interleaved(
     }
     await quiet.checkpoint();
   };
-  const out: IngestFigures = { service: [], limit: [], instanceCoresDuringLimit: [] };
+  const out: IngestFigures = {
+    service: [],
+    limit: [],
+    instanceCoresDuringLimit: [],
+    cpuUsPerRecord: { api: [], worker: [], anvil: [] },
+  };
   for (let i = 0; i < runs; i++) {
     await settle();
     const pids = processTree(server.child.pid!);
@@ -124,8 +154,13 @@ async function interleaved(
     out.limit.push(await limitRun());
     out.instanceCoresDuringLimit.push((cpuSeconds(pids) - c0) / ((performance.now() - t0) / 1000));
     await settle();
+    const r = roles(server.child.pid!);
+    const before = { api: cpuSeconds(r.api), worker: cpuSeconds(r.worker), anvil: cpuSeconds(r.anvil) };
     out.service.push(await serviceRun(server, requests));
     accepted += requests * PER_REQUEST;
+    if (process.env.BENCH_INGEST_SETTLE !== 'false') await settle();
+    for (const k of ['api', 'worker', 'anvil'] as const)
+      out.cpuUsPerRecord[k].push((1e6 * (cpuSeconds(r[k]) - before[k])) / (requests * PER_REQUEST));
   }
   return out;
 }
