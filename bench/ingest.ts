@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { Client } from 'pg';
 import { canonicalize, digestCanonical } from '../src/domain/canonicalize';
 import { computeCommitment } from '../src/domain/commitment';
@@ -13,9 +14,10 @@ import { Database } from '../src/storage/db';
 import { newRecordId } from '../src/service/ids';
 import { createPgDatabase } from '../test/helpers/db';
 import { invoicePayload } from '../test/helpers/payloads';
-import { api, startServer, type ServerHandle } from './lib';
+import { api, cpuSeconds, processTree, sleep, startServer, type ServerHandle } from './lib';
 
 export const PER_REQUEST = 1000;
+const CONFIRMED_SQL = `SELECT COALESCE(SUM(leaf_count), 0) AS n FROM batches WHERE status = 'confirmed'`;
 const COLS =
   'id, org_id, type, external_id, digest, salt, commitment, parents, payload, status, supersedes, accepted_at';
 
@@ -72,26 +74,98 @@ async function serviceRun(server: ServerHandle, requests: number): Promise<numbe
 export const INGEST_WORKER = process.env.BENCH_INGEST_WORKER ?? 'process';
 const SERVER_ENV = { RATE_LIMIT_MAX: '1000000', WORKER: INGEST_WORKER };
 
+/** The bench process's view of one instance's database and of its limit's (read-only queries, checkpoints). */
+interface Quiet {
+  /** Records in confirmed batches (the worker has nothing left to do for them). */
+  confirmed(): Promise<number>;
+  /** Checkpoints both databases' WALs into their files (SQLite: TRUNCATE; PostgreSQL: CHECKPOINT). */
+  checkpoint(): Promise<void>;
+}
+
+export interface IngestFigures {
+  service: number[];
+  limit: number[];
+  /** CPU cores the instance's processes (API, worker, anvil) used while each limit run ran (~0 when it was quiet). */
+  instanceCoresDuringLimit: number[];
+  /**
+   * CPU time per accepted record of each of the instance's processes, from the start of each service run until
+   * the instance settled after it (its records confirmed): µs of user + system time, all threads (the API
+   * process with its preparation and checkpoint threads, the worker process, anvil). Unlike records/s, it does
+   * not count time spent waiting for a core, so it reads the same on a loaded machine (cache sharing aside).
+   */
+  cpuUsPerRecord: { api: number[]; worker: number[]; anvil: number[] };
+}
+
+/** The instance's processes by role: the API process (`root`), the anchoring worker process, anvil. */
+function roles(root: number): { api: number[]; worker: number[]; anvil: number[] } {
+  const out = { api: [root], worker: [] as number[], anvil: [] as number[] };
+  for (const pid of processTree(root)) {
+    if (pid === root) continue;
+    let cmd = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (/anvil/.test(cmd)) out.anvil.push(pid);
+    else if (/worker/.test(cmd)) out.worker.push(pid);
+    else out.api.push(pid); // anything else the API process started
+  }
+  return out;
+}
+
 /**
- * Limit and service runs are interleaved (limit, service, limit, service, …) so that both see the same load on a
- * shared machine and the same table sizes (each run adds `requests` × 1,000 rows to both databases).
+ * Limit and service runs alternate (limit, service, limit, service, …) so that both see the same load on a
+ * shared machine and the same table sizes (each run adds `requests` × 1,000 rows to both databases). Before each
+ * run, limit or service, the instance is let settle: every record accepted so far in a confirmed batch (the
+ * worker's catch-up on the previous service run would otherwise run during the next limit run and take a core
+ * from it, by how much depending on where its 1 s tick fell) and both WALs checkpointed (so that neither run
+ * pays for the other's checkpoint, and each starts from an empty WAL).
  */
 async function interleaved(
   runs: number,
   requests: number,
   limitRun: () => Promise<number>,
   server: ServerHandle,
-): Promise<{ service: number[]; limit: number[] }> {
+  quiet: Quiet,
+): Promise<IngestFigures> {
   await serviceRun(server, 2); // warm-up (JIT, statement cache)
-  const out = { service: [] as number[], limit: [] as number[] };
+  let accepted = 2 * PER_REQUEST;
+  const settle = async () => {
+    if (process.env.BENCH_INGEST_SETTLE === 'false') return; // the old measurement, for comparison
+    const deadline = performance.now() + 120_000;
+    while ((await quiet.confirmed()) < accepted) {
+      if (performance.now() > deadline) throw new Error(`the worker did not confirm ${accepted} records in 120 s`);
+      await sleep(100);
+    }
+    await quiet.checkpoint();
+  };
+  const out: IngestFigures = {
+    service: [],
+    limit: [],
+    instanceCoresDuringLimit: [],
+    cpuUsPerRecord: { api: [], worker: [], anvil: [] },
+  };
   for (let i = 0; i < runs; i++) {
+    await settle();
+    const pids = processTree(server.child.pid!);
+    const c0 = cpuSeconds(pids);
+    const t0 = performance.now();
     out.limit.push(await limitRun());
+    out.instanceCoresDuringLimit.push((cpuSeconds(pids) - c0) / ((performance.now() - t0) / 1000));
+    await settle();
+    const r = roles(server.child.pid!);
+    const before = { api: cpuSeconds(r.api), worker: cpuSeconds(r.worker), anvil: cpuSeconds(r.anvil) };
     out.service.push(await serviceRun(server, requests));
+    accepted += requests * PER_REQUEST;
+    if (process.env.BENCH_INGEST_SETTLE !== 'false') await settle();
+    for (const k of ['api', 'worker', 'anvil'] as const)
+      out.cpuUsPerRecord[k].push((1e6 * (cpuSeconds(r[k]) - before[k])) / (requests * PER_REQUEST));
   }
   return out;
 }
 
-export async function ingestSqlite(runs: number, requests: number): Promise<{ service: number[]; limit: number[] }> {
+export async function ingestSqlite(runs: number, requests: number): Promise<IngestFigures> {
   await initHashing();
   // Limit: the same schema and settings (migrations, WAL, synchronous=NORMAL: Database.open as the service),
   // a file in a temp dir.
@@ -109,20 +183,35 @@ export async function ingestSqlite(runs: number, requests: number): Promise<{ se
     return (requests * PER_REQUEST) / ((performance.now() - t) / 1000);
   };
   const server = await startServer({ env: SERVER_ENV });
+  const probe = new Sqlite(path.join(server.dataDir, 'notary.db'));
   try {
-    return await interleaved(runs, requests, limitRun, server);
+    probe.pragma('busy_timeout = 5000');
+    const confirmed = probe.prepare(CONFIRMED_SQL);
+    const quiet: Quiet = {
+      confirmed: async () => Number((confirmed.get() as { n: number }).n),
+      checkpoint: async () => {
+        for (const conn of [probe, h]) {
+          // The instance's checkpoint thread may be on it too (SQLITE_BUSY answers busy = 1): once more.
+          for (let i = 0; i < 50 && (conn.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]?.busy; i++)
+            await sleep(100);
+        }
+      },
+    };
+    return await interleaved(runs, requests, limitRun, server, quiet);
   } finally {
+    probe.close();
     await server.stop();
     await db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export async function ingestPg(runs: number, requests: number): Promise<{ service: number[]; limit: number[] }> {
+export async function ingestPg(runs: number, requests: number): Promise<IngestFigures> {
   await initHashing();
   const raw = await createPgDatabase();
   const pg = await createPgDatabase();
   let c: Client | undefined;
+  let probe: Client | undefined;
   let server: ServerHandle | undefined;
   try {
     const db = await Database.open({ url: raw.url }); // migrations: the same schema as the service's
@@ -143,8 +232,16 @@ export async function ingestPg(runs: number, requests: number): Promise<{ servic
       return (requests * PER_REQUEST) / ((performance.now() - t) / 1000);
     };
     server = await startServer({ env: { ...SERVER_ENV, DATABASE_URL: pg.url } });
-    return await interleaved(runs, requests, limitRun, server);
+    probe = new Client({ connectionString: pg.url });
+    await probe.connect();
+    const instance = probe;
+    const quiet: Quiet = {
+      confirmed: async () => Number((await instance.query(CONFIRMED_SQL)).rows[0].n),
+      checkpoint: async () => void (await instance.query('CHECKPOINT').catch(() => undefined)), // the whole server
+    };
+    return await interleaved(runs, requests, limitRun, server, quiet);
   } finally {
+    await probe?.end();
     await server?.stop();
     await c?.end();
     await raw.drop();

@@ -1,5 +1,6 @@
 // Shared helpers of the benchmarks: statistics, machine facts, child processes, autocannon, a tiny fetch client.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DemoFile } from '../src/cli/runtime';
@@ -205,4 +206,47 @@ export async function repeat<T>(n: number, fn: (i: number) => Promise<T>): Promi
   const out: T[] = [];
   for (let i = 0; i < n; i++) out.push(await fn(i));
   return out;
+}
+
+/** `root` and its descendants (Linux /proc; just `root` where there is none). */
+export function processTree(root: number): number[] {
+  const parent = new Map<number, number>();
+  try {
+    for (const e of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+        parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch {
+        /* gone */
+      }
+    }
+  } catch {
+    return [root];
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...tree];
+}
+
+/** CPU seconds (user + system, all threads) used so far by these processes (Linux /proc; 0 where unknown). */
+export function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100; // USER_HZ
 }

@@ -108,9 +108,12 @@ async function main(): Promise<void> {
       });
       details.push(
         `### ${label}\n\n${P.runs} runs of ${P.requests} requests × ${fmt(PER_REQUEST)} invoice records (2 requests in flight), ` +
-          `interleaved with the limit's runs (same load, same table sizes).\n\n` +
+          `interleaved with the limit's runs (same load, same table sizes), each after the instance settled (every record confirmed, WALs checkpointed).\n\n` +
           `- service records/s: ${runsOf(r.service)}\n- limit rows/s: ${runsOf(r.limit)}\n` +
-          `- ratio per run (service / limit of the same round): ${r.service.map((x, i) => (x / r.limit[i]!).toFixed(2)).join(' / ')}`,
+          `- ratio per run (service / limit of the same round): ${r.service.map((x, i) => (x / r.limit[i]!).toFixed(2)).join(' / ')}\n` +
+          `- CPU cores the instance used during each limit run (0 = it was quiet): ${runsOf(r.instanceCoresDuringLimit, 2)}\n` +
+          `- CPU µs per record, from each service run until its records were confirmed: API process ${runsOf(r.cpuUsPerRecord.api)}; ` +
+          `worker process ${runsOf(r.cpuUsPerRecord.worker)}; anvil ${runsOf(r.cpuUsPerRecord.anvil)}`,
       );
     });
   }

@@ -8,6 +8,7 @@ type Result = ReturnType<typeof prepareBatchBody>;
 interface Job {
   raw: string;
   signing?: SigningContext;
+  orgId?: string;
   resolve: (r: Result) => void;
   /** Workers that died while this job was on them. */
   deaths: number;
@@ -83,17 +84,18 @@ export class PreparePool {
   /**
    * Parses and prepares a batch body; resolves with per-item results or a body-level error. Never rejects.
    * `signing` (who submits, on which chain): signatures of records without parents are recovered here too.
+   * `orgId` (who submits): unsigned records without parents get their id, salt and commitment drawn here.
    */
-  prepare(raw: string, signing?: SigningContext): Promise<Result> {
+  prepare(raw: string, signing?: SigningContext, orgId?: string): Promise<Result> {
     const first = this.lane(0);
     if (this.closed || this.disabled || raw.length < (this.opts.minBytesForWorker ?? 40_000))
-      return first.prepare(raw, signing);
+      return first.prepare(raw, signing, orgId);
     // The first large batch starts every worker (a thread started while batches wait would compete with them).
     for (let i = 1; i < this.maxLanes; i++) this.lane(i).start();
     // The least loaded ready worker (the first of equals); none ready: the first (inline until it is).
     let best: PrepareLane | undefined;
     for (const l of this.lanes) if (l.isReady() && (!best || l.load() < best.load())) best = l;
-    return (best ?? first).prepare(raw, signing);
+    return (best ?? first).prepare(raw, signing, orgId);
   }
 
   async close(): Promise<void> {
@@ -142,10 +144,10 @@ class PrepareLane {
     return this.ready;
   }
 
-  private inline(raw: string, signing?: SigningContext): Result {
+  private inline(raw: string, signing?: SigningContext, orgId?: string): Result {
     this.stats.inline++;
     try {
-      return prepareBatchBody(raw, signing);
+      return prepareBatchBody(raw, signing, orgId);
     } catch (err) {
       // prepareBatchBody answers bad input itself; a throw is a bug: answer it, never let it escape.
       this.report('batch preparation threw', err);
@@ -154,26 +156,26 @@ class PrepareLane {
   }
 
   /** {@link PreparePool.prepare} on this worker (or inline: small body, worker not ready). */
-  prepare(raw: string, signing?: SigningContext): Promise<Result> {
-    if (raw.length < (this.opts.minBytesForWorker ?? 40_000)) return Promise.resolve(this.inline(raw, signing));
+  prepare(raw: string, signing?: SigningContext, orgId?: string): Promise<Result> {
+    if (raw.length < (this.opts.minBytesForWorker ?? 40_000)) return Promise.resolve(this.inline(raw, signing, orgId));
     this.start();
-    if (!this.ready || !this.worker) return Promise.resolve(this.inline(raw, signing));
+    if (!this.ready || !this.worker) return Promise.resolve(this.inline(raw, signing, orgId));
     this.stats.worker++;
     const id = this.nextId++;
     return new Promise<Result>((resolve) => {
-      this.pending.set(id, { raw, signing, resolve, deaths: 0 });
-      this.send(id, raw, signing);
+      this.pending.set(id, { raw, signing, orgId, resolve, deaths: 0 });
+      this.send(id, raw, signing, orgId);
     });
   }
 
-  private send(id: number, raw: string, signing?: SigningContext): void {
+  private send(id: number, raw: string, signing?: SigningContext, orgId?: string): void {
     try {
-      this.worker!.postMessage({ id, raw, signing });
+      this.worker!.postMessage({ id, raw, signing, orgId });
     } catch (err) {
       const job = this.pending.get(id);
       this.pending.delete(id);
       this.report('cannot post a batch to the worker', err);
-      job?.resolve(this.inline(raw, signing));
+      job?.resolve(this.inline(raw, signing, orgId));
     }
   }
 
@@ -202,7 +204,7 @@ class PrepareLane {
         wasReady = true;
         this.ready = true;
         // Batches that waited for a replacement worker.
-        for (const [id, job] of this.pending) this.send(id, job.raw, job.signing);
+        for (const [id, job] of this.pending) this.send(id, job.raw, job.signing, job.orgId);
         for (const r of this.readyWaiters.splice(0)) r();
         return;
       }
@@ -252,7 +254,7 @@ class PrepareLane {
     this.disabled = true;
     this.ready = false;
     this.worker = undefined;
-    for (const [, job] of this.pending) job.resolve(this.inline(job.raw, job.signing));
+    for (const [, job] of this.pending) job.resolve(this.inline(job.raw, job.signing, job.orgId));
     this.pending.clear();
     for (const r of this.readyWaiters.splice(0)) r();
   }
@@ -264,7 +266,7 @@ class PrepareLane {
     this.ready = false;
     const left = [...this.pending.values()];
     this.pending.clear();
-    for (const job of left) job.resolve(this.inline(job.raw, job.signing));
+    for (const job of left) job.resolve(this.inline(job.raw, job.signing, job.orgId));
     for (const r of this.readyWaiters.splice(0)) r();
     if (w) await w.terminate();
   }

@@ -4,10 +4,10 @@ import { initHashing } from '../domain/hashing';
 import { prepareBatchBody, type SigningContext } from './prepare';
 
 void initHashing().then(() => {
-  parentPort!.on('message', (m: { id: number; raw: string; signing?: SigningContext }) => {
+  parentPort!.on('message', (m: { id: number; raw: string; signing?: SigningContext; orgId?: string }) => {
     let result: ReturnType<typeof prepareBatchBody> | { crash: string };
     try {
-      result = prepareBatchBody(m.raw, m.signing);
+      result = prepareBatchBody(m.raw, m.signing, m.orgId);
     } catch (err) {
       // A bug (bad input is answered, not thrown): reported to the pool, which answers the request with a problem.
       result = { crash: String(err) };

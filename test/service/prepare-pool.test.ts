@@ -1,7 +1,8 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { PreparePool } from '../../src/service/prepare-pool';
-import { prepareBatchBody } from '../../src/service/prepare';
+import { prepareBatchBody, type Prepared } from '../../src/service/prepare';
+import { computeCommitment } from '../../src/domain/commitment';
 import { initHashing } from '../../src/domain/hashing';
 import { invoicePayload } from '../helpers/payloads';
 
@@ -41,6 +42,30 @@ describe('PreparePool (batch preparation on a worker thread)', () => {
     }
     assert.equal(pool.stats.worker, cases.length);
     assert.equal(pool.stats.inline, 0);
+  });
+
+  it('draws id, salt and commitment for records without parents, id or salt, when told the organisation', async () => {
+    const raw = body([
+      { type: 'document', payload: { title: 'a' } },
+      { type: 'document', payload: { title: 'b' }, parents: ['01a21335-80c6-7767-8eda-60bd1425eec8'] },
+      { type: 'document', payload: { title: 'c' } },
+    ]);
+    const r = await pool.prepare(raw, undefined, 'acme');
+    assert.ok(!('error' in r));
+    const [a, b, c] = r.items as Prepared[];
+    assert.equal(b!.drawn, undefined); // parents: its commitment binds theirs, computed in the transaction
+    for (const p of [a!, c!]) {
+      const d = p.drawn!;
+      assert.equal(d.orgId, 'acme');
+      assert.match(d.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.match(d.salt, /^0x[0-9a-f]{64}$/);
+      const input = { recordId: d.id, orgId: 'acme', type: 'document', digest: p.digest, salt: d.salt, parents: [] };
+      assert.equal(d.commitment, computeCommitment(input));
+    }
+    assert.notEqual(a!.drawn!.id, c!.drawn!.id);
+    assert.notEqual(a!.drawn!.salt, c!.drawn!.salt);
+    // Without the organisation nothing is drawn (and the answers stay those of the calling thread).
+    assert.ok((prepareBatchBody(raw) as { items: Prepared[] }).items.every((p) => p.drawn === undefined));
   });
 
   it('keeps answering (on the calling thread) after the worker is gone', async () => {

@@ -7,6 +7,7 @@ import { RecordService, type SubmitResult } from '../../src/service/records';
 import { computeCommitment } from '../../src/domain/commitment';
 import { digestPayload } from '../../src/domain/canonicalize';
 import { initHashing } from '../../src/domain/hashing';
+import { prepareBatchBody, type Prepared } from '../../src/service/prepare';
 
 const ok = (r: unknown): SubmitResult => {
   assert.ok(r && typeof r === 'object' && !('error' in r), `expected success, got ${JSON.stringify(r)}`);
@@ -59,6 +60,59 @@ for (const kind of DB_KINDS) {
       );
       assert.equal(rec.payload, JSON.stringify(JSON.parse(rec.payload)));
     });
+
+    it(
+      'takes the id, salt and commitment drawn where a batch was prepared, for that organisation only',
+      { skip },
+      async () => {
+        const raw = JSON.stringify({
+          records: [
+            { type: 'invoice.issued', externalId: 'DRAWN-1', payload: invoicePayload(901) },
+            { type: 'document', payload: documentPayload(902) },
+          ],
+        });
+        const prepared = prepareBatchBody(raw, undefined, 'acme');
+        assert.ok(!('error' in prepared));
+        const drawn = prepared.items.map((p) => (p as Prepared).drawn!);
+        assert.ok(drawn.every((d) => d && d.orgId === 'acme'));
+        const res = (await svc.submitPrepared('acme', prepared.items)).map(ok);
+        for (const [i, r] of res.entries()) {
+          assert.equal(r.id, drawn[i]!.id);
+          assert.equal(r.commitment, drawn[i]!.commitment);
+          const rec = (await store.read((x) => x.getRecord(r.id)))!;
+          assert.equal(rec.salt, drawn[i]!.salt);
+          const type = i === 0 ? 'invoice.issued' : 'document';
+          const parents: string[] = [];
+          assert.equal(
+            rec.commitment,
+            computeCommitment({ recordId: rec.id, orgId: 'acme', type, digest: rec.digest, salt: rec.salt, parents }),
+          );
+        }
+        // Prepared for acme, submitted by globex: its own id, salt and commitment.
+        const other = prepareBatchBody(
+          JSON.stringify({ records: [{ type: 'document', payload: documentPayload(903) }] }),
+          undefined,
+          'acme',
+        );
+        assert.ok(!('error' in other));
+        const [g] = (await svc.submitPrepared('globex', other.items)).map(ok);
+        const d = (other.items[0] as Prepared).drawn!;
+        assert.notEqual(g!.id, d.id);
+        const rec = (await store.read((x) => x.getRecord(g!.id)))!;
+        assert.notEqual(rec.salt, d.salt);
+        assert.equal(
+          g!.commitment,
+          computeCommitment({
+            recordId: rec.id,
+            orgId: 'globex',
+            type: 'document',
+            digest: rec.digest,
+            salt: rec.salt,
+            parents: [],
+          }),
+        );
+      },
+    );
 
     describe('idempotency', () => {
       it('returns the existing record for the same externalId and payload', { skip }, async () => {

@@ -126,13 +126,15 @@ export async function recordRoutes(app: FastifyInstance, ctx: AppContext): Promi
       },
       async (req) => {
         const { chainId, registry } = ctx.info;
+        const orgId = req.principal!.org.id;
         const prepared = await ctx.prepare.prepare(
           req.body as unknown as string,
-          chainId !== null && registry !== null ? { orgId: req.principal!.org.id, chainId, registry } : undefined,
+          chainId !== null && registry !== null ? { orgId, chainId, registry } : undefined,
+          orgId,
         );
         if ('error' in prepared)
           throw new ServiceError(prepared.error.code, prepared.error.message, prepared.error.details);
-        const out: BatchItemResult[] = await ctx.records.submitPrepared(req.principal!.org.id, prepared.items);
+        const out: BatchItemResult[] = await ctx.records.submitPrepared(orgId, prepared.items);
         const rejected = out.filter((x) => 'error' in x).length;
         ctx.metrics.inc('notary_records_submitted_total', { duplicate: 'batch' }, out.length - rejected);
         return { records: out, accepted: out.length - rejected, rejected };
