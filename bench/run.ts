@@ -381,7 +381,7 @@ async function main(): Promise<void> {
       const met = f.recordsPerSecond >= 15_000 && f.peakRssMiB <= 1024 && f.bytesPerRecord <= 600;
       rows.push({
         figure: `sustained end to end, ${name}: ${fmt(f.records)} records, 1,000/request, 2 in flight, until all anchored`,
-        value: `${fmt(f.recordsPerSecond)} records/s; peak RSS ${fmt(f.peakRssMiB)} MiB; ${fmt(f.bytesPerRecord)} bytes/record`,
+        value: `${fmt(f.recordsPerSecond)} records/s; peak RSS ${fmt(f.peakRssMiB)} MiB (PSS ${fmt(f.peakPssMiB)} MiB); ${fmt(f.bytesPerRecord)} bytes/record`,
         limit: `ingest alone ${fmt(f.records / f.ingestSeconds)} records/s; payload ${fmt(f.payloadBytesPerRecord)} bytes/record`,
         ratio: `end to end / ingest ${(f.ingestSeconds / f.endToEndSeconds).toFixed(2)} ×`,
         target: '≥ 15,000 records/s, peak RSS ≤ 1 GiB, ≤ 600 bytes/record',
@@ -393,6 +393,8 @@ async function main(): Promise<void> {
           `${fmt(f.endToEndSeconds, 1)} s, ${fmt(f.batches)} batches. Ingest rate per ${fmt(f.stepRecords)} records: ` +
           `${f.ingestRatePerStep.map((x) => fmt(x)).join(' → ')} records/s. Peak RSS per process (MiB): ` +
           `${Object.entries(f.peakRssByProcessMiB)
+            .map(([k, v]) => `${k} ${fmt(v)}`)
+            .join(', ')}; peak PSS per process (MiB): ${Object.entries(f.peakPssByProcessMiB)
             .map(([k, v]) => `${k} ${fmt(v)}`)
             .join(
               ', ',

@@ -5,7 +5,9 @@
 // - records/s from the first request to the last anchor (the anchored count is read from the database by this
 //   process every 250 ms: the sum of `leaf_count` of anchored and confirmed batches), plus the rate per 100k;
 // - peak RSS of all the instance's processes (the bench server, the worker process, the embedded anvil: the
-//   sum of VmRSS over the process tree, sampled every 250 ms) and each one's peak;
+//   sum of VmRSS over the process tree, sampled every 250 ms) and each one's peak; beside it the peak of the sum
+//   of PSS (/proc/PID/smaps_rollup: a page shared by k processes counts 1/k in each, so the memory-mapped
+//   database pages and the node binary that VmRSS counts once per process count once in all);
 // - bytes on disk per record: SQLite notary.db + WAL after a TRUNCATE checkpoint, or PostgreSQL
 //   pg_database_size after the run minus before the first record (the empty migrated database), next to the
 //   canonical payload bytes per record.
@@ -36,6 +38,9 @@ export interface SustainedFigures {
   batches: number;
   peakRssMiB: number;
   peakRssByProcessMiB: Record<string, number>;
+  /** Peak of the summed PSS over the same process tree, same samples; and each process's peak PSS. */
+  peakPssMiB: number;
+  peakPssByProcessMiB: Record<string, number>;
   diskBytes: number;
   bytesPerRecord: number;
   payloadBytesPerRecord: number;
@@ -68,10 +73,22 @@ function rssKiB(pid: number): number {
   }
 }
 
-/** Samples the RSS of `root` and its descendants every `ms`: peak of the sum, peak of each process. */
+/** Proportional set size (KiB): each resident page divided by the number of processes mapping it. */
+function pssKiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples the RSS and PSS of `root` and its descendants every `ms`: peak of the sums, peak of each process. */
 function rssSampler(root: number, ms = 250) {
   let peak = 0;
+  let peakPss = 0;
   const byProc = new Map<string, number>();
+  const pssByProc = new Map<string, number>();
   const sample = () => {
     const table = processTable();
     const tree = new Set([root]);
@@ -85,13 +102,18 @@ function rssSampler(root: number, ms = 250) {
       }
     }
     let sum = 0;
+    let sumPss = 0;
     for (const pid of tree) {
       const kib = rssKiB(pid);
+      const pss = pssKiB(pid);
       sum += kib;
+      sumPss += pss;
       const name = pid === root ? 'api' : `${table.get(pid)?.[1] ?? '?'}`;
       byProc.set(name, Math.max(byProc.get(name) ?? 0, kib));
+      pssByProc.set(name, Math.max(pssByProc.get(name) ?? 0, pss));
     }
     peak = Math.max(peak, sum);
+    peakPss = Math.max(peakPss, sumPss);
   };
   sample();
   const t = setInterval(sample, ms);
@@ -99,10 +121,8 @@ function rssSampler(root: number, ms = 250) {
     stop() {
       clearInterval(t);
       sample();
-      return {
-        peakMiB: peak / 1024,
-        byProcess: Object.fromEntries([...byProc].map(([k, v]) => [k, Math.round(v / 1024)])),
-      };
+      const mib = (m: Map<string, number>) => Object.fromEntries([...m].map(([k, v]) => [k, Math.round(v / 1024)]));
+      return { peakMiB: peak / 1024, byProcess: mib(byProc), peakPssMiB: peakPss / 1024, pssByProcess: mib(pssByProc) };
     },
   };
 }
@@ -246,6 +266,8 @@ export async function sustained(records = 200_000, db: 'sqlite' | 'pg' = 'sqlite
       batches: anchored.batches,
       peakRssMiB: Math.round(mem.peakMiB),
       peakRssByProcessMiB: mem.byProcess,
+      peakPssMiB: Math.round(mem.peakPssMiB),
+      peakPssByProcessMiB: mem.pssByProcess,
       diskBytes,
       bytesPerRecord: diskBytes / records,
       payloadBytesPerRecord: payload / records,

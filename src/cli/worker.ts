@@ -48,6 +48,7 @@ async function run(init: WorkerInit, pending: ToWorker[], onMessage: (h: (m: ToW
   const db = await Database.open({
     ...(config.databaseUrl ? { url: config.databaseUrl } : { sqlitePath: path.join(config.dataDir, 'notary.db') }),
     migrate: false, // the API process migrated before it started this worker
+    role: 'secondary', // and checkpoints the WAL (src/storage/db.ts)
   });
   const store = new SqlStore(db);
   const provider = makeProvider(init.rpcUrl, { chainId: init.chainId, timeoutMs: 5000 });

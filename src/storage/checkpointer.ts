@@ -84,6 +84,9 @@ export class Checkpointer {
   static start(file: string, opts: CheckpointerOptions): Promise<Checkpointer> {
     const worker = new Worker(THREAD, {
       eval: true,
+      // Plain JavaScript: none of the process's preloads (`-r ts-node/register` under `npm start` and the bench
+      // loads ts-node and the TypeScript compiler into every thread: ~40 MiB of heap for this one).
+      execArgv: [],
       workerData: {
         module: require.resolve('better-sqlite3'),
         file,

@@ -39,7 +39,22 @@ export interface DatabaseOptions {
    * see src/storage/checkpointer.ts).
    */
   backgroundCheckpoints?: boolean;
+  /**
+   * SQLite file: `primary` (default) is the connection of the process that owns the file (the API process): a
+   * 64 MiB page cache, 256 MiB of memory-mapped reads, and the WAL checkpoints (a thread, `backgroundCheckpoints`).
+   * `secondary` is another process's connection to a file a primary has open (the anchoring worker process,
+   * src/cli/worker.ts): the primary checkpoints the WAL for both (no second thread, no automatic checkpoints
+   * in this connection's COMMITs), and this connection keeps a 16 MiB page cache and no memory map: it reads
+   * each batch's rows about once, and every process's mapped pages count in its RSS.
+   */
+  role?: 'primary' | 'secondary';
 }
+
+/** Page cache (KiB, SQLite's negative `cache_size`) and memory-map size (bytes) of a SQLite connection by role. */
+const SQLITE_MEMORY = {
+  primary: { cacheKiB: 65536, mmapBytes: 268435456 },
+  secondary: { cacheKiB: 16384, mmapBytes: 0 },
+} as const;
 
 /** Rewrites `?` placeholders (outside quotes) to PostgreSQL's `$1, $2, …`. */
 export function toPgPlaceholders(sql: string): string {
@@ -225,6 +240,7 @@ export class Database {
     } else {
       const file = opts.sqlitePath ?? ':memory:';
       if (file !== ':memory:') createPrivately(path.resolve(file));
+      const memory = SQLITE_MEMORY[opts.role ?? 'primary'];
       ds = new DataSource({
         ...common,
         entities: entitiesFor('sqlite'),
@@ -236,10 +252,10 @@ export class Database {
           db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes
           db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
           db.pragma('foreign_keys = ON');
-          // Records are keyed by random UUIDs and hashes: inserts touch pages all over six B-trees. A 64 MiB
-          // page cache and memory-mapped reads keep those pages in memory instead of re-reading them.
-          db.pragma('cache_size = -65536');
-          db.pragma('mmap_size = 268435456');
+          // Records are keyed by random UUIDs and hashes: inserts touch pages all over six B-trees. The primary's
+          // 64 MiB page cache and memory-mapped reads keep those pages in memory instead of re-reading them.
+          db.pragma(`cache_size = -${memory.cacheKiB}`);
+          db.pragma(`mmap_size = ${memory.mmapBytes}`);
           db.pragma('temp_store = MEMORY');
         },
       });
@@ -256,7 +272,9 @@ export class Database {
     else db.sqlite = new SqliteSql(handles[0]!);
     if (opts.migrate !== false) await db.migrate();
     const file = opts.sqlitePath ?? ':memory:';
-    if (db.sqlite && file !== ':memory:' && opts.backgroundCheckpoints !== false) await db.startCheckpointer(file);
+    if (db.sqlite && opts.role === 'secondary')
+      db.sqlite.handle.pragma('wal_autocheckpoint = 0'); // the primary's
+    else if (db.sqlite && file !== ':memory:' && opts.backgroundCheckpoints !== false) await db.startCheckpointer(file);
     return db;
   }
 
