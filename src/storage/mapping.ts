@@ -42,7 +42,37 @@ const orNull =
 
 type Extra = { nullable?: boolean; primary?: boolean };
 
-/** Column constructors: SQL type + codec. Times are epoch ms in `bigint`; hashes 0x-hex in varchar(66). */
+const HEX32 = /^0x[0-9a-f]{64}$/;
+/**
+ * A hash as stored in a `bin32` column: the 32 bytes of its 0x-hex. Only the canonical form (0x + 64 lowercase
+ * hex digits, what the domain produces) is accepted, so that every stored value reads back as the same string.
+ */
+export function hex32ToBytes(v: string): Buffer {
+  if (typeof v !== 'string' || !HEX32.test(v)) {
+    throw new TypeError(`not a 0x-prefixed 32-byte lowercase hex string: ${String(v).slice(0, 80)}`);
+  }
+  return Buffer.from(v.slice(2), 'hex');
+}
+/**
+ * Lookup parameters for a `bin32` column: each canonical value's bytes. Others are left out: no stored value
+ * equals them (as when the column held the hex text), and a lenient decoding could match one (uppercase hex,
+ * or 64 digits followed by junk).
+ */
+export function hex32Keys(vs: readonly string[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const v of vs) if (typeof v === 'string' && HEX32.test(v)) out.push(Buffer.from(v.slice(2), 'hex'));
+  return out;
+}
+const bytesToHex32 = (v: unknown): string => {
+  const b = v as Buffer;
+  if (!Buffer.isBuffer(b) || b.length !== 32) throw new TypeError('a bin32 column holds 32 bytes');
+  return '0x' + b.toString('hex');
+};
+
+/**
+ * Column constructors: SQL type + codec. Times are epoch ms in `bigint`; hashes 0x-hex in varchar(66) (`hex32`),
+ * or their 32 bytes in blob / bytea (`bin32`: the large tables, half the bytes in the row and in every index).
+ */
 export const col = {
   str: <T extends string = string>(name: string, length: number, x: { primary?: boolean } = {}): Column<T> => ({
     name,
@@ -62,6 +92,11 @@ export const col = {
   }),
   hex32: (name: string): Column<string> => col.str(name, 66),
   hex32Null: (name: string): Column<string | null> => col.strNull(name, 66),
+  /**
+   * A hash stored as its 32 bytes (blob / bytea), read and written as the domain's 0x-hex. Parameters compared
+   * with the column in hand-written SQL go through `hex32ToBytes` / `hex32Keys` too.
+   */
+  bin32: (name: string): Column<string> => ({ name, type: 'bytes', read: bytesToHex32, write: hex32ToBytes }),
   text: (name: string): Column<string> => ({ name, type: 'text', read: String, write: same }),
   textNull: (name: string): Column<string | null> => ({
     name,

@@ -1,5 +1,6 @@
 import type { NewRecord, RecordFull, RecordMeta, RecordRepo, RecordStatus } from '../../service/ports';
 import type { RecordSignature } from '../../domain/signatures';
+import { hex32Keys, hex32ToBytes } from '../mapping';
 import { records } from '../tables';
 import { chunks, list, marks, num, SqlSession, type Row, type SameKeys } from './session';
 
@@ -7,6 +8,8 @@ import { chunks, list, marks, num, SqlSession, type Row, type SameKeys } from '.
 // benchmark they name (bench/run.ts figures: ingest, signing, submit, receipts, sustained); their text is kept as
 // benchmarked. Their column lists and row mappers still come from the mapping (src/storage/tables.ts), except the
 // INSERT column list of insertRecords, whose names the drift test and every ingest test check against the table.
+// digest, salt and commitment are stored as their 32 bytes (col.bin32): every value written to or compared with
+// them goes through hex32ToBytes / hex32Keys, every value read through the column's reader.
 
 const META_FIELDS = [
   'id',
@@ -30,6 +33,7 @@ const toMeta: (r: Row) => RecordMeta = records.reader(META_FIELDS);
 const FULL_FIELDS = [...META_FIELDS, 'payload', 'proof'] as const;
 const toFull: (r: Row) => RecordFull = records.reader(FULL_FIELDS);
 const readProof = (r: Row) => records.columns.proof.read(r.proof);
+const readCommitment = (v: unknown): string => records.columns.commitment.read(v);
 const signaturesOf = (v: unknown): RecordSignature[] | null => records.columns.signatures.read(v);
 true satisfies SameKeys<Required<RecordFull>, typeof records.columns>;
 
@@ -73,7 +77,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
   /** HOT PATH: submit, ingest (idempotency of records without an externalId). */
   async findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
-    for (const part of chunks([...new Set(digests)], 500)) {
+    for (const part of chunks(hex32Keys([...new Set(digests)]), 500)) {
       const rows = await this.sql.query(
         `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND external_id IS NULL AND digest IN (${list(part.length)})`,
         [orgId, ...part],
@@ -96,7 +100,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
   /** HOT PATH: signing (a client-chosen salt is unique per organisation). */
   async findBySalts(orgId: string, salts: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
-    for (const part of chunks([...new Set(salts)], 500)) {
+    for (const part of chunks(hex32Keys([...new Set(salts)]), 500)) {
       const rows = await this.sql.query(
         `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND signatures IS NOT NULL AND salt IN (${list(part.length)})`,
         [orgId, ...part],
@@ -119,9 +123,9 @@ export class RecordSql extends SqlSession implements RecordRepo {
       r.orgId,
       r.type,
       r.externalId,
-      r.digest,
-      r.salt,
-      r.commitment,
+      hex32ToBytes(r.digest),
+      hex32ToBytes(r.salt),
+      hex32ToBytes(r.commitment),
       JSON.stringify(r.parents),
       r.payload,
       'pending',
@@ -170,7 +174,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     );
     return rows.map((r) => ({
       id: String(r.id),
-      commitment: String(r.commitment),
+      commitment: readCommitment(r.commitment),
       signatures: signaturesOf(r.signatures),
     }));
   }
@@ -292,7 +296,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
   }
   async findByCommitments(commitments: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
-    for (const part of chunks([...new Set(commitments)], 500)) {
+    for (const part of chunks(hex32Keys([...new Set(commitments)]), 500)) {
       const rows = await this.sql.query(
         `SELECT ${RECORD_META_COLS} FROM records WHERE commitment IN (${list(part.length)})`,
         part,
