@@ -27,10 +27,21 @@ const META_FIELDS = [
   'acceptedAt',
   'signatures',
 ] as const;
-/** Every column but payload and proof (RecordMeta). */
-const RECORD_META_COLS = records.cols(META_FIELDS);
+/** Every column but payload and proof (RecordMeta), the hashes read as hex (col.bin32), per dialect. */
+const META_COLS = {
+  sqlite: records.cols(META_FIELDS, undefined, 'sqlite'),
+  postgres: records.cols(META_FIELDS, undefined, 'postgres'),
+};
 const toMeta: (r: Row) => RecordMeta = records.reader(META_FIELDS);
 const FULL_FIELDS = [...META_FIELDS, 'payload', 'proof'] as const;
+const FULL_COLS = {
+  sqlite: records.cols(FULL_FIELDS, undefined, 'sqlite'),
+  postgres: records.cols(FULL_FIELDS, undefined, 'postgres'),
+};
+const PENDING_COLS = {
+  sqlite: records.cols(['id', 'commitment', 'signatures'], undefined, 'sqlite'),
+  postgres: records.cols(['id', 'commitment', 'signatures'], undefined, 'postgres'),
+};
 const toFull: (r: Row) => RecordFull = records.reader(FULL_FIELDS);
 const readProof = (r: Row) => records.columns.proof.read(r.proof);
 const readCommitment = (v: unknown): string => records.columns.commitment.read(v);
@@ -58,7 +69,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
         // being flattened, so each probe is an index search on all three columns whatever the statistics say.
         const rows = await this.sql.query(
           `SELECT r.* FROM unnest(?::text[]) AS x(e) CROSS JOIN LATERAL
-             (SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND type = ? AND external_id = x.e LIMIT 1) AS r`,
+             (SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND type = ? AND external_id = x.e LIMIT 1) AS r`,
           [[...ids], orgId, type],
         );
         out.push(...rows.map(toMeta));
@@ -66,7 +77,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
       }
       for (const part of chunks([...ids], 500)) {
         const rows = await this.sql.query(
-          `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND type = ? AND external_id IN (${list(part.length)})`,
+          `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND type = ? AND external_id IN (${list(part.length)})`,
           [orgId, type, ...part],
         );
         out.push(...rows.map(toMeta));
@@ -79,7 +90,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordMeta[] = [];
     for (const part of chunks(hex32Keys([...new Set(digests)]), 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND external_id IS NULL AND digest IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND external_id IS NULL AND digest IN (${list(part.length)})`,
         [orgId, ...part],
       );
       out.push(...rows.map(toMeta));
@@ -90,7 +101,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordMeta[] = [];
     for (const part of chunks([...new Set(ids)], 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE id IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toMeta));
@@ -102,7 +113,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordMeta[] = [];
     for (const part of chunks(hex32Keys([...new Set(salts)]), 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND signatures IS NOT NULL AND salt IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND signatures IS NOT NULL AND salt IN (${list(part.length)})`,
         [orgId, ...part],
       );
       out.push(...rows.map(toMeta));
@@ -110,7 +121,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     return out;
   }
   async getRecord(id: string): Promise<RecordFull | null> {
-    const [r] = await this.sql.query(`SELECT ${records.cols(FULL_FIELDS)} FROM records WHERE id = ?`, [id]);
+    const [r] = await this.sql.query(`SELECT ${FULL_COLS[this.sql.dialect]} FROM records WHERE id = ?`, [id]);
     return r ? toFull(r) : null;
   }
   /** HOT PATH: ingest, signing, submit, sustained. */
@@ -169,7 +180,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     limit: number,
   ): Promise<{ id: string; commitment: string; signatures: RecordSignature[] | null }[]> {
     const rows = await this.sql.query(
-      'SELECT id, commitment, signatures FROM records WHERE org_id = ? AND batch_id IS NULL ORDER BY accepted_at, id LIMIT ?',
+      `SELECT ${PENDING_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND batch_id IS NULL ORDER BY accepted_at, id LIMIT ?`,
       [orgId, limit],
     );
     return rows.map((r) => ({
@@ -275,7 +286,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordFull[] = [];
     for (const part of chunks([...new Set(ids)], 500)) {
       const rows = await this.sql.query(
-        `SELECT ${records.cols(FULL_FIELDS)} FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${FULL_COLS[this.sql.dialect]} FROM records WHERE id IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toFull));
@@ -287,7 +298,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: (RecordMeta & { proof: string[] | null })[] = [];
     for (const part of chunks([...new Set(ids)], 1000)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS}, proof FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]}, proof FROM records WHERE id IN (${list(part.length)})`,
         part,
       );
       for (const r of rows) out.push({ ...toMeta(r), proof: readProof(r) });
@@ -298,7 +309,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordMeta[] = [];
     for (const part of chunks(hex32Keys([...new Set(commitments)]), 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE commitment IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE commitment IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toMeta));
