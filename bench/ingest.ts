@@ -41,7 +41,9 @@ function rowsOf(batch: ReturnType<typeof makeInputs>[number], orgId: string): un
     const digest = digestCanonical(canonical);
     const salt = '0x' + randomBytes(32).toString('hex');
     const commitment = computeCommitment({ recordId: id, orgId, type: r.type, digest, salt, parents: [] });
-    return [id, orgId, r.type, r.externalId, digest, salt, commitment, '[]', canonical, 'pending', null, Date.now()];
+    // The hashes as the service stores them: their 32 bytes (col.bin32).
+    const [d, s, c] = [digest, salt, commitment].map((h) => Buffer.from(h.slice(2), 'hex'));
+    return [id, orgId, r.type, r.externalId, d, s, c, '[]', canonical, 'pending', null, Date.now()];
   });
 }
 

@@ -12,7 +12,8 @@
 //   pg_database_size after the run minus before the first record (the empty migrated database), next to the
 //   canonical payload bytes per record.
 // Standalone: `node -r ts-node/register bench/sustained.ts [records] [sqlite|pg]` (env: WORKER=inline|process|false
-// passes to the instance) prints one JSON line.
+// passes to the instance) prints one JSON line. BENCH_DBSTAT=1 adds, on SQLite, the bytes per record of each table
+// and index after the run (`dbstat`: pages of each B-tree, SUM(pgsize) / records).
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -44,6 +45,8 @@ export interface SustainedFigures {
   diskBytes: number;
   bytesPerRecord: number;
   payloadBytesPerRecord: number;
+  /** BENCH_DBSTAT=1, SQLite: bytes per record of each table and index (dbstat), largest first. */
+  bytesPerRecordByObject?: Record<string, number>;
 }
 
 /** pid → [ppid, command name] of every process (Linux /proc). */
@@ -131,6 +134,8 @@ interface DbProbe {
   anchored(): Promise<{ leaves: number; batches: number }>;
   sizeBytes(): Promise<number>;
   payloadBytes(): Promise<number>;
+  /** Bytes of each table and index (SQLite dbstat); undefined on PostgreSQL. */
+  objectBytes?(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -157,6 +162,13 @@ function sqliteProbe(dataDir: string): DbProbe {
     },
     async payloadBytes() {
       return (db.prepare('SELECT SUM(LENGTH(payload)) AS n FROM records').get() as { n: number }).n;
+    },
+    async objectBytes() {
+      const rows = db.prepare('SELECT name, SUM(pgsize) AS n FROM dbstat GROUP BY name ORDER BY n DESC').all() as {
+        name: string;
+        n: number;
+      }[];
+      return Object.fromEntries(rows.map((r) => [r.name, r.n]));
     },
     async close() {
       db.close();
@@ -246,6 +258,7 @@ export async function sustained(records = 200_000, db: 'sqlite' | 'pg' = 'sqlite
     const mem = rss.stop();
     const diskBytes = (await probe.sizeBytes()) - baseSize;
     const payload = await probe.payloadBytes();
+    const objects = process.env.BENCH_DBSTAT === '1' ? await probe.objectBytes?.() : undefined;
     const rates: number[] = [];
     let prev = t0;
     for (const t of stepTimes) {
@@ -271,6 +284,13 @@ export async function sustained(records = 200_000, db: 'sqlite' | 'pg' = 'sqlite
       diskBytes,
       bytesPerRecord: diskBytes / records,
       payloadBytesPerRecord: payload / records,
+      ...(objects && {
+        bytesPerRecordByObject: Object.fromEntries(
+          Object.entries(objects)
+            .filter(([, v]) => v / records >= 0.05)
+            .map(([k, v]) => [k, Math.round((v / records) * 10) / 10]),
+        ),
+      }),
     };
   } finally {
     await probe?.close();

@@ -77,9 +77,10 @@ export const records = table(
     orgId,
     type: col.str('type', 40),
     externalId: col.strNull('external_id', 200),
-    digest: col.hex32('digest'),
-    salt: col.hex32('salt'),
-    commitment: col.hex32('commitment'),
+    /** The three hashes as their 32 bytes (migration BinaryHashes1765100000000); 0x-hex in the domain. */
+    digest: col.bin32('digest'),
+    salt: col.bin32('salt'),
+    commitment: col.bin32('commitment'),
     /** JSON array of parent record ids. */
     parents: col.json<string[]>('parents'),
     /** Canonical JSON (RFC 8785) of the payload. */

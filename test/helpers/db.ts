@@ -88,3 +88,14 @@ export const DB_KINDS: DbKind[] = [
     },
   },
 ];
+
+/**
+ * Undoes the migrations from the last one back to `name` included (a migration's test: its data carried over
+ * whatever migrations come after it).
+ */
+export async function undoMigrationsThrough(db: Database, name: string): Promise<void> {
+  const ran = async () =>
+    ((await db.dataSource.query('SELECT name FROM migrations')) as { name: string }[]).map((r) => r.name);
+  if (!(await ran()).includes(name)) throw new Error(`migration ${name} has not run`);
+  while ((await ran()).includes(name)) await db.dataSource.undoLastMigration({ transaction: 'each' });
+}

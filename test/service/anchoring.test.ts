@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Wallet } from 'ethers';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
+import { DB_KINDS, PG_AVAILABLE, undoMigrationsThrough } from '../helpers/db';
 import { invoicePayload } from '../helpers/payloads';
 import { ORG_A, setUpChain, type ChainFixture } from '../chain/helpers';
 import { freePort, startAnvil, type AnvilHandle } from '../../src/chain/anvil';
@@ -187,12 +187,14 @@ for (const chain of chains) {
         async () => {
           const ids = await submit(c, 13);
           await drain(worker(c, { maxLeaves: 10 }), c);
-          const rows = await c.db.read((sql) =>
-            sql.query<{ id: string; batch_id: string; leaf_index: number; proof: unknown; commitment: string }>(
-              `SELECT id, batch_id, leaf_index, proof, commitment FROM records WHERE id IN (${ids.map(() => '?').join(', ')})`,
-              ids,
-            ),
-          );
+          const rows = (
+            await c.db.read((sql) =>
+              sql.query<{ id: string; batch_id: string; leaf_index: number; proof: unknown; commitment: Buffer }>(
+                `SELECT id, batch_id, leaf_index, proof, commitment FROM records WHERE id IN (${ids.map(() => '?').join(', ')})`,
+                ids,
+              ),
+            )
+          ).map((r) => ({ ...r, commitment: '0x' + r.commitment.toString('hex') })); // stored as its 32 bytes
           assert.equal(rows.length, 13);
           const byBatch = new Map<string, typeof rows>();
           for (const r of rows) {
@@ -265,6 +267,40 @@ for (const chain of chains) {
           for await (const p of pages) streamed.push(...p);
           assert.deepEqual(streamed.map((x) => x.record.id).sort(), legacy.map((g) => g.id).sort());
           for (const x of streamed) assert.deepEqual(x, before.get(x.record.id));
+        },
+      );
+
+      it(
+        'migration BinaryHashes1765100000000 down and up: anchored records, lookups and receipts unchanged',
+        { skip },
+        async () => {
+          const ids = await submit(c, 6);
+          await drain(worker(c, { maxLeaves: 4 }), c);
+          const readable = new Set([ORG]);
+          const byId = <T extends { id: string }>(xs: T[]) => [...xs].sort((a, b) => a.id.localeCompare(b.id));
+          const snapshot = async () => {
+            const fresh = new QueryService(c.store, c.gateway, undefined, new BatchTrees(c.store));
+            const records = byId(await c.store.read((r) => r.getRecords(ids)));
+            return {
+              records,
+              receipts: byId(await fresh.receipts(ids, readable)),
+              byCommitment: byId(await c.store.read((r) => r.findByCommitments(records.map((x) => x.commitment)))),
+            };
+          };
+          const before = await snapshot();
+          assert.equal(before.byCommitment.length, ids.length);
+          await undoMigrationsThrough(c.db, 'BinaryHashes1765100000000');
+          const [old] = await c.db.read((sql) =>
+            sql.query<{ digest: unknown; commitment: unknown }>('SELECT digest, commitment FROM records WHERE id = ?', [
+              ids[0],
+            ]),
+          );
+          const first = before.records.find((x) => x.id === ids[0])!;
+          assert.deepEqual(old, { digest: first.digest, commitment: first.commitment }, 'the former 0x-hex text');
+          await c.db.migrate();
+          assert.deepEqual(await c.db.schemaDrift(), []);
+          assert.deepEqual(await snapshot(), before);
+          await assertAnchoredOnce(c, ids);
         },
       );
 

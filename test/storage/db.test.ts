@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DB_KINDS, PG_AVAILABLE } from '../helpers/db';
+import { DB_KINDS, PG_AVAILABLE, undoMigrationsThrough } from '../helpers/db';
 import { Database, toPgPlaceholders, isUniqueViolation } from '../../src/storage/db';
+import { SqlStore } from '../../src/storage/sql-repo';
 import { MIGRATIONS } from '../../src/storage/migrations';
 
 describe('toPgPlaceholders', () => {
@@ -140,7 +141,7 @@ for (const kind of DB_KINDS) {
     });
 
     it('migrates existing data, and refuses (changing nothing) while a row names no parent', { skip }, async () => {
-      await db.dataSource.undoLastMigration({ transaction: 'each' });
+      await undoMigrationsThrough(db, 'ForeignKeys1764900000000');
       assert.notDeepEqual(await db.schemaDrift(), [], 'the mapping has the keys, the database no longer');
       await key('orphan', 'gone-org'); // possible without the keys
       await assert.rejects(db.migrate(), /api_keys\.org_id: 1 rows name no organisations\.id/);
@@ -155,5 +156,113 @@ for (const kind of DB_KINDS) {
         'existing rows kept through the rebuild',
       );
     });
+  });
+}
+
+for (const kind of DB_KINDS) {
+  describe(`Binary hashes (migration BinaryHashes1765100000000) on ${kind.name}`, () => {
+    const skip = kind.name === 'postgres' && !PG_AVAILABLE;
+    let db: Database;
+    let close: () => Promise<void>;
+    before(async () => {
+      if (skip) return;
+      ({ db, close } = await kind.open());
+    });
+    after(async () => close?.());
+    const h = (n: number) => '0x' + n.toString(16).padStart(2, '0').repeat(32);
+    /** Rows as the service wrote them before the migration: the hashes as '0x' + 64 hex digits. */
+    const old = [
+      { id: 'r-plain', ext: null, digest: h(1), salt: h(2), commitment: h(3), signatures: null },
+      { id: 'r-ext', ext: 'E-1', digest: h(4), salt: h(5), commitment: h(6), signatures: null },
+      { id: 'r-chosen', ext: null, digest: h(7), salt: h(0xab), commitment: h(0xcd), signatures: '[]' },
+    ];
+    const insertOld = (r: (typeof old)[number]) =>
+      db.tx((sql) =>
+        sql.exec(
+          `INSERT INTO records (id, org_id, type, external_id, digest, salt, commitment, parents, payload, status,
+             supersedes, accepted_at, signatures) VALUES (?, 'bin-org', 'document', ?, ?, ?, ?, '[]', '{"a":1}',
+             'pending', NULL, 5, ?)`,
+          [r.id, r.ext, r.digest, r.salt, r.commitment, r.signatures],
+        ),
+      );
+
+    it(
+      'carries hex rows over as 32 bytes that read back identical, and refuses non-canonical hex',
+      { skip },
+      async () => {
+        await undoMigrationsThrough(db, 'BinaryHashes1765100000000');
+        assert.notDeepEqual(await db.schemaDrift(), [], 'the mapping has blob/bytea, the database varchar');
+        for (const r of old) await insertOld(r);
+        await insertOld({ ...old[0]!, id: 'r-upper', commitment: h(0xfa).toUpperCase().replace('0X', '0x') });
+        await assert.rejects(db.migrate(), /records\.commitment: 1 rows/);
+        assert.notDeepEqual(await db.schemaDrift(), [], 'nothing changed');
+        await db.tx((sql) => sql.exec("DELETE FROM records WHERE id = 'r-upper'"));
+        await db.migrate();
+        assert.deepEqual(await db.schemaDrift(), []);
+
+        const raw = await db.read((sql) =>
+          sql.query<{ id: string; digest: unknown; salt: unknown; commitment: unknown }>(
+            'SELECT id, digest, salt, commitment FROM records ORDER BY id',
+          ),
+        );
+        assert.equal(raw.length, 3);
+        for (const r of raw) {
+          for (const v of [r.digest, r.salt, r.commitment]) assert.ok(Buffer.isBuffer(v) && v.length === 32, String(v));
+        }
+        const store = new SqlStore(db);
+        for (const o of old) {
+          const rec = (await store.read((r) => r.getRecord(o.id)))!;
+          assert.deepEqual(
+            { digest: rec.digest, salt: rec.salt, commitment: rec.commitment, externalId: rec.externalId },
+            { digest: o.digest, salt: o.salt, commitment: o.commitment, externalId: o.ext },
+          );
+        }
+        // Every lookup by a hash column finds the migrated rows (each one's parameters converted, on both databases).
+        const ids = (rows: { id: string }[]) => rows.map((r) => r.id).sort();
+        assert.deepEqual(ids(await store.read((r) => r.findByCommitments(old.map((o) => o.commitment)))), [
+          'r-chosen',
+          'r-ext',
+          'r-plain',
+        ]);
+        assert.deepEqual(ids(await store.read((r) => r.findByDigests('bin-org', [h(1), h(4), h(7)]))), [
+          'r-chosen',
+          'r-plain',
+        ]);
+        assert.deepEqual(ids(await store.read((r) => r.findBySalts('bin-org', [h(2), h(0xab)]))), ['r-chosen']);
+        const pending = await store.read((r) => r.pendingCommitments('bin-org', 10));
+        assert.deepEqual(pending.map((p) => p.commitment).sort(), old.map((o) => o.commitment).sort());
+        // The indexes still hold: a client-chosen salt is unique per organisation, a commitment unique.
+        await assert.rejects(insertOldBin({ ...old[2]!, id: 'r-dup', commitment: h(0xee) }), (e) =>
+          isUniqueViolation(e),
+        );
+        await assert.rejects(insertOldBin({ ...old[0]!, id: 'r-dup2', salt: h(0xef) }), (e) => isUniqueViolation(e));
+      },
+    );
+
+    it(
+      'matches only canonical hex: uppercase or trailing junk finds nothing (as with the hex text)',
+      { skip },
+      async () => {
+        const store = new SqlStore(db);
+        const c = old[2]!.commitment;
+        assert.deepEqual(
+          await store.read((r) => r.findByCommitments([c.toUpperCase().replace('0X', '0x'), c + 'zz'])),
+          [],
+        );
+        assert.deepEqual(await store.read((r) => r.findByDigests('bin-org', [old[0]!.digest + '00'])), []);
+        assert.equal((await store.read((r) => r.findByCommitments([c]))).length, 1);
+      },
+    );
+
+    /** A row of the current format (bytes), through raw SQL like insertOld. */
+    const insertOldBin = (r: (typeof old)[number]) =>
+      db.tx((sql) =>
+        sql.exec(
+          `INSERT INTO records (id, org_id, type, external_id, digest, salt, commitment, parents, payload, status,
+             supersedes, accepted_at, signatures) VALUES (?, 'bin-org', 'document', ?, ?, ?, ?, '[]', '{"a":1}',
+             'pending', NULL, 5, ?)`,
+          [r.id, r.ext, ...[r.digest, r.salt, r.commitment].map((x) => Buffer.from(x.slice(2), 'hex')), r.signatures],
+        ),
+      );
   });
 }

@@ -1,5 +1,6 @@
 import type { NewRecord, RecordFull, RecordMeta, RecordRepo, RecordStatus } from '../../service/ports';
 import type { RecordSignature } from '../../domain/signatures';
+import { hex32Keys, hex32ToBytes } from '../mapping';
 import { records } from '../tables';
 import { chunks, list, marks, num, SqlSession, type Row, type SameKeys } from './session';
 
@@ -7,6 +8,8 @@ import { chunks, list, marks, num, SqlSession, type Row, type SameKeys } from '.
 // benchmark they name (bench/run.ts figures: ingest, signing, submit, receipts, sustained); their text is kept as
 // benchmarked. Their column lists and row mappers still come from the mapping (src/storage/tables.ts), except the
 // INSERT column list of insertRecords, whose names the drift test and every ingest test check against the table.
+// digest, salt and commitment are stored as their 32 bytes (col.bin32): every value written to or compared with
+// them goes through hex32ToBytes / hex32Keys, every value read through the column's reader.
 
 const META_FIELDS = [
   'id',
@@ -24,12 +27,24 @@ const META_FIELDS = [
   'acceptedAt',
   'signatures',
 ] as const;
-/** Every column but payload and proof (RecordMeta). */
-const RECORD_META_COLS = records.cols(META_FIELDS);
+/** Every column but payload and proof (RecordMeta), the hashes read as hex (col.bin32), per dialect. */
+const META_COLS = {
+  sqlite: records.cols(META_FIELDS, undefined, 'sqlite'),
+  postgres: records.cols(META_FIELDS, undefined, 'postgres'),
+};
 const toMeta: (r: Row) => RecordMeta = records.reader(META_FIELDS);
 const FULL_FIELDS = [...META_FIELDS, 'payload', 'proof'] as const;
+const FULL_COLS = {
+  sqlite: records.cols(FULL_FIELDS, undefined, 'sqlite'),
+  postgres: records.cols(FULL_FIELDS, undefined, 'postgres'),
+};
+const PENDING_COLS = {
+  sqlite: records.cols(['id', 'commitment', 'signatures'], undefined, 'sqlite'),
+  postgres: records.cols(['id', 'commitment', 'signatures'], undefined, 'postgres'),
+};
 const toFull: (r: Row) => RecordFull = records.reader(FULL_FIELDS);
 const readProof = (r: Row) => records.columns.proof.read(r.proof);
+const readCommitment = (v: unknown): string => records.columns.commitment.read(v);
 const signaturesOf = (v: unknown): RecordSignature[] | null => records.columns.signatures.read(v);
 true satisfies SameKeys<Required<RecordFull>, typeof records.columns>;
 
@@ -54,7 +69,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
         // being flattened, so each probe is an index search on all three columns whatever the statistics say.
         const rows = await this.sql.query(
           `SELECT r.* FROM unnest(?::text[]) AS x(e) CROSS JOIN LATERAL
-             (SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND type = ? AND external_id = x.e LIMIT 1) AS r`,
+             (SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND type = ? AND external_id = x.e LIMIT 1) AS r`,
           [[...ids], orgId, type],
         );
         out.push(...rows.map(toMeta));
@@ -62,7 +77,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
       }
       for (const part of chunks([...ids], 500)) {
         const rows = await this.sql.query(
-          `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND type = ? AND external_id IN (${list(part.length)})`,
+          `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND type = ? AND external_id IN (${list(part.length)})`,
           [orgId, type, ...part],
         );
         out.push(...rows.map(toMeta));
@@ -73,9 +88,9 @@ export class RecordSql extends SqlSession implements RecordRepo {
   /** HOT PATH: submit, ingest (idempotency of records without an externalId). */
   async findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
-    for (const part of chunks([...new Set(digests)], 500)) {
+    for (const part of chunks(hex32Keys([...new Set(digests)]), 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND external_id IS NULL AND digest IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND external_id IS NULL AND digest IN (${list(part.length)})`,
         [orgId, ...part],
       );
       out.push(...rows.map(toMeta));
@@ -86,7 +101,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordMeta[] = [];
     for (const part of chunks([...new Set(ids)], 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE id IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toMeta));
@@ -96,9 +111,9 @@ export class RecordSql extends SqlSession implements RecordRepo {
   /** HOT PATH: signing (a client-chosen salt is unique per organisation). */
   async findBySalts(orgId: string, salts: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
-    for (const part of chunks([...new Set(salts)], 500)) {
+    for (const part of chunks(hex32Keys([...new Set(salts)]), 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE org_id = ? AND signatures IS NOT NULL AND salt IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND signatures IS NOT NULL AND salt IN (${list(part.length)})`,
         [orgId, ...part],
       );
       out.push(...rows.map(toMeta));
@@ -106,7 +121,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     return out;
   }
   async getRecord(id: string): Promise<RecordFull | null> {
-    const [r] = await this.sql.query(`SELECT ${records.cols(FULL_FIELDS)} FROM records WHERE id = ?`, [id]);
+    const [r] = await this.sql.query(`SELECT ${FULL_COLS[this.sql.dialect]} FROM records WHERE id = ?`, [id]);
     return r ? toFull(r) : null;
   }
   /** HOT PATH: ingest, signing, submit, sustained. */
@@ -119,9 +134,9 @@ export class RecordSql extends SqlSession implements RecordRepo {
       r.orgId,
       r.type,
       r.externalId,
-      r.digest,
-      r.salt,
-      r.commitment,
+      hex32ToBytes(r.digest),
+      hex32ToBytes(r.salt),
+      hex32ToBytes(r.commitment),
       JSON.stringify(r.parents),
       r.payload,
       'pending',
@@ -165,12 +180,12 @@ export class RecordSql extends SqlSession implements RecordRepo {
     limit: number,
   ): Promise<{ id: string; commitment: string; signatures: RecordSignature[] | null }[]> {
     const rows = await this.sql.query(
-      'SELECT id, commitment, signatures FROM records WHERE org_id = ? AND batch_id IS NULL ORDER BY accepted_at, id LIMIT ?',
+      `SELECT ${PENDING_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND batch_id IS NULL ORDER BY accepted_at, id LIMIT ?`,
       [orgId, limit],
     );
     return rows.map((r) => ({
       id: String(r.id),
-      commitment: String(r.commitment),
+      commitment: readCommitment(r.commitment),
       signatures: signaturesOf(r.signatures),
     }));
   }
@@ -271,7 +286,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordFull[] = [];
     for (const part of chunks([...new Set(ids)], 500)) {
       const rows = await this.sql.query(
-        `SELECT ${records.cols(FULL_FIELDS)} FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${FULL_COLS[this.sql.dialect]} FROM records WHERE id IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toFull));
@@ -283,7 +298,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: (RecordMeta & { proof: string[] | null })[] = [];
     for (const part of chunks([...new Set(ids)], 1000)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS}, proof FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]}, proof FROM records WHERE id IN (${list(part.length)})`,
         part,
       );
       for (const r of rows) out.push({ ...toMeta(r), proof: readProof(r) });
@@ -292,9 +307,9 @@ export class RecordSql extends SqlSession implements RecordRepo {
   }
   async findByCommitments(commitments: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
-    for (const part of chunks([...new Set(commitments)], 500)) {
+    for (const part of chunks(hex32Keys([...new Set(commitments)]), 500)) {
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM records WHERE commitment IN (${list(part.length)})`,
+        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE commitment IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toMeta));
