@@ -93,9 +93,26 @@ export class RecordSql extends SqlSession implements RecordRepo {
   async findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
     const unique = [...new Set(digests)];
-    for (const part of chunks(unique, 500)) {
+    if (this.sql.dialect === 'postgres') {
+      // One probe of (org_id, digest) per digest, as in findByExternalIds: `digest IN (…)` without statistics on
+      // `records` was planned as an index scan on org_id alone, every id-less record of the org filtered. A digest
+      // may name several records (other types or parents), so no LIMIT 1: OFFSET 0 keeps the subquery from being
+      // flattened into a join (which, unanalysed, scans the org too); each probe searches on both columns.
       const rows = await this.sql.query(
-        `SELECT ${RECORD_META_COLS} FROM ${WITH_BATCH}
+        `SELECT ${RECORD_META_COLS} FROM unnest(?::text[]) AS x(d) CROSS JOIN LATERAL
+           (SELECT ${records.cols(META_FIELDS)} FROM records
+              WHERE org_id = ? AND external_id IS NULL AND digest = x.d OFFSET 0) AS r
+           LEFT JOIN batches b ON b.id = r.batch_id`,
+        [unique, orgId],
+      );
+      return rows.map(toMeta);
+    }
+    for (const part of chunks(unique, 500)) {
+      // INDEXED BY: after an ANALYZE, SQLite took UQ_records_external (a skip-scan over every id-less record of
+      // the org: `external_id IS NULL` as its key) when statistics showed few organisations and types.
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS} FROM records r INDEXED BY IDX_records_org_digest_noext
+           LEFT JOIN batches b ON b.id = r.batch_id
           WHERE r.org_id = ? AND r.external_id IS NULL AND r.digest IN (${list(part.length)})`,
         [orgId, ...part],
       );
