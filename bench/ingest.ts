@@ -18,8 +18,7 @@ import { api, cpuSeconds, processTree, sleep, startServer, type ServerHandle } f
 
 export const PER_REQUEST = 1000;
 const CONFIRMED_SQL = `SELECT COALESCE(SUM(leaf_count), 0) AS n FROM batches WHERE status = 'confirmed'`;
-const COLS =
-  'id, org_id, type, external_id, digest, salt, commitment, parents, payload, status, supersedes, accepted_at';
+const COLS = 'id, org_id, type, external_id, digest, salt, commitment, parents, payload, supersedes, accepted_at';
 
 let seq = 0;
 /** `requests` batches of PER_REQUEST distinct invoice records (unique externalId and invoice number). */
@@ -43,7 +42,7 @@ function rowsOf(batch: ReturnType<typeof makeInputs>[number], orgId: string): un
     const commitment = computeCommitment({ recordId: id, orgId, type: r.type, digest, salt, parents: [] });
     // The hashes as the service stores them: their 32 bytes (col.bin32).
     const [d, s, c] = [digest, salt, commitment].map((h) => Buffer.from(h.slice(2), 'hex'));
-    return [id, orgId, r.type, r.externalId, d, s, c, '[]', canonical, 'pending', null, Date.now()];
+    return [id, orgId, r.type, r.externalId, d, s, c, '[]', canonical, null, Date.now()];
   });
 }
 
@@ -174,7 +173,7 @@ export async function ingestSqlite(runs: number, requests: number): Promise<Inge
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-bench-raw-'));
   const db = await Database.open({ sqlitePath: path.join(dir, 'raw.db') });
   const h = db.sqliteHandle!;
-  const stmt = h.prepare(`INSERT INTO records (${COLS}) VALUES (${Array(12).fill('?').join(', ')})`);
+  const stmt = h.prepare(`INSERT INTO records (${COLS}) VALUES (${Array(11).fill('?').join(', ')})`);
   const insertAll = h.transaction((rows: unknown[][]) => {
     for (const r of rows) stmt.run(...r);
   });
@@ -221,7 +220,7 @@ export async function ingestPg(runs: number, requests: number): Promise<IngestFi
     c = new Client({ connectionString: raw.url });
     await c.connect();
     const client = c;
-    const marks = (k: number) => `(${Array.from({ length: 12 }, (_, j) => `$${k * 12 + j + 1}`).join(', ')})`;
+    const marks = (k: number) => `(${Array.from({ length: 11 }, (_, j) => `$${k * 11 + j + 1}`).join(', ')})`;
     const sql = `INSERT INTO records (${COLS}) VALUES ${Array.from({ length: PER_REQUEST }, (_, k) => marks(k)).join(', ')}`;
     const limitRun = async () => {
       const batches = makeInputs(requests).map((b) => rowsOf(b, 'aerospace').flat());

@@ -416,10 +416,8 @@ export class AnchorService implements LoopJob {
             continue;
           }
           const now = Date.now();
-          await this.store.tx(async (r) => {
-            await r.updateBatch(b.id, { status: 'confirmed', updatedAt: now });
-            await r.setBatchRecordsStatus(b.id, 'confirmed');
-          });
+          // Its records read as confirmed from now on (a record's status is its batch's: recordStatusOf).
+          await this.store.tx((r) => r.updateBatch(b.id, { status: 'confirmed', updatedAt: now }));
           b = { ...b, status: 'confirmed' };
           this.stats.confirmed++;
           await this.opts.onStep?.('confirmed', b);
@@ -446,7 +444,6 @@ export class AnchorService implements LoopJob {
     await this.store.tx(async (r) => {
       await r.updateBatch(b.id, unmined);
       if (tx.status === 'mined') await this.sender.record(r, { kind: 'dropped', tx });
-      await r.setBatchRecordsStatus(b.id, 'pending');
     });
     return { ...b, ...unmined };
   }
@@ -472,7 +469,6 @@ export class AnchorService implements LoopJob {
       await r.updateBatch(b.id, patch);
       const receipt = { status: 1 as const, blockNumber, blockHash };
       await this.sender.record(r, { kind: 'mined', tx, receipt, confirmations: 1, final: false }, now);
-      await r.setBatchRecordsStatus(b.id, 'anchored');
     });
     this.log.info({ org: b.orgId, batch: b.id, block: blockNumber, seq: chainSeq }, 'batch anchored');
     return { ...b, ...patch };
@@ -548,8 +544,8 @@ export class AnchorService implements LoopJob {
     );
     const patch = { status: 'signed' as const, txId: next.id, txHash: next.txHash, updatedAt: now };
     const cleared = unanchor ? { blockNumber: null, blockHash: null, blockTimestamp: null, chainSeq: null } : {};
+    // `signed`: an unanchored batch's records read as pending again (recordStatusOf).
     await r.updateBatch(b.id, { ...patch, ...cleared });
-    if (unanchor) await r.setBatchRecordsStatus(b.id, 'pending');
     return { ...b, ...patch, ...cleared };
   }
 

@@ -41,6 +41,7 @@ export interface RecordMeta {
   commitment: string;
   /** Parent record ids. */
   parents: string[];
+  /** Not stored: its batch's, by {@link recordStatusOf} (the repository reads the batch with the record). */
   status: RecordStatus;
   batchId: string | null;
   leafIndex: number | null;
@@ -80,6 +81,16 @@ export interface NewRecord {
 }
 
 export type BatchStatus = 'signed' | 'sent' | 'anchored' | 'confirmed' | 'failed';
+
+/**
+ * A record's status is its batch's: pending until the batch is mined (no batch yet, or a batch signed, sent or
+ * failed), then the batch's `anchored` and `confirmed`. Every batch transition is thereby its records' at once (a
+ * reorg or a chain state loss that sends the batch back to `sent`/`signed` makes them pending again, a released
+ * batch's records have no batch), with no write to the records (migration RecordStatusFromBatch1765000000000).
+ */
+export function recordStatusOf(batch: BatchStatus | null | undefined): RecordStatus {
+  return batch === 'anchored' || batch === 'confirmed' ? batch : 'pending';
+}
 
 export interface BatchInfo {
   id: string;
@@ -191,7 +202,6 @@ export interface RecordRepo {
   orgsWithPending(): Promise<{ orgId: string; count: number; oldest: number }[]>;
   /** Puts these pending records into the batch at their tree positions; returns how many were still pending. */
   assignBatch(batchId: string, leaves: { id: string; leafIndex: number }[]): Promise<number>;
-  setBatchRecordsStatus(batchId: string, status: RecordStatus): Promise<void>;
   releaseBatchRecords(batchId: string): Promise<void>;
   recordsOfBatch(batchId: string, limit: number, offset: number): Promise<string[]>;
   /** Locks these records' rows until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite writers are serialized). */

@@ -1,4 +1,4 @@
-import type { BatchStatus, ClaimStatus, OrgKind, OutboxStatus, OutboxTx, RecordStatus, Scope } from '../service/ports';
+import type { BatchStatus, ClaimStatus, OrgKind, OutboxStatus, OutboxTx, Scope } from '../service/ports';
 import type { RecordSignature } from '../domain/signatures';
 import { col, table, type Dialect, type RowOf } from './mapping';
 
@@ -85,7 +85,7 @@ export const records = table(
     parents: col.json<string[]>('parents'),
     /** Canonical JSON (RFC 8785) of the payload. */
     payload: col.text('payload'),
-    status: col.str<RecordStatus>('status', 16),
+    // No `status`: a record's is its batch's (recordStatusOf, migration RecordStatusFromBatch1765000000000).
     batchId: col.strNull('batch_id', 36),
     leafIndex: col.intNull('leaf_index'),
     /** JSON array of hex32: only records of batches built before migration BatchTrees1764600000000. */
@@ -101,7 +101,8 @@ export const records = table(
     { name: 'UQ_records_external', columns: ['orgId', 'type', 'externalId'], unique: true },
     // partial indexes (migration PartialIndexes): an insert skips them unless the column is set
     { name: 'IDX_records_org_digest_noext', columns: ['orgId', 'digest'], where: 'external_id IS NULL' },
-    { name: 'IDX_records_pending', columns: ['orgId', 'batchId'] },
+    // the worker's next batch: an org's records without a batch, oldest first (migration RecordStatusFromBatch)
+    { name: 'IDX_records_pending', columns: ['orgId', 'acceptedAt', 'id'], where: 'batch_id IS NULL' },
     { name: 'IDX_records_batch_set', columns: ['batchId'], where: 'batch_id IS NOT NULL' },
     { name: 'IDX_records_supersedes_set', columns: ['supersedes'], where: 'supersedes IS NOT NULL' },
   ],

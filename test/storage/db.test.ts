@@ -4,6 +4,9 @@ import { DB_KINDS, PG_AVAILABLE, undoMigrationsThrough } from '../helpers/db';
 import { Database, toPgPlaceholders, isUniqueViolation } from '../../src/storage/db';
 import { SqlStore } from '../../src/storage/sql-repo';
 import { MIGRATIONS } from '../../src/storage/migrations';
+import { RecordSql } from '../../src/storage/repos/records';
+import { batches } from '../../src/storage/tables';
+import type { BatchStatus } from '../../src/service/ports';
 
 describe('toPgPlaceholders', () => {
   it('numbers ? outside quotes only', () => {
@@ -160,6 +163,116 @@ for (const kind of DB_KINDS) {
 }
 
 for (const kind of DB_KINDS) {
+  describe(`A record's status from its batch (migration RecordStatusFromBatch1765000000000) on ${kind.name}`, () => {
+    const skip = kind.name === 'postgres' && !PG_AVAILABLE;
+    let db: Database;
+    let close: () => Promise<void>;
+    before(async () => {
+      if (skip) return;
+      ({ db, close } = await kind.open());
+    });
+    after(async () => close?.());
+    const hex = (n: number) => '0x' + n.toString(16).padStart(64, '0');
+    const batch = (id: string, seq: number, status: BatchStatus) => {
+      const [text, params] = batches.insert({
+        id,
+        orgId: 'st-org',
+        seq,
+        root: hex(1000 + seq),
+        prev: hex(0),
+        leafCount: 1,
+        status,
+        chainId: 31337,
+        registry: '0x' + '1'.repeat(40),
+        submitter: '0x' + '2'.repeat(40),
+        createdAt: 0,
+        updatedAt: 0,
+      });
+      return db.tx((sql) => sql.exec(text, params));
+    };
+    /** A record as the schema before the migration stores it: its own `status` column. */
+    const oldRecord = (n: number, batchId: string | null, status: string) =>
+      db.tx((sql) =>
+        sql.exec(
+          `INSERT INTO records (id, org_id, type, external_id, digest, salt, commitment, parents, payload, status,
+             batch_id, leaf_index, supersedes, accepted_at) VALUES (?, 'st-org', 'document', NULL, ?, ?, ?, '[]', '{}', ?, ?, ?, NULL, ?)`,
+          [`rec-${n}`, hex(n), hex(n + 100), hex(n + 200), status, batchId, batchId ? 0 : null, n],
+        ),
+      );
+    const stored = async () =>
+      Object.fromEntries(
+        (
+          await db.read((sql) =>
+            sql.query<{ id: string; status: string }>('SELECT id, status FROM records ORDER BY id'),
+          )
+        ).map((r) => [r.id, r.status]),
+      );
+    const read = async (ids: string[]) =>
+      Object.fromEntries(
+        (await db.read((sql) => new RecordSql(sql).getRecordsMeta(ids))).map((r) => [r.id, r.status] as const),
+      );
+
+    it(
+      'reads every existing record as it was stored, refuses while one disagrees with its batch, and undoes',
+      { skip },
+      async () => {
+        await undoMigrationsThrough(db, 'RecordStatusFromBatch1765000000000');
+        await db.tx((sql) =>
+          sql.exec(
+            "INSERT INTO organisations (id, name, kind, address, created_at) VALUES ('st-org', 'n', 'member', NULL, 0)",
+          ),
+        );
+        // Every state the worker leaves a batch in, with what it wrote to the batch's records.
+        const states: [BatchStatus | null, string][] = [
+          [null, 'pending'],
+          ['signed', 'pending'],
+          ['sent', 'pending'],
+          ['anchored', 'anchored'],
+          ['confirmed', 'confirmed'],
+          ['failed', 'pending'], // a failed batch of an earlier version (today's worker deletes it)
+        ];
+        for (const [i, [status, recStatus]] of states.entries()) {
+          if (status) await batch(`b-${i}`, i, status);
+          await oldRecord(i, status ? `b-${i}` : null, recStatus);
+        }
+        await oldRecord(10, 'b-4', 'confirmed'); // two records in one batch
+        const before = await stored();
+        assert.deepEqual(Object.values(before).sort(), [
+          'anchored',
+          'confirmed',
+          'confirmed',
+          'pending',
+          'pending',
+          'pending',
+          'pending',
+        ]);
+
+        await oldRecord(11, 'b-2', 'anchored'); // stored anchored, its batch only sent
+        await assert.rejects(
+          db.migrate(),
+          /1 records' stored status is not their batch's \(rec-11 is anchored, its batch says pending\)/,
+        );
+        assert.notDeepEqual(await db.schemaDrift(), [], 'nothing changed');
+        assert.deepEqual(await stored(), { ...before, 'rec-11': 'anchored' });
+        await db.tx((sql) => sql.exec("DELETE FROM records WHERE id = 'rec-11'"));
+
+        await db.migrate();
+        assert.deepEqual(await db.schemaDrift(), []);
+        assert.deepEqual(await read(Object.keys(before)), before, 'every record reads as it was stored');
+        // The record moves with its batch, no write to the record.
+        await db.tx((sql) => sql.exec("UPDATE batches SET status = 'anchored' WHERE id = 'b-2'"));
+        assert.equal((await read(['rec-2']))['rec-2'], 'anchored');
+
+        await undoMigrationsThrough(db, 'RecordStatusFromBatch1765000000000');
+        assert.deepEqual(await stored(), { ...before, 'rec-2': 'anchored' }, 'down stores the derived status');
+        await db.migrate();
+        assert.deepEqual(await db.schemaDrift(), []);
+      },
+    );
+  });
+}
+
+for (const kind of DB_KINDS) {
   describe(`Binary hashes (migration BinaryHashes1765100000000) on ${kind.name}`, () => {
     const skip = kind.name === 'postgres' && !PG_AVAILABLE;
     let db: Database;
@@ -179,9 +292,9 @@ for (const kind of DB_KINDS) {
     const insertOld = (r: (typeof old)[number]) =>
       db.tx((sql) =>
         sql.exec(
-          `INSERT INTO records (id, org_id, type, external_id, digest, salt, commitment, parents, payload, status,
+          `INSERT INTO records (id, org_id, type, external_id, digest, salt, commitment, parents, payload,
              supersedes, accepted_at, signatures) VALUES (?, 'bin-org', 'document', ?, ?, ?, ?, '[]', '{"a":1}',
-             'pending', NULL, 5, ?)`,
+             NULL, 5, ?)`,
           [r.id, r.ext, r.digest, r.salt, r.commitment, r.signatures],
         ),
       );
@@ -258,9 +371,9 @@ for (const kind of DB_KINDS) {
     const insertOldBin = (r: (typeof old)[number]) =>
       db.tx((sql) =>
         sql.exec(
-          `INSERT INTO records (id, org_id, type, external_id, digest, salt, commitment, parents, payload, status,
+          `INSERT INTO records (id, org_id, type, external_id, digest, salt, commitment, parents, payload,
              supersedes, accepted_at, signatures) VALUES (?, 'bin-org', 'document', ?, ?, ?, ?, '[]', '{"a":1}',
-             'pending', NULL, 5, ?)`,
+             NULL, 5, ?)`,
           [r.id, r.ext, ...[r.digest, r.salt, r.commitment].map((x) => Buffer.from(x.slice(2), 'hex')), r.signatures],
         ),
       );

@@ -8,6 +8,7 @@ import { BatchTrees1764600000000 } from './1764600000000-BatchTrees';
 import { ClaimSettle1764700000000 } from './1764700000000-ClaimSettle';
 import { RecordSignatures1764800000000 } from './1764800000000-RecordSignatures';
 import { ForeignKeys1764900000000 } from './1764900000000-ForeignKeys';
+import { RecordStatusFromBatch1765000000000 } from './1765000000000-RecordStatusFromBatch';
 import { BinaryHashes1765100000000 } from './1765100000000-BinaryHashes';
 
 /** Every migration, in order. Passed as classes (not a glob) so ts-node, tsc output and tests all resolve them. */
@@ -22,5 +23,6 @@ export const MIGRATIONS = [
   ClaimSettle1764700000000,
   RecordSignatures1764800000000,
   ForeignKeys1764900000000,
+  RecordStatusFromBatch1765000000000,
   BinaryHashes1765100000000,
 ];

@@ -1,6 +1,7 @@
-import type { NewRecord, RecordFull, RecordMeta, RecordRepo, RecordStatus } from '../../service/ports';
+import { recordStatusOf } from '../../service/ports';
+import type { BatchStatus, NewRecord, RecordFull, RecordMeta, RecordRepo, RecordStatus } from '../../service/ports';
 import type { RecordSignature } from '../../domain/signatures';
-import { hex32Keys, hex32ToBytes } from '../mapping';
+import { hex32Keys, hex32ToBytes, table, type Column, type Dialect } from '../mapping';
 import { records } from '../tables';
 import { chunks, list, marks, num, SqlSession, type Row, type SameKeys } from './session';
 
@@ -20,33 +21,38 @@ const META_FIELDS = [
   'salt',
   'commitment',
   'parents',
-  'status',
   'batchId',
   'leafIndex',
   'supersedes',
   'acceptedAt',
   'signatures',
 ] as const;
-/** Every column but payload and proof (RecordMeta), the hashes read as hex (col.bin32), per dialect. */
-const META_COLS = {
-  sqlite: records.cols(META_FIELDS, undefined, 'sqlite'),
-  postgres: records.cols(META_FIELDS, undefined, 'postgres'),
-};
-const toMeta: (r: Row) => RecordMeta = records.reader(META_FIELDS);
 const FULL_FIELDS = [...META_FIELDS, 'payload', 'proof'] as const;
-const FULL_COLS = {
-  sqlite: records.cols(FULL_FIELDS, undefined, 'sqlite'),
-  postgres: records.cols(FULL_FIELDS, undefined, 'postgres'),
+// A record's status is not stored (migration RecordStatusFromBatch1765000000000): it is its batch's, by
+// recordStatusOf, read through a LEFT JOIN of `batches` on the record's batch_id. The record's columns are read as
+// `r.<col> AS r_<col>` (the two tables share names: id, org_id, status), the batch's status as `r_status`, so one
+// compiled row mapper (the table's reader, with `status` read from the batch) builds each RecordMeta.
+const derivedStatus: Column<RecordStatus> = {
+  name: 'status',
+  type: 'varchar',
+  read: (v) => recordStatusOf(v as BatchStatus | null),
+  write: (v) => v,
 };
-const PENDING_COLS = {
-  sqlite: records.cols(['id', 'commitment', 'signatures'], undefined, 'sqlite'),
-  postgres: records.cols(['id', 'commitment', 'signatures'], undefined, 'postgres'),
-};
-const toFull: (r: Row) => RecordFull = records.reader(FULL_FIELDS);
-const readProof = (r: Row) => records.columns.proof.read(r.proof);
+const asRead = table('records', 'RecordRead', { ...records.columns, status: derivedStatus });
+/** The FROM clause of every read returning RecordMeta / RecordFull: the record and its batch. */
+const WITH_BATCH = 'records r LEFT JOIN batches b ON b.id = r.batch_id';
+const BATCH_STATUS = 'b.status AS r_status';
+const perDialect = (sql: (d: Dialect) => string) => ({ sqlite: sql('sqlite'), postgres: sql('postgres') });
+/** Every column but payload and proof (RecordMeta), the hashes read as hex (col.bin32), per dialect. */
+const RECORD_META_COLS = perDialect((d) => `${records.cols(META_FIELDS, 'r', d)}, ${BATCH_STATUS}`);
+const RECORD_FULL_COLS = perDialect((d) => `${records.cols(FULL_FIELDS, 'r', d)}, ${BATCH_STATUS}`);
+const PENDING_COLS = perDialect((d) => records.cols(['id', 'commitment', 'signatures'], undefined, d));
+const toMeta: (r: Row) => RecordMeta = asRead.reader([...META_FIELDS, 'status'], 'r');
+const toFull: (r: Row) => RecordFull = asRead.reader([...FULL_FIELDS, 'status'], 'r');
+const readProof = (r: Row) => records.columns.proof.read(r.r_proof);
 const readCommitment = (v: unknown): string => records.columns.commitment.read(v);
 const signaturesOf = (v: unknown): RecordSignature[] | null => records.columns.signatures.read(v);
-true satisfies SameKeys<Required<RecordFull>, typeof records.columns>;
+true satisfies SameKeys<Omit<Required<RecordFull>, 'status'>, typeof records.columns>;
 
 export class RecordSql extends SqlSession implements RecordRepo {
   /** HOT PATH: ingest, signing, submit, sustained (idempotency of records with an externalId). */
@@ -68,8 +74,10 @@ export class RecordSql extends SqlSession implements RecordRepo {
         // over the first million records of the sustained bench. LIMIT 1 in the LATERAL keeps the subquery from
         // being flattened, so each probe is an index search on all three columns whatever the statistics say.
         const rows = await this.sql.query(
-          `SELECT r.* FROM unnest(?::text[]) AS x(e) CROSS JOIN LATERAL
-             (SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND type = ? AND external_id = x.e LIMIT 1) AS r`,
+          `SELECT ${RECORD_META_COLS[this.sql.dialect]} FROM unnest(?::text[]) AS x(e) CROSS JOIN LATERAL
+             (SELECT ${records.cols(META_FIELDS)} FROM records
+                WHERE org_id = ? AND type = ? AND external_id = x.e LIMIT 1) AS r
+             LEFT JOIN batches b ON b.id = r.batch_id`,
           [[...ids], orgId, type],
         );
         out.push(...rows.map(toMeta));
@@ -77,7 +85,8 @@ export class RecordSql extends SqlSession implements RecordRepo {
       }
       for (const part of chunks([...ids], 500)) {
         const rows = await this.sql.query(
-          `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND type = ? AND external_id IN (${list(part.length)})`,
+          `SELECT ${RECORD_META_COLS[this.sql.dialect]} FROM ${WITH_BATCH}
+            WHERE r.org_id = ? AND r.type = ? AND r.external_id IN (${list(part.length)})`,
           [orgId, type, ...part],
         );
         out.push(...rows.map(toMeta));
@@ -88,9 +97,28 @@ export class RecordSql extends SqlSession implements RecordRepo {
   /** HOT PATH: submit, ingest (idempotency of records without an externalId). */
   async findByDigests(orgId: string, digests: string[]): Promise<RecordMeta[]> {
     const out: RecordMeta[] = [];
-    for (const part of chunks(hex32Keys([...new Set(digests)]), 500)) {
+    const unique = [...new Set(digests)];
+    if (this.sql.dialect === 'postgres') {
+      // One probe of (org_id, digest) per digest, as in findByExternalIds: `digest IN (…)` without statistics on
+      // `records` was planned as an index scan on org_id alone, every id-less record of the org filtered. A digest
+      // may name several records (other types or parents), so no LIMIT 1: OFFSET 0 keeps the subquery from being
+      // flattened into a join (which, unanalysed, scans the org too); each probe searches on both columns.
       const rows = await this.sql.query(
-        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND external_id IS NULL AND digest IN (${list(part.length)})`,
+        `SELECT ${RECORD_META_COLS[this.sql.dialect]} FROM unnest(?::bytea[]) AS x(d) CROSS JOIN LATERAL
+           (SELECT ${records.cols(META_FIELDS)} FROM records
+              WHERE org_id = ? AND external_id IS NULL AND digest = x.d OFFSET 0) AS r
+           LEFT JOIN batches b ON b.id = r.batch_id`,
+        [hex32Keys(unique), orgId],
+      );
+      return rows.map(toMeta);
+    }
+    for (const part of chunks(hex32Keys(unique), 500)) {
+      // INDEXED BY: after an ANALYZE, SQLite took UQ_records_external (a skip-scan over every id-less record of
+      // the org: `external_id IS NULL` as its key) when statistics showed few organisations and types.
+      const rows = await this.sql.query(
+        `SELECT ${RECORD_META_COLS[this.sql.dialect]} FROM records r INDEXED BY IDX_records_org_digest_noext
+           LEFT JOIN batches b ON b.id = r.batch_id
+          WHERE r.org_id = ? AND r.external_id IS NULL AND r.digest IN (${list(part.length)})`,
         [orgId, ...part],
       );
       out.push(...rows.map(toMeta));
@@ -101,7 +129,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordMeta[] = [];
     for (const part of chunks([...new Set(ids)], 500)) {
       const rows = await this.sql.query(
-        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${RECORD_META_COLS[this.sql.dialect]} FROM ${WITH_BATCH} WHERE r.id IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toMeta));
@@ -113,7 +141,8 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordMeta[] = [];
     for (const part of chunks(hex32Keys([...new Set(salts)]), 500)) {
       const rows = await this.sql.query(
-        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE org_id = ? AND signatures IS NOT NULL AND salt IN (${list(part.length)})`,
+        `SELECT ${RECORD_META_COLS[this.sql.dialect]} FROM ${WITH_BATCH}
+          WHERE r.org_id = ? AND r.signatures IS NOT NULL AND r.salt IN (${list(part.length)})`,
         [orgId, ...part],
       );
       out.push(...rows.map(toMeta));
@@ -121,14 +150,16 @@ export class RecordSql extends SqlSession implements RecordRepo {
     return out;
   }
   async getRecord(id: string): Promise<RecordFull | null> {
-    const [r] = await this.sql.query(`SELECT ${FULL_COLS[this.sql.dialect]} FROM records WHERE id = ?`, [id]);
+    const [r] = await this.sql.query(`SELECT ${RECORD_FULL_COLS[this.sql.dialect]} FROM ${WITH_BATCH} WHERE r.id = ?`, [
+      id,
+    ]);
     return r ? toFull(r) : null;
   }
   /** HOT PATH: ingest, signing, submit, sustained. */
   async insertRecords(rows: NewRecord[]): Promise<void> {
     if (!rows.length) return;
     const cols =
-      'id, org_id, type, external_id, digest, salt, commitment, parents, payload, status, supersedes, accepted_at, signatures';
+      'id, org_id, type, external_id, digest, salt, commitment, parents, payload, supersedes, accepted_at, signatures';
     const values = (r: NewRecord) => [
       r.id,
       r.orgId,
@@ -139,7 +170,6 @@ export class RecordSql extends SqlSession implements RecordRepo {
       hex32ToBytes(r.commitment),
       JSON.stringify(r.parents),
       r.payload,
-      'pending',
       r.supersedes,
       r.acceptedAt,
       // A JSON array (maybe empty) marks a client-chosen salt: UQ_records_org_salt_chosen covers those rows only.
@@ -148,14 +178,14 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const links = rows.flatMap((r) => r.parents.map((p) => [r.id, p]));
     if (this.sql.dialect === 'sqlite') {
       // better-sqlite3: one cached prepared statement run per row inside the transaction is the fastest path.
-      await this.sql.execMany(`INSERT INTO records (${cols}) VALUES ${marks(13)}`, rows.map(values));
+      await this.sql.execMany(`INSERT INTO records (${cols}) VALUES ${marks(12)}`, rows.map(values));
       await this.sql.execMany('INSERT INTO record_links (child_id, parent_id) VALUES (?, ?)', links);
       return;
     }
     // PostgreSQL: multi-row inserts, one round trip per 1,000 rows.
     for (const part of chunks(rows, 1000)) {
       await this.sql.exec(
-        `INSERT INTO records (${cols}) VALUES ${part.map(() => marks(13)).join(', ')}`,
+        `INSERT INTO records (${cols}) VALUES ${part.map(() => marks(12)).join(', ')}`,
         part.flatMap(values),
       );
     }
@@ -215,14 +245,10 @@ export class RecordSql extends SqlSession implements RecordRepo {
     }
     return changed;
   }
-  async setBatchRecordsStatus(batchId: string, status: RecordStatus): Promise<void> {
-    await this.sql.exec('UPDATE records SET status = ? WHERE batch_id = ?', [status, batchId]);
-  }
   async releaseBatchRecords(batchId: string): Promise<void> {
-    await this.sql.exec(
-      "UPDATE records SET batch_id = NULL, leaf_index = NULL, proof = NULL, status = 'pending' WHERE batch_id = ?",
-      [batchId],
-    );
+    await this.sql.exec('UPDATE records SET batch_id = NULL, leaf_index = NULL, proof = NULL WHERE batch_id = ?', [
+      batchId,
+    ]);
   }
   async recordsOfBatch(batchId: string, limit: number, offset: number): Promise<string[]> {
     const rows = await this.sql.query(
@@ -286,7 +312,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordFull[] = [];
     for (const part of chunks([...new Set(ids)], 500)) {
       const rows = await this.sql.query(
-        `SELECT ${FULL_COLS[this.sql.dialect]} FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${RECORD_FULL_COLS[this.sql.dialect]} FROM ${WITH_BATCH} WHERE r.id IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toFull));
@@ -298,7 +324,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: (RecordMeta & { proof: string[] | null })[] = [];
     for (const part of chunks([...new Set(ids)], 1000)) {
       const rows = await this.sql.query(
-        `SELECT ${META_COLS[this.sql.dialect]}, proof FROM records WHERE id IN (${list(part.length)})`,
+        `SELECT ${RECORD_META_COLS[this.sql.dialect]}, r.proof AS r_proof FROM ${WITH_BATCH} WHERE r.id IN (${list(part.length)})`,
         part,
       );
       for (const r of rows) out.push({ ...toMeta(r), proof: readProof(r) });
@@ -309,7 +335,7 @@ export class RecordSql extends SqlSession implements RecordRepo {
     const out: RecordMeta[] = [];
     for (const part of chunks(hex32Keys([...new Set(commitments)]), 500)) {
       const rows = await this.sql.query(
-        `SELECT ${META_COLS[this.sql.dialect]} FROM records WHERE commitment IN (${list(part.length)})`,
+        `SELECT ${RECORD_META_COLS[this.sql.dialect]} FROM ${WITH_BATCH} WHERE r.commitment IN (${list(part.length)})`,
         part,
       );
       out.push(...rows.map(toMeta));
