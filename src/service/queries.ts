@@ -1,6 +1,6 @@
 import type { Receipt, ReceiptV1 } from '../domain/receipt';
 import { ServiceError, problemOf, type Problem } from './errors';
-import type { BatchInfo, RecordFull, RecordMeta, Store } from './ports';
+import type { BatchInfo, RecordFull, RecordMeta, Repo, Store } from './ports';
 import type { ChainPort } from './chain-port';
 import type { AnchorBlock } from './anchoring';
 import { invoiceSettlement, type Settlement } from './business-rules';
@@ -75,8 +75,17 @@ export class QueryService {
 
   /** The record if `readable` contains its org; 404 otherwise (existence is not leaked). */
   async record(id: string, readable: Set<string>): Promise<{ rec: RecordFull; batch: BatchInfo | null }> {
+    return this.withBatch(id, readable, (r) => r.getRecord(id));
+  }
+
+  /** One record read by `get` (404 unless an organisation in `readable` owns it) and its batch, in one read. */
+  private async withBatch<T extends RecordMeta>(
+    id: string,
+    readable: Set<string>,
+    get: (r: Repo) => Promise<T | null | undefined>,
+  ): Promise<{ rec: T; batch: BatchInfo | null }> {
     const found = await this.store.read(async (r) => {
-      const rec = await r.getRecord(id);
+      const rec = await get(r);
       if (!rec || !readable.has(rec.orgId)) return null;
       const batch = rec.batchId ? await r.getBatch(rec.batchId) : null;
       return { rec, batch };
@@ -104,14 +113,7 @@ export class QueryService {
    * without its payload (a UBL invoice's can be megabytes, copied out of SQLite synchronously for nothing).
    */
   async receipt(id: string, readable: Set<string>): Promise<Receipt> {
-    const found = await this.store.read(async (r) => {
-      const [rec] = await r.getReceiptRows([id]);
-      if (!rec || !readable.has(rec.orgId)) return null;
-      const batch = rec.batchId ? await r.getBatch(rec.batchId) : null;
-      return { rec, batch };
-    });
-    if (!found) throw new ServiceError('RECORD_NOT_FOUND', `Record ${id} not found`);
-    const { rec, batch } = found;
+    const { rec, batch } = await this.withBatch(id, readable, async (r) => (await r.getReceiptRows([id]))[0]);
     const path = batch && isAnchored(batch) && rec.batchId === batch.id ? await this.trees.pathOf(rec) : null;
     if (!batch || !isAnchored(batch) || path === null) {
       throw new ServiceError(
