@@ -520,12 +520,8 @@ export class RecordService {
       // A record without parents, id or salt of its own had them drawn where it was prepared (batch route), with
       // its commitment for that organisation: taken unless the caller draws them itself.
       const d = p.drawn;
-      const drawn =
-        d && d.orgId === orgId && parents.length === 0 && given.id === undefined && given.salt === undefined
-          ? opts.idFor || opts.saltFor
-            ? undefined
-            : d
-          : undefined;
+      const ownDraw = given.id !== undefined || given.salt !== undefined || opts.idFor || opts.saltFor;
+      const drawn = d && d.orgId === orgId && parents.length === 0 && !ownDraw ? d : undefined;
       const id = given.id ?? opts.idFor?.(i) ?? drawn?.id ?? newRecordId(now);
       const salt = given.salt ?? opts.saltFor?.(i) ?? drawn?.salt ?? newSalt();
       // A signed record without parents had its commitment computed where it was prepared, from the same id, salt,
